@@ -1,0 +1,51 @@
+"""Plain data for digests: a story (one lead and the other outlets' coverage) and a run's plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.corpus.model import Article, Related
+
+#: A Discord message body exactly as it is sent: {"content", "embeds", "allowed_mentions", ...}.
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Articles covering the same story, merged: the best leads, the rest is its related coverage.
+
+    `related` is every other outlet's piece, best quality first (folded-in corpus articles appear here as
+    Related entries too); `folded` lists the corpus articles merged into this story besides the lead.
+    """
+
+    lead: Article
+    related: tuple[Related, ...] = ()
+    folded: tuple[Article, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    """One message of a plan and what posting it delivers.
+
+    `delivered_urls` are the canonical URLs shown in it (leads and listed related links, not those hidden
+    behind "+N more"); `article_ids` are the corpus articles it leads with. `in_thread` marks item
+    messages that go into the thread opened on the header (thread mode).
+    """
+
+    payload: Payload
+    article_ids: tuple[str, ...] = ()
+    delivered_urls: tuple[str, ...] = ()
+    in_thread: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The exact messages one digest run posts, in order. Empty `messages` means nothing to post."""
+
+    digest: str
+    messages: tuple[PlannedMessage, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.messages

@@ -1,0 +1,128 @@
+"""Text safety for everything the bot shows: escaping, mention neutralising, truncation, URLs, timestamps.
+
+Corpus text is untrusted. Every corpus string that reaches a message goes through `clean` so it can neither
+format itself (bold, spoilers, quotes, masked links) nor ping anyone, and every link goes through `safe_url`
+so only http(s) ever becomes clickable. The limits are Discord's; `bot.render` is the only place that
+enforces them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_COUNT_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_NAME_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+CONTENT_LIMIT = 2000
+URL_LIMIT = 2048
+
+ZERO_WIDTH_SPACE = "\u200b"
+TIMESTAMP_STYLES = frozenset("tTdDfFR")
+
+# Characters that format anywhere in a line; the backslash first so escapes are not doubled.
+_INLINE_SPECIALS = re.compile(r"([\\*_~|`\[\]()])")
+# Markers that only format at the start of a line: quotes, headings, subtext/list dashes, ordered lists.
+_LINE_START_MARKER = re.compile(r"^([ \t]*)(?:([>#-])|(\d+)\.)", re.MULTILINE)
+_EVERYONE_HERE = re.compile(r"@(everyone|here)", re.IGNORECASE)
+# <@123>, <@!123>, <@&123>, <#123>, </name sub:123>: what Discord turns into mentions.
+_ANGLE_MENTION = re.compile(r"<(?=(?:@[!&]?\d+|#\d+|/[^<>:\n]+:\d+)>)")
+_WORD_BREAK = re.compile(r"\s")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every markdown marker so untrusted text shows literally."""
+    escaped = _INLINE_SPECIALS.sub(r"\\\1", text)
+    return _LINE_START_MARKER.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker, number = match.group(1), match.group(2), match.group(3)
+    if marker is None:
+        return f"{indent}{number}\\."
+    return f"{indent}\\{marker}"
+
+
+def neutralize_mentions(text: str) -> str:
+    """Make @everyone/@here and user/role/channel/command mentions inert with a zero-width space."""
+    text = _EVERYONE_HERE.sub(lambda m: f"@{ZERO_WIDTH_SPACE}{m.group(1)}", text)
+    return _ANGLE_MENTION.sub(f"<{ZERO_WIDTH_SPACE}", text)
+
+
+def clean(text: str | None) -> str:
+    """The one function every corpus string passes through before it is shown: escaped and inert."""
+    if not text:
+        return ""
+    return neutralize_mentions(escape_markdown(text))
+
+
+def plain(text: str | None) -> str:
+    """For places Discord shows without markdown (author names, footers): only mentions neutralised.
+
+    Escaping there would show the backslashes; one line, whitespace collapsed.
+    """
+    if not text:
+        return ""
+    return neutralize_mentions(" ".join(text.split()))
+
+
+def truncate(text: str, limit: int, *, ellipsis: str = "…") -> str:
+    """Shorten `text` to at most `limit` characters (ellipsis included), cutting on a word boundary.
+
+    Falls back to a hard cut when the last word boundary would throw away more than half the room, and
+    never leaves a dangling backslash that would escape the ellipsis or split an escape like `\\*`.
+    """
+    if limit < 0:
+        raise ValueError(f"truncate limit must be >= 0, got {limit}")
+    if len(text) <= limit:
+        return text
+    room = limit - len(ellipsis)
+    if room <= 0:
+        return ellipsis[:limit]
+    cut = text[:room]
+    if not _WORD_BREAK.match(text, room):
+        breaks = [m.start() for m in _WORD_BREAK.finditer(cut)]
+        if breaks and breaks[-1] >= room // 2:
+            cut = cut[: breaks[-1]]
+    cut = cut.rstrip()
+    trailing_backslashes = len(cut) - len(cut.rstrip("\\"))
+    if trailing_backslashes % 2:
+        cut = cut[:-1].rstrip()
+    return cut + ellipsis
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it may become a link, thumbnail or image (http(s), a host, no whitespace), else None."""
+    if not url or len(url) > URL_LIMIT:
+        return None
+    if any(ch.isspace() or ord(ch) < 0x20 or ch == "\x7f" for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def link_target(url: str) -> str:
+    """A safe URL made fit for a masked link: characters that would end `(…)` early are percent-encoded."""
+    return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+
+
+def discord_timestamp(moment: datetime, style: str = "D") -> str:
+    """`<t:unix:style>`, which Discord shows in each reader's own timezone. Naive datetimes mean UTC."""
+    if style not in TIMESTAMP_STYLES:
+        styles = "".join(sorted(TIMESTAMP_STYLES))
+        raise ValueError(f"unknown Discord timestamp style {style!r}; use one of {styles}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"<t:{int(moment.timestamp())}:{style}>"

@@ -1,0 +1,177 @@
+"""Escaping, mention neutralising, truncation, URL and timestamp rules for everything the bot shows."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from bot.render.text import (
+    ZERO_WIDTH_SPACE,
+    clean,
+    discord_timestamp,
+    escape_markdown,
+    link_target,
+    neutralize_mentions,
+    plain,
+    safe_url,
+    truncate,
+)
+
+# An unescaped marker: the character not preceded by an odd run of backslashes.
+UNESCAPED = r"(?<!\\)(?:\\\\)*{}"
+
+
+def has_unescaped(text: str, char: str) -> bool:
+    return re.search(UNESCAPED.format(re.escape(char)), text) is not None
+
+
+@pytest.mark.parametrize(
+    "raw", ["**bold**", "__under__", "~~strike~~", "||spoiler||", "`code`", "```block```"]
+)
+def test_inline_markdown_is_escaped(raw: str) -> None:
+    escaped = escape_markdown(raw)
+    for char in "*_~|`":
+        assert not has_unescaped(escaped, char)
+    assert escaped.replace("\\", "") == raw
+
+
+def test_masked_link_cannot_form() -> None:
+    escaped = escape_markdown("[click me](https://evil.example)")
+    assert escaped == r"\[click me\]\(https://evil.example\)"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("> quoted", r"\> quoted"),
+        (">>> all quoted", r"\>>> all quoted"),
+        ("# Heading", r"\# Heading"),
+        ("-# subtext", r"\-# subtext"),
+        ("  - item", r"  \- item"),
+        ("1. first", r"1\. first"),
+        ("first line\n> second", "first line\n\\> second"),
+    ],
+)
+def test_line_start_markers_are_escaped(raw: str, expected: str) -> None:
+    assert escape_markdown(raw) == expected
+
+
+def test_markers_inside_a_line_stay_readable() -> None:
+    assert escape_markdown("a > b - c # d 1. e") == "a > b - c # d 1. e"
+
+
+def test_backslash_is_escaped_so_it_cannot_undo_an_escape() -> None:
+    assert escape_markdown("\\*") == "\\\\\\*"
+
+
+@pytest.mark.parametrize("word", ["@everyone", "@here", "@Everyone"])
+def test_everyone_and_here_are_neutralised(word: str) -> None:
+    result = neutralize_mentions(f"hello {word}!")
+    assert word not in result
+    assert f"@{ZERO_WIDTH_SPACE}" in result
+
+
+@pytest.mark.parametrize("mention", ["<@1>", "<@!123>", "<@&123>", "<#1>", "</digest preview:123456>"])
+def test_angle_mentions_are_neutralised(mention: str) -> None:
+    result = neutralize_mentions(f"ping {mention} now")
+    assert mention not in result
+    assert result == f"ping <{ZERO_WIDTH_SPACE}{mention[1:]} now"
+
+
+def test_non_mentions_are_left_alone() -> None:
+    text = "a <b> tag, email me@example.com, <https://example.com>"
+    assert neutralize_mentions(text) == text
+
+
+def test_clean_escapes_and_neutralises_and_accepts_none() -> None:
+    assert clean(None) == ""
+    result = clean("**@everyone** <@&123> [x](y)")
+    assert "@everyone" not in result
+    assert "<@&123>" not in result
+    assert not has_unescaped(result, "*")
+    assert not has_unescaped(result, "[")
+
+
+def test_plain_neutralises_without_escaping() -> None:
+    assert plain("The_Register  @here\nnews") == f"The_Register @{ZERO_WIDTH_SPACE}here news"
+
+
+def test_truncate_leaves_short_text_alone() -> None:
+    assert truncate("short", 10) == "short"
+    assert truncate("exactly10!", 10) == "exactly10!"
+
+
+def test_truncate_cuts_on_a_word_boundary() -> None:
+    result = truncate("the quick brown fox jumps", 16)
+    assert result == "the quick brown…"
+    assert len(result) <= 16
+
+
+def test_truncate_hard_cuts_a_single_long_word() -> None:
+    result = truncate("x" * 50, 10)
+    assert result == "x" * 9 + "…"
+
+
+def test_truncate_respects_custom_ellipsis_and_tiny_limits() -> None:
+    assert truncate("one two three four", 12, ellipsis=" [...]") == "one [...]"
+    assert truncate("hello world", 1) == "…"
+    assert truncate("hello world", 0) == ""
+
+
+@pytest.mark.parametrize("limit", range(3, 30))
+def test_truncate_never_splits_an_escape_sequence(limit: int) -> None:
+    escaped = escape_markdown("a*b*c*d*e*f*g*h*i*j*k*l*m*n*o")
+    result = truncate(escaped, limit)
+    assert len(result) <= limit
+    body = result.removesuffix("…")
+    trailing = len(body) - len(body.rstrip("\\"))
+    assert trailing % 2 == 0
+
+
+def test_truncate_rejects_negative_limit() -> None:
+    with pytest.raises(ValueError, match="limit"):
+        truncate("text", -1)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/a", "http://example.com", "HTTPS://EXAMPLE.COM/x?y=1"])
+def test_safe_url_accepts_http_and_https(url: str) -> None:
+    assert safe_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "javascript:alert(1)",
+        "ftp://example.com/file",
+        "data:image/png;base64,AAAA",
+        "https://exa mple.com",
+        "https://example.com/\n",
+        "https://",
+        "//example.com/path",
+        "https://example.com/" + "a" * 2100,
+    ],
+)
+def test_safe_url_rejects_everything_else(url: str | None) -> None:
+    assert safe_url(url) is None
+
+
+def test_link_target_keeps_masked_links_closed() -> None:
+    assert link_target("https://en.wikipedia.org/wiki/A_(b)") == "https://en.wikipedia.org/wiki/A_%28b%29"
+
+
+def test_discord_timestamp_styles_and_timezones() -> None:
+    moment = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert discord_timestamp(moment) == "<t:1704164645:D>"
+    assert discord_timestamp(moment, "R") == "<t:1704164645:R>"
+    same_instant = moment.astimezone(timezone(timedelta(hours=5)))
+    assert discord_timestamp(same_instant, "d") == "<t:1704164645:d>"
+    assert discord_timestamp(moment.replace(tzinfo=None), "f") == "<t:1704164645:f>"
+
+
+def test_discord_timestamp_rejects_unknown_style() -> None:
+    with pytest.raises(ValueError, match="style"):
+        discord_timestamp(datetime(2024, 1, 1, tzinfo=UTC), "x")
