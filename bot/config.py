@@ -1,0 +1,565 @@
+"""The bot's configuration: `config.yaml` validated into frozen dataclasses.
+
+Every problem — unknown key, wrong type, bad value, broken YAML — is a ConfigError naming the file and the
+dotted key, so an operator can fix it without reading code. The Discord token is deliberately not a
+setting: it comes from the environment (`DISCORD_TOKEN`) so the file can be committed and shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from bot.digest.schedule import ScheduleError, parse_cron, zone
+
+log = logging.getLogger(__name__)
+
+#: Where the configuration is looked for when neither a path nor DIGESTBOT_CONFIG is given.
+DEFAULT_CONFIG_PATH = Path("config/config.yaml")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DIGEST_MODES = ("channel", "thread")
+DIGEST_NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+class ConfigError(Exception):
+    """A configuration problem: which file, which key (dotted, e.g. `digests.morning.timezone`), and why."""
+
+    def __init__(self, key: str, message: str, *, file: str | None = None) -> None:
+        self.file = file
+        self.key = key
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [part for part in (self.file, self.key) if part]
+        return ": ".join([*parts, self.message])
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The folder of article files, and whether to reload it automatically when files change."""
+
+    path: Path = Path("seeds")
+    watch: bool = False
+    max_file_bytes: int = 1 << 20
+    watch_debounce_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: Path = Path("data/digestbot.sqlite3")
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    """Where the bot works and who may administer it. `api_base` points the REST client elsewhere
+    (an `http(s)` URL without a trailing slash; requests go to `{api_base}/api/v10`)."""
+
+    guild_ids: tuple[int, ...] = ()
+    admin_role_ids: tuple[int, ...] = ()
+    admin_user_ids: tuple[int, ...] = ()
+    log_channel_id: int | None = None
+    api_base: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class LookupsConfig:
+    """Per-user cooldown for lookup commands (`cooldown_uses` 0 disables it) and results per page."""
+
+    cooldown_uses: int = 5
+    cooldown_seconds: float = 10.0
+    page_size: int = 5
+
+
+@dataclass(frozen=True)
+class DigestDefaults:
+    """Settings every digest inherits unless it sets its own (all but name, channel and schedule)."""
+
+    timezone: str = "UTC"
+    min_quality: int = 40
+    max_articles: int = 5
+    max_related: int = 3
+    backlog: int = 5
+    published_only: bool = False
+    max_age_days: int | None = None
+    mode: str = "channel"
+    topics: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    log_channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """One digest: where it posts, when (cron in `timezone`), and which articles qualify."""
+
+    name: str
+    channel_id: int
+    schedule: str
+    timezone: str
+    min_quality: int
+    topics: tuple[str, ...]
+    providers: tuple[str, ...]
+    keywords: tuple[str, ...]
+    published_only: bool
+    max_age_days: int | None
+    max_articles: int
+    max_related: int
+    backlog: int
+    mode: str
+    log_channel_id: int | None
+
+    def as_mapping(self) -> dict[str, Any]:
+        """Plain JSON-ready data for storage; `digest_settings_from_mapping` reads it back unchanged."""
+        return {
+            "name": self.name,
+            "channel_id": self.channel_id,
+            "schedule": self.schedule,
+            "timezone": self.timezone,
+            "min_quality": self.min_quality,
+            "topics": list(self.topics),
+            "providers": list(self.providers),
+            "keywords": list(self.keywords),
+            "published_only": self.published_only,
+            "max_age_days": self.max_age_days,
+            "max_articles": self.max_articles,
+            "max_related": self.max_related,
+            "backlog": self.backlog,
+            "mode": self.mode,
+            "log_channel_id": self.log_channel_id,
+        }
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; `source` is the file it came from (None when only defaults apply)."""
+
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    lookups: LookupsConfig = field(default_factory=LookupsConfig)
+    digest_defaults: DigestDefaults = field(default_factory=DigestDefaults)
+    digests: tuple[DigestSettings, ...] = ()
+    source: Path | None = None
+
+
+# --- reading typed values ---------------------------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return type(value).__name__
+
+
+class _Section:
+    """One mapping of the file, read key by key; keys never read are reported as unknown by `finish`."""
+
+    def __init__(self, data: object, where: str, file: str | None) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(where, f"expected a mapping of settings, got {_type_name(data)}", file=file)
+        self.data = data
+        self.where = where
+        self.file = file
+        self.read: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def error(self, name: str, message: str) -> ConfigError:
+        return ConfigError(self.key(name), message, file=self.file)
+
+    def raw(self, name: str, default: Any = _MISSING) -> Any:
+        self.read.add(name)
+        if name in self.data:
+            return self.data[name]
+        if default is _MISSING:
+            raise self.error(name, "missing required setting")
+        return default
+
+    def integer(
+        self, name: str, default: Any = _MISSING, *, low: int, high: int | None = None, optional: bool = False
+    ) -> Any:
+        value = self.raw(name, default)
+        if value is None and optional:
+            return None
+        bounds = f"{low}-{high}" if high is not None else f"≥ {low}"
+        if type(value) is not int:
+            nullable = " or null" if optional else ""
+            raise self.error(name, f"expected an integer {bounds}{nullable}, got {_type_name(value)}")
+        if value < low or (high is not None and value > high):
+            raise self.error(name, f"{value} is out of range (allowed: {bounds})")
+        return value
+
+    def number(self, name: str, default: float, *, above: float) -> float:
+        value = self.raw(name, default)
+        if type(value) not in (int, float):
+            raise self.error(name, f"expected a number, got {_type_name(value)}")
+        if not value > above:
+            raise self.error(name, f"must be greater than {above:g}, got {value}")
+        return float(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name, default)
+        if type(value) is not bool:
+            raise self.error(name, f"expected true or false, got {_type_name(value)}")
+        return value
+
+    def text(self, name: str, default: Any = _MISSING, *, optional: bool = False) -> Any:
+        value = self.raw(name, default)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(name, f"expected a non-empty string, got {_type_name(value)}")
+        return value.strip()
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        if value.lower() not in {choice.lower() for choice in choices}:
+            raise self.error(name, f"{value!r} is not one of: {', '.join(choices)}")
+        return value.lower()
+
+    def path(self, name: str, default: Path, base: Path) -> Path:
+        return _resolve(Path(self.text(name, str(default))), base)
+
+    def snowflake(self, name: str, default: Any = _MISSING, *, optional: bool = False) -> Any:
+        """A Discord id (a positive integer)."""
+        value = self.raw(name, default)
+        if value is None and optional:
+            return None
+        if type(value) is not int or value <= 0:
+            nullable = " or null" if optional else ""
+            raise self.error(
+                name, f"expected a Discord id (positive integer){nullable}, got {_type_name(value)}"
+            )
+        return value
+
+    def snowflakes(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        value = self.raw(name, default)
+        items = [value] if type(value) is int else value
+        if not isinstance(items, list | tuple):
+            raise self.error(name, f"expected a list of Discord ids, got {_type_name(value)}")
+        for index, item in enumerate(items):
+            if type(item) is not int or item <= 0:
+                raise self.error(
+                    f"{name}[{index}]", f"expected a Discord id (positive integer), got {_type_name(item)}"
+                )
+        return tuple(dict.fromkeys(items))
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A list of non-empty strings; a single string is a one-item list. Duplicates are dropped."""
+        value = self.raw(name, default)
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise self.error(name, f"expected a list of strings, got {_type_name(value)}")
+        cleaned: list[str] = []
+        for index, item in enumerate(items):
+            if not isinstance(item, str) or not item.strip():
+                raise self.error(f"{name}[{index}]", f"expected a non-empty string, got {_type_name(item)}")
+            cleaned.append(" ".join(item.split()))
+        return tuple(dict.fromkeys(cleaned))
+
+    def finish(self) -> None:
+        """Reject keys this section does not know, listing the ones it does."""
+        for name in self.data:
+            if name not in self.read:
+                known = ", ".join(sorted(self.read))
+                raise self.error(str(name), f"unknown setting (known here: {known})")
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else base / path
+
+
+# --- sections ---------------------------------------------------------------------------------------
+
+
+def _read_timezone(section: _Section, default: str) -> str:
+    name = section.text("timezone", default)
+    try:
+        zone(name)
+    except ScheduleError as error:
+        raise section.error("timezone", str(error)) from None
+    return name
+
+
+def _read_api_base(section: _Section) -> str | None:
+    value = section.text("api_base", None, optional=True)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise section.error("api_base", f"{value!r} is not an http(s) URL such as 'http://127.0.0.1:8080'")
+    if parts.query or parts.fragment:
+        raise section.error("api_base", f"{value!r} must not have a query or fragment")
+    if value.endswith("/"):
+        raise section.error(
+            "api_base", f"{value!r} must not end with '/' (requests go to {{api_base}}/api/v10)"
+        )
+    return value
+
+
+def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, Any]:
+    """The settings a digest shares with `digest_defaults`, each falling back to `defaults`."""
+    return {
+        "timezone": _read_timezone(section, defaults.timezone),
+        "min_quality": section.integer("min_quality", defaults.min_quality, low=0, high=100),
+        "max_articles": section.integer("max_articles", defaults.max_articles, low=1, high=10),
+        "max_related": section.integer("max_related", defaults.max_related, low=0, high=10),
+        "backlog": section.integer("backlog", defaults.backlog, low=0, high=50),
+        "published_only": section.boolean("published_only", defaults.published_only),
+        "max_age_days": section.integer("max_age_days", defaults.max_age_days, low=1, optional=True),
+        "mode": section.choice("mode", defaults.mode, DIGEST_MODES),
+        "topics": section.strings("topics", defaults.topics),
+        "providers": section.strings("providers", defaults.providers),
+        "keywords": section.strings("keywords", defaults.keywords),
+        "log_channel_id": section.snowflake("log_channel_id", defaults.log_channel_id, optional=True),
+    }
+
+
+def digest_settings_from_mapping(
+    data: Mapping[str, Any], defaults: DigestDefaults, *, where: str, file: str | None
+) -> DigestSettings:
+    """Validate one digest definition (from the file, from storage or from Discord) against `defaults`.
+
+    Errors name `{where}.name` until the name is known (`where` is e.g. `digests[2]`), then
+    `digests.<name>.<key>`, so an operator finds the digest by the name they gave it.
+    """
+    _reject_token_keys(data, where, file)
+    section = _Section(data, where, file)
+    name = section.text("name")
+    if not DIGEST_NAME_PATTERN.fullmatch(name):
+        raise section.error(
+            "name", f"{name!r} is not a valid digest name: use 1-32 lower-case letters, digits, '-' or '_'"
+        )
+    section.where = f"digests.{name}"
+    channel_id = section.snowflake("channel_id")
+    schedule = section.text("schedule")
+    try:
+        spec = parse_cron(schedule)
+    except ScheduleError as error:
+        raise section.error("schedule", str(error)) from None
+    filters = _digest_filters(section, defaults)
+    settings = DigestSettings(name=name, channel_id=channel_id, schedule=spec.expression, **filters)
+    section.finish()
+    return settings
+
+
+def _read_digests(data: object, defaults: DigestDefaults, file: str | None) -> tuple[DigestSettings, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise ConfigError("digests", f"expected a list of digests, got {_type_name(data)}", file=file)
+    digests: list[DigestSettings] = []
+    first_seen: dict[str, int] = {}
+    for index, entry in enumerate(data):
+        digest = digest_settings_from_mapping(entry, defaults, where=f"digests[{index}]", file=file)
+        if digest.name in first_seen:
+            raise ConfigError(
+                f"digests[{index}].name",
+                f"duplicate digest name {digest.name!r} (already used by digests[{first_seen[digest.name]}])",
+                file=file,
+            )
+        first_seen[digest.name] = index
+        digests.append(digest)
+    return tuple(digests)
+
+
+def _read_corpus(section: _Section, base: Path) -> CorpusConfig:
+    defaults = CorpusConfig()
+    return CorpusConfig(
+        path=section.path("path", defaults.path, base),
+        watch=section.boolean("watch", defaults.watch),
+        max_file_bytes=section.integer("max_file_bytes", defaults.max_file_bytes, low=1),
+        watch_debounce_seconds=section.number(
+            "watch_debounce_seconds", defaults.watch_debounce_seconds, above=0
+        ),
+    )
+
+
+def _read_database(section: _Section, base: Path) -> DatabaseConfig:
+    return DatabaseConfig(path=section.path("path", DatabaseConfig().path, base))
+
+
+def _read_discord(section: _Section, base: Path) -> DiscordConfig:
+    defaults = DiscordConfig()
+    return DiscordConfig(
+        guild_ids=section.snowflakes("guild_ids", defaults.guild_ids),
+        admin_role_ids=section.snowflakes("admin_role_ids", defaults.admin_role_ids),
+        admin_user_ids=section.snowflakes("admin_user_ids", defaults.admin_user_ids),
+        log_channel_id=section.snowflake("log_channel_id", defaults.log_channel_id, optional=True),
+        api_base=_read_api_base(section),
+    )
+
+
+def _read_logging(section: _Section, base: Path) -> LoggingConfig:
+    return LoggingConfig(level=section.choice("level", LoggingConfig().level, LOG_LEVELS).upper())
+
+
+def _read_lookups(section: _Section, base: Path) -> LookupsConfig:
+    defaults = LookupsConfig()
+    return LookupsConfig(
+        cooldown_uses=section.integer("cooldown_uses", defaults.cooldown_uses, low=0),
+        cooldown_seconds=section.number("cooldown_seconds", defaults.cooldown_seconds, above=0),
+        page_size=section.integer("page_size", defaults.page_size, low=1, high=10),
+    )
+
+
+def _read_defaults(section: _Section, base: Path) -> DigestDefaults:
+    return DigestDefaults(**_digest_filters(section, DigestDefaults()))
+
+
+def _read_section(top: _Section, name: str, base: Path, build: Callable[[_Section, Path], Any]) -> Any:
+    section = _Section(top.raw(name, None), name, top.file)
+    result = build(section, base)
+    section.finish()
+    return result
+
+
+def _config_from_document(document: object, *, file: str | None, source: Path | None, base: Path) -> Config:
+    top = _Section(document, "", file)
+    corpus = _read_section(top, "corpus", base, _read_corpus)
+    database = _read_section(top, "database", base, _read_database)
+    discord = _read_section(top, "discord", base, _read_discord)
+    logging_config = _read_section(top, "logging", base, _read_logging)
+    lookups = _read_section(top, "lookups", base, _read_lookups)
+    digest_defaults = _read_section(top, "digest_defaults", base, _read_defaults)
+    digests = _read_digests(top.raw("digests", None), digest_defaults, file)
+    top.finish()
+    return Config(corpus, database, discord, logging_config, lookups, digest_defaults, digests, source)
+
+
+# --- the file ---------------------------------------------------------------------------------------
+
+
+def _reject_token_keys(data: object, where: str, file: str | None) -> None:
+    """The token must never be written into a file that gets committed or shared: refuse it anywhere."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and (key.lower() == "token" or key.lower().endswith("_token")):
+                raise ConfigError(
+                    path,
+                    "the Discord token does not belong in the config file; "
+                    "set the DISCORD_TOKEN environment variable instead",
+                    file=file,
+                )
+            _reject_token_keys(value, path, file)
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            _reject_token_keys(item, f"{where}[{index}]", file)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(key, line)
+        self.key = key
+        self.line = line
+
+
+class _ConfigLoader(yaml.CSafeLoader):
+    """libyaml's safe loader, refusing a key repeated in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise _DuplicateKey(key_node.value, key_node.start_mark.line + 1)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, file: str) -> object:
+    try:
+        return yaml.load(text, Loader=_ConfigLoader)  # a CSafeLoader subclass: plain data only
+    except _DuplicateKey as error:
+        raise ConfigError("", f"line {error.line}: key {error.key!r} appears twice in the same mapping",
+                          file=file) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = error.problem or error.context or "unreadable"
+        raise ConfigError("", f"invalid YAML at {where}{problem}", file=file) from None
+    except yaml.YAMLError as error:
+        raise ConfigError("", f"invalid YAML: {error}", file=file) from None
+
+
+def _choose_file(path: Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
+    """The file to read and whether it was asked for (an asked-for file must exist)."""
+    if path is not None:
+        return Path(path), True
+    if env.get("DIGESTBOT_CONFIG"):
+        return Path(env["DIGESTBOT_CONFIG"]), True
+    if DEFAULT_CONFIG_PATH.is_file():
+        return DEFAULT_CONFIG_PATH, False
+    return None, False
+
+
+def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the configuration.
+
+    The file is `path`, else `$DIGESTBOT_CONFIG`, else `config/config.yaml` when it exists; with none of
+    these every default applies. Relative paths inside resolve against the working directory, and
+    `$DIGESTBOT_DB` overrides `database.path`.
+    """
+    env = os.environ if env is None else env
+    base = Path.cwd()
+    chosen, required = _choose_file(path, env)
+    document: object = None
+    file: str | None = None
+    source: Path | None = None
+    if chosen is not None:
+        file = str(chosen)
+        try:
+            text = chosen.expanduser().read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            if required:
+                raise ConfigError("", "config file not found", file=file) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError("", f"cannot read config file: {error}", file=file) from None
+        else:
+            source = _resolve(chosen, base)
+            document = _parse_yaml(text, file)
+            _reject_token_keys(document, "", file)
+    config = _config_from_document(document, file=file, source=source, base=base)
+    if env.get("DIGESTBOT_DB"):
+        database_path = _resolve(Path(env["DIGESTBOT_DB"]), base)
+        config = replace(config, database=DatabaseConfig(database_path))
+    log.debug(
+        "configuration from %s: %d digest(s), database %s",
+        source or "built-in defaults", len(config.digests), config.database.path,
+    )
+    return config
