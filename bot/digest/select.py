@@ -1,0 +1,170 @@
+"""Which articles a digest run posts: filters, ranking, new vs. existing, backlog, the per-channel rule.
+
+Pure functions over plain data. The store narrows the pool in SQL with the cheap filters, but every rule is
+applied again here so that `select_stories` and `explain` always agree on the same inputs. `rank_key` (the
+ranking) lives with the story grouping, which needs it too, and is re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.config import DigestSettings
+from bot.corpus.model import Article
+from bot.digest.model import Story
+from bot.digest.stories import group_stories, rank_key
+
+__all__ = [
+    "Delivered",
+    "DigestContext",
+    "Selection",
+    "is_new",
+    "passes_filters",
+    "rank_key",
+    "select_stories",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A canonical URL already posted to the digest's channel: when, and by which digest."""
+
+    url: str
+    delivered_at: datetime
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContext:
+    """Everything a run's selection depends on besides the pool itself.
+
+    `watermark` is the load sequence at the digest's creation: articles first seen after it are new.
+    `delivered` maps canonical URLs already posted to the digest's channel (by any digest) to their record.
+    `keyword_hits` are the ids matching the digest's keywords (evaluated with full-text search by the store);
+    None when the digest has no keywords. `slot_time` is the run's slot, the reference for `max_age_days`.
+    """
+
+    settings: DigestSettings
+    watermark: int
+    first_run: bool
+    delivered: Mapping[str, Delivered]
+    keyword_hits: frozenset[str] | None
+    slot_time: datetime
+
+    def __post_init__(self) -> None:
+        if self.slot_time.tzinfo is None:
+            raise ValueError(f"digest {self.settings.name!r}: slot_time must be an aware datetime")
+        if self.settings.keywords and self.keyword_hits is None:
+            raise ValueError(f"digest {self.settings.name!r} has keywords but no keyword hits were given")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A run's stories plus what `explain` needs to say why any article is in or out.
+
+    `stories` are the posted stories, best first (at most `max_articles`); `cut` are the ranked stories past
+    that cap. `new_ids` are candidates first seen after the watermark, `backlog_ids` the existing articles
+    taken on the first run. `existing_ranked` lists every eligible existing article best first (the first
+    run's backlog is its head). `folded_into` maps each folded article id to the id of its story's lead.
+    """
+
+    stories: tuple[Story, ...]
+    cut: tuple[Story, ...] = ()
+    new_ids: frozenset[str] = frozenset()
+    backlog_ids: frozenset[str] = frozenset()
+    existing_ranked: tuple[str, ...] = ()
+    folded_into: Mapping[str, str] = field(default_factory=dict)
+
+
+def passes_filters(article: Article, ctx: DigestContext) -> str | None:
+    """None when the article passes every content filter of the digest, else a sentence saying which failed.
+
+    Delivery and new-vs-existing are not content filters; `select_stories` applies them separately.
+    """
+    settings = ctx.settings
+    quality = article.quality if article.quality is not None else 0
+    if quality < settings.min_quality:
+        shown = article.quality if article.quality is not None else "unrated (0)"
+        return f"its quality {shown} is below the digest's minimum of {settings.min_quality}"
+    if settings.topics and not _matches_topic(article, settings.topics):
+        return f"none of its topics matches the digest's topics ({', '.join(settings.topics)})"
+    if settings.providers and not _matches_provider(article, settings.providers):
+        return f"its provider is not one of the digest's providers ({', '.join(settings.providers)})"
+    if settings.keywords and article.id not in (ctx.keyword_hits or frozenset()):
+        return f"it matches none of the digest's keywords ({', '.join(settings.keywords)})"
+    if settings.published_only and article.published is not True:
+        return "it is not marked as published and the digest takes published articles only"
+    if settings.max_age_days is not None:
+        oldest = ctx.slot_time - timedelta(days=settings.max_age_days)
+        if article.published_at < oldest:
+            return (
+                f"it was published {article.published_at:%Y-%m-%d}, more than {settings.max_age_days} "
+                f"days before the run's slot ({ctx.slot_time:%Y-%m-%d})"
+            )
+    return None
+
+
+def is_new(article: Article, ctx: DigestContext) -> bool:
+    """First seen by a load after the digest's creation (an unknown first load counts as existing)."""
+    return article.first_load is not None and article.first_load > ctx.watermark
+
+
+def select_stories(pool: Iterable[Article], ctx: DigestContext) -> Selection:
+    """The stories of the digest's next run, best first, and the detail behind the choice.
+
+    Candidates pass the filters and were never delivered to the channel; they are the new articles plus, on
+    the first run only, the best `backlog` existing ones. They are grouped into stories, and at most
+    `max_articles` stories are kept.
+    """
+    settings = ctx.settings
+    eligible = sorted(
+        (
+            article
+            for article in pool
+            if article.url not in ctx.delivered and passes_filters(article, ctx) is None
+        ),
+        key=rank_key,
+    )
+    new = [article for article in eligible if is_new(article, ctx)]
+    existing = [article for article in eligible if not is_new(article, ctx)]
+    backlog = existing[: max(settings.backlog, 0)] if ctx.first_run else []
+
+    ranked = group_stories([*new, *backlog])
+    folded_into = {member.id: story.lead.id for story in ranked for member in story.folded}
+    return Selection(
+        stories=tuple(ranked[: settings.max_articles]),
+        cut=tuple(ranked[settings.max_articles :]),
+        new_ids=frozenset(article.id for article in new),
+        backlog_ids=frozenset(article.id for article in backlog),
+        existing_ranked=tuple(article.id for article in existing),
+        folded_into=folded_into,
+    )
+
+
+def _matches_topic(article: Article, wanted: Iterable[str]) -> bool:
+    wanted_folded = {topic.casefold() for topic in wanted}
+    return any(topic.casefold() in wanted_folded for topic in article.topics)
+
+
+def _matches_provider(article: Article, wanted: Iterable[str]) -> bool:
+    """By name (case-insensitive) or by domain; a subdomain matches its parent (`news.x.com` ~ `x.com`)."""
+    provider = article.provider
+    if provider is None:
+        return False
+    name = provider.name.casefold() if provider.name else None
+    domain = _bare_domain(provider.domain) if provider.domain else None
+    for entry in wanted:
+        folded = entry.casefold().strip()
+        if name is not None and folded == name:
+            return True
+        wanted_domain = _bare_domain(folded)
+        if domain is not None and (domain == wanted_domain or domain.endswith("." + wanted_domain)):
+            return True
+    return False
+
+
+def _bare_domain(domain: str) -> str:
+    folded = domain.casefold().strip().rstrip(".")
+    return folded.removeprefix("www.")
