@@ -1,0 +1,183 @@
+"""One corpus file's bytes → `Article` or `Rejection`: decode, split front matter, guarded YAML, normalise.
+
+Everything here is module-level and works on plain bytes so it can run in worker processes. Bad input never
+raises: every failure is a `Rejection` naming the field or YAML line and what was wrong.
+
+YAML safety. PyYAML's C composer recurses once per nesting level without any limit, so very deep nesting can
+overflow the C stack and kill the process (no `except` can catch that), and aliases can make a tiny file
+expand into an exponential structure (billion laughs, `<<:` merge-key chains). libyaml's event parser itself
+is an iterative state machine, so it is safe to stream events from it and stop early. A cheap linear
+pre-check proves most files harmless (no `*`, few brackets, shallow indentation); only the rest are streamed
+as events first, bounding nesting depth and alias expansion before anything is composed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.corpus.model import Article, Rejection
+from bot.corpus.normalize import normalize_article
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_ALIAS_EXPANSION = 100_000
+
+_BOM = b"\xef\xbb\xbf"
+_FRONT_MATTER_FIRST_LINE = 2  # the YAML text starts on the line after the opening `---`
+_OPENING = re.compile(r"---[ \t]*\n")
+
+# Fast-path bounds: block nesting adds at most two levels per leading column (indentation plus the `- `,
+# `? ` and `: ` indicators), flow nesting at most one per bracket, so under these limits the depth stays
+# well below MAX_DEPTH without looking at events.
+_FAST_PATH_MAX_BRACKETS = 24
+_DEEP_FIRST_LINE = re.compile(r"[ \t?:-]{16}")
+_DEEP_LINE = re.compile(r"\n[ \t?:-]{16}")
+
+_COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+class _Unsafe(Exception):
+    """The front matter nests too deeply or its aliases expand too far; `line` is the file line."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+def _needs_event_check(text: str) -> bool:
+    """False when the text provably has no aliases and shallow nesting (the common case)."""
+    return (
+        "*" in text
+        or text.count("[") + text.count("{") > _FAST_PATH_MAX_BRACKETS
+        or _DEEP_FIRST_LINE.match(text) is not None
+        or _DEEP_LINE.search(text) is not None
+    )
+
+
+def _check_events(text: str) -> None:
+    """Stream libyaml events, raising `_Unsafe` on nesting deeper than MAX_DEPTH or aliases that would
+    expand to more than MAX_ALIAS_EXPANSION nodes (each anchor's expanded size is computed once)."""
+    loader = yaml.CSafeLoader(text)
+    try:
+        anchored_sizes: dict[str, int] = {}
+        open_collections: list[list] = []  # [anchor, expanded size so far]
+        expanded_by_aliases = 0
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    anchored_sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                size = anchored_sizes.get(event.anchor, 1)
+                expanded_by_aliases += size
+                if expanded_by_aliases > MAX_ALIAS_EXPANSION:
+                    raise _Unsafe(
+                        event.start_mark.line + _FRONT_MATTER_FIRST_LINE,
+                        f"aliases expand to more than {MAX_ALIAS_EXPANSION} nodes (alias bomb?)",
+                    )
+            elif isinstance(event, _COLLECTION_START):
+                if len(open_collections) >= MAX_DEPTH:
+                    raise _Unsafe(
+                        event.start_mark.line + _FRONT_MATTER_FIRST_LINE,
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                    )
+                open_collections.append([event.anchor, 1])
+                continue
+            elif isinstance(event, _COLLECTION_END):
+                anchor, size = open_collections.pop()
+                if anchor is not None:
+                    anchored_sizes[anchor] = size
+            else:
+                continue
+            if open_collections:
+                open_collections[-1][1] += size
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """`line N: problem (context)` for a libyaml error, with N counted in the whole file."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        line = error.problem_mark.line + _FRONT_MATTER_FIRST_LINE
+        context = f" ({error.context})" if error.context else ""
+        return f"line {line}: {error.problem}{context}"
+    return f"front matter: {error}"
+
+
+def _split_front_matter(text: str) -> str:
+    """The YAML between the opening `---` line and the next line that is exactly `---`."""
+    opening = _OPENING.match(text)
+    if opening is None:
+        raise ValueError("line 1: no front matter (the file must start with a '---' line)")
+    newline = opening.end() - 1
+    while (newline := text.find("\n---", newline)) >= 0:
+        rest_start = newline + 4
+        rest_end = text.find("\n", rest_start)
+        if not text[rest_start : None if rest_end < 0 else rest_end].strip(" \t"):
+            return text[opening.end() : newline + 1]
+        newline = rest_start
+    raise ValueError("front matter: no closing '---' line")
+
+
+def parse_article(name: str, data: bytes) -> Article | Rejection:
+    """Decode, split, safely load and normalise one corpus file; never raises for bad input."""
+    offset = 0
+    if data.startswith(_BOM):
+        offset = len(_BOM)
+        data = data[offset:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problem = f"not valid UTF-8 at byte offset {error.start + offset} ({error.reason})"
+        return Rejection(file=name, reason=f"encoding: {problem}")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    try:
+        front_matter = _split_front_matter(text)
+    except ValueError as error:
+        return Rejection(file=name, reason=str(error))
+
+    try:
+        if _needs_event_check(front_matter):
+            _check_events(front_matter)
+        raw = yaml.load(front_matter, Loader=yaml.CSafeLoader)
+    except _Unsafe as error:
+        log.warning("rejected unsafe YAML in %s at line %d: %s", name, error.line, error.problem)
+        return Rejection(file=name, reason=f"line {error.line}: {error.problem}")
+    except yaml.YAMLError as error:
+        return Rejection(file=name, reason=_yaml_problem(error))
+    except (ValueError, TypeError, OverflowError, RecursionError) as error:
+        return Rejection(file=name, reason=f"front matter: invalid value ({error})")
+
+    if raw is None:
+        return Rejection(file=name, reason="front matter: empty")
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        return Rejection(file=name, reason=f"front matter: expected a mapping of fields, got a {kind}")
+    return normalize_article(name, raw)
+
+
+def read_article(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Article | Rejection:
+    """Read and parse one corpus file; files over `max_bytes` are rejected without being read."""
+    name = path.name
+    too_big = f"file: larger than the {max_bytes}-byte limit"
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Rejection(file=name, reason=f"{too_big} ({size} bytes)")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as error:
+        return Rejection(file=name, reason=f"file: cannot read ({error.strerror or error})")
+    if len(data) > max_bytes:
+        return Rejection(file=name, reason=too_big)
+    return parse_article(name, data)
