@@ -1,0 +1,166 @@
+"""`digestbot check`: validate the configuration, the corpus and the database before a deploy or in CI.
+
+Everything here only reads: the corpus is parsed but not loaded, and the database is opened read-only
+(never created, never migrated), so a check can run beside a live bot and against production data.
+Problems are what would stop or hurt the bot; notes are facts worth seeing that need no action, such as
+a database that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+
+from bot.config import Config, ConfigError, load_config
+from bot.corpus.model import Rejection
+from bot.corpus.parse import read_article
+from bot.store.db import BUSY_TIMEOUT_MS, migrations
+from bot.store.loader import scan_corpus
+
+#: How many lines of a failed `PRAGMA quick_check` to repeat; the first ones name the damage.
+QUICK_CHECK_LINES = 5
+
+
+@dataclass
+class CheckResult:
+    """What a check found. The setup is fit to run when `problems` is empty."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check_corpus(config: Config, result: CheckResult) -> None:
+    """Parse every corpus file exactly as a load would, without touching the database."""
+    folder = config.corpus.path
+    if not folder.exists():
+        result.problems.append(f"corpus: folder {folder} does not exist (set corpus.path or mount it)")
+        return
+    if not folder.is_dir():
+        result.problems.append(f"corpus: {folder} is not a folder")
+        return
+    files = sorted(scan_corpus(folder))
+    if not files:
+        result.problems.append(f"corpus: folder {folder} holds no article files (*.txt or *.md)")
+        return
+    first_file_by_url: dict[str, str] = {}
+    rejected = 0
+    for item in files:
+        outcome = read_article(Path(item.path), max_bytes=config.corpus.max_file_bytes)
+        if isinstance(outcome, Rejection):
+            rejected += 1
+            result.problems.append(f"corpus: {folder / outcome.file}: {outcome.reason}")
+            continue
+        for warning in outcome.warnings:
+            result.notes.append(f"corpus: {folder / outcome.source_file}: {warning}")
+        earlier = first_file_by_url.setdefault(outcome.url, outcome.source_file)
+        if earlier != outcome.source_file:
+            result.notes.append(
+                f"corpus: {outcome.source_file} is the same article as {earlier} (same URL {outcome.url}); "
+                "the later-published file is served"
+            )
+    result.notes.append(
+        f"corpus: {folder}: {len(files) - rejected} of {len(files)} files parse, "
+        f"{len(first_file_by_url)} distinct articles"
+    )
+
+
+def _check_fts5(result: CheckResult) -> None:
+    """FTS5 is a property of the SQLite library, so probe it on a throwaway in-memory database."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE fts5_probe USING fts5(probe)")
+    except sqlite3.OperationalError as error:
+        result.problems.append(
+            f"sqlite: this SQLite ({sqlite3.sqlite_version}) lacks the FTS5 full-text extension ({error})"
+        )
+    finally:
+        probe.close()
+
+
+async def _check_database(path: Path, result: CheckResult) -> None:
+    """Open an existing database read-only: schema version against the code's, then `PRAGMA quick_check`."""
+    if not path.exists():
+        result.notes.append(f"database: none at {path} yet; `digestbot load` or `digestbot run` creates it")
+        return
+    if not path.is_file():
+        result.problems.append(f"database: {path} is not a file")
+        return
+    known = migrations()
+    newest = known[-1].version if known else 0
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        async with aiosqlite.connect(uri, uri=True) as conn:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            async with conn.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+            version = int(row[0]) if row else 0
+            if version > newest:
+                result.problems.append(
+                    f"database: {path} has schema version {version} but this digestbot only knows up to "
+                    f"{newest}; a newer digestbot wrote it and downgrading is refused: upgrade digestbot "
+                    "or use another database"
+                )
+                return
+            if version < newest:
+                result.notes.append(
+                    f"database: {path} has schema version {version}; digestbot upgrades it to {newest} "
+                    "the next time it opens it"
+                )
+            try:
+                async with conn.execute("PRAGMA quick_check") as cursor:
+                    findings = [str(line[0]) for line in await cursor.fetchall()]
+            except sqlite3.DatabaseError as error:
+                findings = [str(error)]
+    except sqlite3.Error as error:
+        result.problems.append(f"database: cannot read {path} ({error})")
+        return
+    if findings != ["ok"]:
+        shown = "; ".join(findings[:QUICK_CHECK_LINES])
+        more = f" (and {len(findings) - QUICK_CHECK_LINES} more)" if len(findings) > QUICK_CHECK_LINES else ""
+        result.problems.append(f"database: {path} failed PRAGMA quick_check: {shown}{more}")
+        return
+    result.notes.append(f"database: {path}: schema version {version}, quick_check ok")
+
+
+async def run_checks(
+    config_path: Path | None, *, db_path: Path | None = None, env: Mapping[str, str] | None = None
+) -> CheckResult:
+    """Check configuration, corpus and database; `db_path` overrides the configured database path.
+
+    The configuration is found as everywhere else (`config_path`, else `$DIGESTBOT_CONFIG`, else
+    `config/config.yaml`, else defaults). A broken configuration leaves the corpus unchecked, since its
+    folder is unknown; the database is still checked when `db_path` names it.
+    """
+    env = os.environ if env is None else env
+    result = CheckResult()
+    _check_fts5(result)
+    try:
+        config = load_config(config_path, env=env)
+    except ConfigError as error:
+        result.problems.append(f"config: {error}")
+        result.notes.append("corpus: not checked because the configuration is invalid")
+        if db_path is not None:
+            await _check_database(Path(db_path), result)
+        return result
+    if config.source is None:
+        result.notes.append("config: no configuration file; the built-in defaults apply")
+    else:
+        result.notes.append(f"config: {config.source} is valid ({len(config.digests)} digest(s))")
+    if db_path is not None:
+        config = replace(config, database=replace(config.database, path=Path(db_path)))
+    if not env.get("DISCORD_TOKEN"):
+        result.notes.append("discord: DISCORD_TOKEN is not set (only `digestbot run` needs it)")
+    await asyncio.to_thread(_check_corpus, config, result)
+    await _check_database(config.database.path, result)
+    return result

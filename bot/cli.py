@@ -1,0 +1,378 @@
+"""The `digestbot` command line: operators load, search and inspect the corpus without Discord.
+
+Sub-commands import only what they need; nothing here imports discord.py except `run`, so the
+offline commands start fast. Exit codes: 0 done, 1 failed (nothing applied, not found), 2 usage or
+configuration error. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+log = logging.getLogger("digestbot")
+
+
+class CommandFailed(Exception):
+    """A command could not do its job; the message is the one line the operator sees."""
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration; exits with code 2."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC ending in `Z`, the one timestamp format of our JSON output."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer 0-100, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected an integer 0-100, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _load_config(args: argparse.Namespace) -> Any:
+    """The configuration, with `--db` overriding the database path."""
+    from dataclasses import replace
+
+    from bot.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    if getattr(args, "db", None) is not None:
+        config = replace(config, database=replace(config.database, path=args.db))
+    return config
+
+
+async def _open_database(config: Any, *, create: bool = True) -> Any:
+    from bot.store.db import Database, Fts5Unavailable, SchemaTooNew
+
+    try:
+        return await Database.open(config.database.path, create=create)
+    except (SchemaTooNew, Fts5Unavailable) as error:
+        raise CommandFailed(str(error)) from None
+
+
+def _print_json(value: object) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# --- load -------------------------------------------------------------------------------------------
+
+
+async def _cmd_load(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.store.loader import LoadRefused, load_corpus
+
+    config = _load_config(args)
+    corpus = args.corpus or config.corpus.path
+    db = await _open_database(config)
+    try:
+        report = await load_corpus(
+            db, corpus, force=args.force, max_file_bytes=config.corpus.max_file_bytes, now=clock.now()
+        )
+    except LoadRefused as error:
+        raise CommandFailed(f"load refused: {error}") from None
+    finally:
+        await db.close()
+    if args.json:
+        _print_json(load_report_json(report))
+    else:
+        print(format_load_report(report))
+    return EXIT_OK
+
+
+def load_report_json(report: Any) -> dict[str, object]:
+    """The `load --json` object (also attached by `/admin reload corpus`)."""
+    return {
+        "load": report.load,
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "articles": report.articles,
+        "rejected": [{"file": r.file, "reason": r.reason} for r in report.rejected],
+        "duplicates": [{"file": d.file, "duplicate_of": d.duplicate_of} for d in report.duplicates],
+    }
+
+
+def format_load_report(report: Any) -> str:
+    """A load report as operators read it on a terminal."""
+    lines = [
+        f"load #{report.load}: {report.articles} articles in service — "
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.rejected)} rejected, {len(report.duplicates)} duplicate"
+    ]
+    for rejection in report.rejected:
+        kept = " (its last good version stays in service)" if rejection.kept_previous else ""
+        lines.append(f"  rejected {rejection.file}: {rejection.reason}{kept}")
+    for duplicate in report.duplicates:
+        lines.append(f"  duplicate {duplicate.file}: same article as {duplicate.duplicate_of}")
+    return "\n".join(lines)
+
+
+# --- search / show ----------------------------------------------------------------------------------
+
+
+def article_json(article: Any, *, snippet: str | None = None) -> dict[str, object]:
+    """The `search --json` shape of one article."""
+    result: dict[str, object] = {
+        "id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "provider": article.provider.label if article.provider else None,
+        "published_at": _iso(article.published_at),
+        "quality": article.quality,
+        "topics": list(article.topics),
+    }
+    if snippet is not None:
+        result["snippet"] = snippet
+    return result
+
+
+def article_detail_json(article: Any) -> dict[str, object]:
+    """The `show --json` shape: the article with its related coverage (never `secured`)."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "url": article.url,
+        "provider": article.provider.label if article.provider else None,
+        "published_at": _iso(article.published_at),
+        "quality": article.quality,
+        "heat": article.heat,
+        "topics": list(article.topics),
+        "image": article.image,
+        "related": [
+            {
+                "title": item.title,
+                "url": item.url,
+                "provider": item.provider.label if item.provider else None,
+                "published_at": _iso(item.published_at),
+                "quality": item.quality,
+                "excerpt": item.excerpt,
+            }
+            for item in article.related
+        ],
+    }
+
+
+async def _cmd_search(args: argparse.Namespace) -> int:
+    from bot.store.articles import SearchFilters, search
+    from bot.store.fts import EmptyQuery
+
+    config = _load_config(args)
+    filters = SearchFilters(
+        topic=args.topic,
+        provider=args.provider,
+        min_quality=args.min_quality,
+        since=args.since,
+        until=args.until,
+        published_only=args.published_only,
+    )
+    db = await _open_database(config)
+    try:
+        page = await search(db, args.query, filters, limit=args.limit)
+    except EmptyQuery:
+        raise UsageError("search: the query is empty; give at least one word") from None
+    finally:
+        await db.close()
+    if args.json:
+        _print_json([article_json(hit.article, snippet=hit.snippet) for hit in page.hits])
+        return EXIT_OK
+    if not page.hits:
+        print("no matches (drop a filter or check the spelling)")
+        return EXIT_OK
+    total = f"{page.total}+" if page.total_capped else str(page.total)
+    print(f"{total} match{'es' if page.total != 1 else ''}, best first:")
+    for hit in page.hits:
+        article = hit.article
+        provider = article.provider.label if article.provider else "unknown source"
+        print(f"  [{article.id}] {article.title}")
+        print(f"      {provider} · {article.published_at:%Y-%m-%d} · quality {article.quality}")
+        print(f"      {hit.snippet}")
+    return EXIT_OK
+
+
+async def _cmd_show(args: argparse.Namespace) -> int:
+    from bot.store.articles import get_article
+
+    config = _load_config(args)
+    db = await _open_database(config)
+    try:
+        article = await get_article(db, args.id)
+    finally:
+        await db.close()
+    if article is None:
+        raise CommandFailed(f"no article with id {args.id!r} (ids are shown by `digestbot search`)")
+    if args.json:
+        _print_json(article_detail_json(article))
+        return EXIT_OK
+    detail = article_detail_json(article)
+    print(f"[{article.id}] {article.title}")
+    print(f"  {detail['provider'] or 'unknown source'} · {detail['published_at']} · quality {article.quality}"
+          f" · heat {article.heat}")
+    print(f"  {article.url}")
+    if article.topics:
+        print(f"  topics: {', '.join(article.topics)}")
+    if article.excerpt:
+        print(f"\n  {article.excerpt}")
+    if article.related:
+        print("\n  related coverage:")
+        for item in article.related:
+            provider = item.provider.label if item.provider else "unknown source"
+            print(f"    - {item.title} — {provider}, quality {item.quality}\n      {item.url}")
+    return EXIT_OK
+
+
+# --- operating ----------------------------------------------------------------------------------------
+
+
+async def _cmd_check(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.check import run_checks
+
+    result = await run_checks(args.config, db_path=args.db, env=os.environ)
+    for note in result.notes:
+        print(f"note: {note}")
+    for problem in result.problems:
+        print(f"problem: {problem}")
+    if result.problems:
+        print(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found")
+        return EXIT_FAILED
+    print("ok: configuration, corpus and database are fine")
+    return EXIT_OK
+
+
+async def _cmd_health(args: argparse.Namespace) -> int:
+    import os
+
+    from bot import clock
+    from bot.health import check_health, heartbeat_path
+
+    # In Docker $DIGESTBOT_HEARTBEAT names the file, so a health probe never depends on the config.
+    configured = os.environ.get("DIGESTBOT_HEARTBEAT")
+    if configured:
+        path = Path(configured)
+    else:
+        path = heartbeat_path(args.db or _load_config(args).database.path, os.environ)
+    healthy, message = check_health(path, now=clock.now())
+    print(message)
+    return EXIT_OK if healthy else EXIT_FAILED
+
+
+# --- wiring -----------------------------------------------------------------------------------------
+
+
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="configuration file (default: $DIGESTBOT_CONFIG, "
+                        "else config/config.yaml if present, else built-in defaults)")
+    parser.add_argument("--db", type=Path, help="SQLite database (overrides database.path)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digestbot", description="News corpus lookups and scheduled digests for Discord."
+    )
+    parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    load = commands.add_parser("load", help="load the corpus folder into the database")
+    _common(load)
+    load.add_argument("--corpus", type=Path, help="corpus folder (overrides corpus.path)")
+    load.add_argument("--force", action="store_true",
+                      help="apply even if the folder is empty or more than half the articles would go")
+    load.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    load.set_defaults(handler=_cmd_load)
+
+    search = commands.add_parser("search", help="full-text search of the corpus")
+    _common(search)
+    search.add_argument("query", help='words (ANDed), "quoted phrases", prefix*')
+    search.add_argument("--topic")
+    search.add_argument("--provider", help="provider name or domain")
+    search.add_argument("--min-quality", type=_quality)
+    search.add_argument("--since", type=_day, help="YYYY-MM-DD")
+    search.add_argument("--until", type=_day, help="YYYY-MM-DD (inclusive)")
+    search.add_argument("--published-only", action="store_true")
+    search.add_argument("--limit", type=_positive, default=10)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=_cmd_search)
+
+    show = commands.add_parser("show", help="one article with its related coverage")
+    _common(show)
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_cmd_show)
+
+    check = commands.add_parser("check", help="validate configuration, corpus and database before a deploy")
+    _common(check)
+    check.set_defaults(handler=_cmd_check)
+
+    health = commands.add_parser("health", help="exit 0 when the running bot's heartbeat is fresh")
+    _common(health)
+    health.set_defaults(handler=_cmd_health)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args))
+    except UsageError as error:
+        print(f"digestbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except CommandFailed as error:
+        print(f"digestbot: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
