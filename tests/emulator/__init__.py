@@ -1,0 +1,24 @@
+"""A loopback Discord (REST + gateway on 127.0.0.1) that drives the real discord.py client in tests."""
+
+from .driver import CommandUnavailable, Emulator, InteractionNotAnswered, InteractionResult
+from .harness import running_bot
+from .server import Fault, RecordedRequest, Violation
+from .state import Channel, Guild, Member, Message, Overwrite, Role, User
+
+__all__ = [
+    "Channel",
+    "CommandUnavailable",
+    "Emulator",
+    "Fault",
+    "Guild",
+    "InteractionNotAnswered",
+    "InteractionResult",
+    "Member",
+    "Message",
+    "Overwrite",
+    "RecordedRequest",
+    "Role",
+    "User",
+    "Violation",
+    "running_bot",
+]
