@@ -302,6 +302,13 @@ async def _cmd_health(args: argparse.Namespace) -> int:
     return EXIT_OK if healthy else EXIT_FAILED
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Synchronous: the runtime owns its event loop (and its signal handlers)."""
+    from bot.runtime import run_bot
+
+    return run_bot(_load_config(args), force_sync=args.sync, log_level=args.log_level)
+
+
 # --- wiring -----------------------------------------------------------------------------------------
 
 
@@ -348,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_show)
 
+    run = commands.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
+    _common(run)
+    run.add_argument("--sync", action="store_true", help="sync slash commands even when they look unchanged")
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                     help="overrides logging.level from the configuration")
+    run.set_defaults(handler=_cmd_run, runs_own_loop=True)
+
     check = commands.add_parser("check", help="validate configuration, corpus and database before a deploy")
     _common(check)
     check.set_defaults(handler=_cmd_check)
@@ -364,9 +378,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    handler: Handler = args.handler
     try:
+        if getattr(args, "runs_own_loop", False):
+            return args.handler(args)
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        handler: Handler = args.handler
         return asyncio.run(handler(args))
     except UsageError as error:
         print(f"digestbot: {error}", file=sys.stderr)

@@ -1,0 +1,305 @@
+"""The Discord side of the bot: a `commands.Bot` subclass built from the config by `create_bot`.
+
+`digestbot run` and the end-to-end tests build the same bot. Start-up (`setup_hook`, run by `login`):
+open the database (migrations), refresh the corpus (a refused load or a bad file is logged, never fatal),
+load the extensions in `EXTENSIONS` (one failing is logged and recorded without stopping the others), learn
+the application's operators, then sync application commands if they changed (see bot/sync.py).
+
+Cogs register their application commands globally in the tree; where they are synced to (each home guild,
+or globally) is decided at sync time, and discord.py finds guild-synced commands in the global registry
+(`fallback_to_global`), so the tree never needs per-guild copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot import clock as default_clock
+from bot.config import Config
+from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
+from bot.permissions import application_operator_ids
+from bot.scheduler import DigestScheduler
+from bot.store.db import Database
+from bot.store.loader import LoadRefused, load_corpus
+from bot.sync import SyncPlan, SyncState, fingerprint, plan_sync
+from bot.ui.errors import report_interaction_error
+
+log = logging.getLogger(__name__)
+
+#: Extensions loaded at start-up, in order (`bot.cogs.admin` first: other cogs add subgroups to /admin).
+EXTENSIONS: list[str] = ["bot.cogs.admin", "bot.cogs.about", "bot.cogs.lookup", "bot.cogs.events"]
+
+SYNC_STATE_KEY = "commands.sync"
+
+
+def minimal_intents() -> discord.Intents:
+    """Guild events only: slash commands need nothing else, and no privileged intent is requested."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+def use_api_base(api_base: str | None) -> None:
+    """Send REST requests to `{api_base}/api/v10` (an HTTP proxy for Discord, or an emulator).
+
+    discord.py keeps the REST base in the class attribute `Route.BASE`, so this is process-wide: every
+    client in this process uses it. None leaves discord.py's default alone.
+    """
+    if api_base is not None:
+        discord.http.Route.BASE = f"{api_base}/api/v10"
+
+
+class DigestTree(app_commands.CommandTree["DigestBot"]):
+    """The command tree, with one error handler for every command (after Red's `RedTree`)."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
+    ) -> None:
+        await report_interaction_error(interaction, error)
+
+
+@dataclass
+class SyncReport:
+    """What a sync did: commands synced per target ("global" or a guild id), cleared targets, and why."""
+
+    reason: str
+    synced: dict[str, int] = field(default_factory=dict)
+    cleared: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def did_sync(self) -> bool:
+        return bool(self.synced or self.cleared or self.failed)
+
+
+class DigestBot(commands.Bot):
+    """The bot. `config` is the configuration in force, `db` the store (open after `setup_hook`), `now()`
+    the clock our own logic uses, `failed_extensions` maps an extension that did not load to why."""
+
+    tree: DigestTree  # type: ignore[assignment]
+
+    def __init__(
+        self, config: Config, *, clock: Callable[[], datetime] | None = None, force_sync: bool = False
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=minimal_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=DigestTree,
+        )
+        self.config = config
+        self.now: Callable[[], datetime] = clock or default_clock.now
+        self.force_sync = force_sync
+        self.started_at = self.now()
+        self.failed_extensions: dict[str, str] = {}
+        self.application_operator_ids: frozenset[int] = frozenset()
+        self._db: Database | None = None
+        self.digest_scheduler: DigestScheduler | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise RuntimeError("the database is opened by setup_hook; the bot has not logged in yet")
+        return self._db
+
+    # --- start-up ---------------------------------------------------------------------------------
+
+    async def login(self, token: str) -> None:
+        """Log in (running `setup_hook`); with `discord.api_base` set, the gateway URL then comes from that
+        base's `GET /gateway/bot` (discord.py would otherwise connect to Discord's own gateway)."""
+        use_api_base(self.config.discord.api_base)
+        await super().login(token)
+        if self.config.discord.api_base is not None:
+            _shards, url, _limits = await self.http.get_bot_gateway()
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+            log.info("gateway from %s: %s", self.config.discord.api_base, url)
+
+    async def setup_hook(self) -> None:
+        self._db = await Database.open(self.config.database.path, create=True)
+        await self.refresh_corpus()
+        await self.load_extensions()
+        if self.application is not None:
+            self.application_operator_ids = application_operator_ids(self.application)
+        await self.sync_commands(force=self.force_sync)
+        self.digest_scheduler = DigestScheduler(self)
+        await self.digest_scheduler.start()
+        self.spawn(self._heartbeat(), name="digestbot-heartbeat")
+
+    async def refresh_corpus(self) -> None:
+        """Bring the store up to date with the corpus folder; the articles already stored keep being served
+        when the load is refused or fails."""
+        corpus = self.config.corpus
+        try:
+            report = await load_corpus(
+                self.db, corpus.path, max_file_bytes=corpus.max_file_bytes, now=self.now()
+            )
+        except LoadRefused as error:
+            log.warning("corpus not refreshed, serving the articles already stored: %s", error)
+            return
+        except Exception:
+            log.exception("corpus load from %s failed; serving the articles already stored", corpus.path)
+            return
+        if report.rejected:
+            names = ", ".join(rejection.file for rejection in report.rejected[:10])
+            more = f" and {len(report.rejected) - 10} more" if len(report.rejected) > 10 else ""
+            log.warning("corpus: %d file(s) rejected at start-up: %s%s", len(report.rejected), names, more)
+
+    async def load_extensions(self) -> None:
+        for name in EXTENSIONS:
+            try:
+                await self.load_extension(name)
+            except commands.ExtensionError as error:
+                cause = error.__cause__ or error
+                self.failed_extensions[name] = f"{type(cause).__name__}: {cause}"
+                log.error("extension %s failed to load", name, exc_info=cause)
+            else:
+                log.debug("extension %s loaded", name)
+
+    # --- command sync -----------------------------------------------------------------------------
+
+    def command_payloads(self) -> list[dict[str, Any]]:
+        """What a sync sends: every command in the tree as Discord's JSON."""
+        return [command.to_dict(self.tree) for command in self.tree._get_all_commands(guild=None)]
+
+    async def sync_commands(self, *, force: bool = False) -> SyncReport:
+        """Sync application commands where the config says, if they changed since the last sync (or
+        `force`); never while an extension failed to load. Records the new state when every request went
+        through, so a partly failed sync is retried on the next start."""
+        if self.application_id is None:
+            raise RuntimeError("cannot sync commands before login: the application id is unknown")
+        guild_ids = self.config.discord.guild_ids
+        payloads = self.command_payloads()
+        current = fingerprint(payloads, self.application_id, guild_ids)
+        previous = SyncState.from_json(await self.db.get_state(SYNC_STATE_KEY))
+        plan = plan_sync(
+            guild_ids=guild_ids, current=current, previous=previous,
+            failed_extensions=self.failed_extensions, force=force,
+        )
+        if not plan.needed:
+            log.log(logging.WARNING if self.failed_extensions else logging.INFO, "commands: %s", plan.reason)
+            return SyncReport(reason=plan.reason)
+        report = await self._execute(plan, payloads)
+        if not report.failed:
+            synced = SyncState(current, tuple(dict.fromkeys(guild_ids)))
+            await self.db.set_state(SYNC_STATE_KEY, synced.to_json())
+        return report
+
+    async def _execute(self, plan: SyncPlan, payloads: list[dict[str, Any]]) -> SyncReport:
+        app_id = self.application_id
+        assert app_id is not None
+        report = SyncReport(reason=plan.reason)
+        requests: list[tuple[str, Coroutine[Any, Any, Any], bool]] = []
+        if plan.push_global:
+            requests.append(("global", self.http.bulk_upsert_global_commands(app_id, payload=payloads), True))
+        if plan.clear_global:
+            requests.append(("global", self.http.bulk_upsert_global_commands(app_id, payload=[]), False))
+        for guild_id in plan.push_guilds:
+            upsert = self.http.bulk_upsert_guild_commands(app_id, guild_id, payload=payloads)
+            requests.append((str(guild_id), upsert, True))
+        for guild_id in plan.clear_guilds:
+            upsert = self.http.bulk_upsert_guild_commands(app_id, guild_id, payload=[])
+            requests.append((str(guild_id), upsert, False))
+        for target, request, pushing in requests:
+            try:
+                synced = await request
+            except discord.HTTPException as error:
+                report.failed[target] = f"{error.status} {error.text or error}"
+                log.error("commands: sync to %s failed: %s", target, report.failed[target])
+                continue
+            if pushing:
+                report.synced[target] = len(synced)
+            else:
+                report.cleared.append(target)
+        log.info(
+            "commands (%s): synced %s; cleared %s",
+            plan.reason,
+            ", ".join(f"{count} to {target}" for target, count in report.synced.items()) or "nothing",
+            ", ".join(report.cleared) or "nothing",
+        )
+        return report
+
+    # --- background work and shutdown -------------------------------------------------------------
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run `coroutine` in the background until it ends or the bot closes (then it is cancelled)."""
+        task = asyncio.create_task(coroutine, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def heartbeat_path(self) -> Path:
+        return heartbeat_path(self.config.database.path, os.environ)
+
+    async def database_ok(self) -> bool:
+        try:
+            async with self.db.read() as conn, conn.execute("SELECT 1") as cursor:
+                return await cursor.fetchone() == (1,)
+        except Exception as error:
+            log.warning("database check failed: %s", error)
+            return False
+
+    async def write_heartbeat(self) -> None:
+        """Write the health file `digestbot health` reads: time, gateway connection and latency, database."""
+        connected = self.is_ready() and self.ws is not None and not self.is_closed()
+        latency = self.latency
+        beat = Heartbeat(
+            written_at=self.now(),
+            gateway_connected=connected,
+            latency_ms=round(latency * 1000, 1) if connected and math.isfinite(latency) else None,
+            database_ok=await self.database_ok(),
+            pid=os.getpid(),
+        )
+        await asyncio.to_thread(write_heartbeat, self.heartbeat_path(), beat)
+
+    async def _heartbeat(self) -> None:
+        """Refresh the health file every HEARTBEAT_INTERVAL_SECONDS once connected (stale means unhealthy)."""
+        await self.wait_until_ready()
+        while not self.is_closed():
+            try:
+                await self.write_heartbeat()
+            except OSError as error:
+                log.warning("could not write the heartbeat file %s: %s", self.heartbeat_path(), error)
+            await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
+
+    async def close(self) -> None:
+        """Stop background work, unload the cogs, log out, then close the database (its connection threads
+        would otherwise keep the process alive)."""
+        if self.digest_scheduler is not None:
+            await self.digest_scheduler.stop()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await super().close()
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+
+def create_bot(
+    config: Config, *, clock: Callable[[], datetime] | None = None, force_sync: bool = False
+) -> DigestBot:
+    """The bot for `config`; `clock` replaces bot.clock.now for its own logic, `force_sync` syncs the
+    application commands even when they look unchanged (`digestbot run --sync`)."""
+    return DigestBot(config, clock=clock, force_sync=force_sync)
