@@ -84,11 +84,11 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 
 async def _open_database(config: Any, *, create: bool = True) -> Any:
-    from bot.store.db import Database, Fts5Unavailable, SchemaTooNew
+    from bot.store.db import Database, DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
 
     try:
         return await Database.open(config.database.path, create=create)
-    except (SchemaTooNew, Fts5Unavailable) as error:
+    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed) as error:
         raise CommandFailed(str(error)) from None
 
 

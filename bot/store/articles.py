@@ -1,0 +1,490 @@
+"""The read side of the corpus store: search, lookups, counts and stats for people and digests.
+
+Every function takes the `Database`, runs on a read-only connection inside one read transaction, and
+returns `bot.corpus.model` dataclasses with `id` filled in and `secured` always None (it is stored, but
+nothing meant for people may ever carry it). Timestamps are stored as unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.corpus.model import Article, Duplicate, Image, Provider, Rejection, Related
+from bot.store.db import Database
+from bot.store.fts import build_match
+
+#: bm25 weights for (title, excerpt, related titles): a word in the title says most about the article.
+BM25_WEIGHTS = (10.0, 2.0, 1.0)
+#: At most this many matches are ranked by bm25 (see `search`); `SearchPage.total` is capped here too.
+SEARCH_CANDIDATES = 1000
+SNIPPET_TOKENS = 24
+
+_ARTICLE_COLUMNS = """
+    a.rowid, a.id, a.url, a.title, a.excerpt, a.original_url, a.amp_url, a.published_at, a.quality, a.heat,
+    a.published, a.category, p.name, p.domain, a.images, a.source_file, a.first_load
+"""
+_ARTICLE_FROM = "articles a LEFT JOIN providers p ON p.id = a.provider_id"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Narrowing of a search: `provider` matches a name or domain, case-insensitively; dates are inclusive."""
+
+    topic: str | None = None
+    provider: str | None = None
+    min_quality: int | None = None
+    since: date | None = None
+    until: date | None = None
+    published_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    article: Article
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`."""
+
+    hits: tuple[SearchHit, ...]
+    total: int
+    total_capped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRecord:
+    """What a past load did, as recorded in `loads`."""
+
+    seq: int
+    started_at: datetime
+    finished_at: datetime | None
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    articles: int
+    rejected: tuple[Rejection, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusStats:
+    articles: int
+    providers: int
+    topics: int
+    earliest: datetime | None
+    latest: datetime | None
+    last_load: LoadRecord | None = field(default=None)
+
+
+# --- row → dataclass ----------------------------------------------------------------------------------
+
+
+def _moment(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def _provider(name: str | None, domain: str | None) -> Provider | None:
+    if not name and not domain:
+        return None
+    return Provider(name=name or None, domain=domain or None)
+
+
+def _article(row: Sequence[Any], topics: tuple[str, ...], related: tuple[Related, ...]) -> Article:
+    (_, article_id, url, title, excerpt, original_url, amp_url, published_at, quality, heat, published,
+     category, provider_name, provider_domain, images, source_file, first_load) = row
+    return Article(
+        id=article_id,
+        url=url,
+        title=title,
+        published_at=datetime.fromtimestamp(published_at, UTC),
+        source_file=source_file,
+        id_hint=article_id,
+        excerpt=excerpt,
+        original_url=original_url,
+        amp_url=amp_url,
+        quality=quality,
+        heat=heat,
+        published=None if published is None else bool(published),
+        category=category,
+        provider=_provider(provider_name, provider_domain),
+        topics=topics,
+        images=tuple(Image(url=item[0], width=item[1], height=item[2]) for item in json.loads(images)),
+        related=related,
+        secured=None,
+        first_load=first_load,
+    )
+
+
+async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    async with conn.execute(sql, tuple(params)) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def _hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related: bool) -> list[Article]:
+    """Articles for `articles` rows (`_ARTICLE_COLUMNS`), in the rows' order, with topics (and related)."""
+    if not rows:
+        return []
+    keys = json.dumps([row[0] for row in rows])
+    topics: dict[int, list[str]] = {}
+    for rowid, topic in await _fetchall(
+        conn,
+        "SELECT article, topic FROM article_topics WHERE article IN (SELECT value FROM json_each(?)) "
+        "ORDER BY article, position",
+        (keys,),
+    ):
+        topics.setdefault(rowid, []).append(topic)
+    related: dict[int, list[Related]] = {}
+    if with_related:
+        for rowid, title, url, excerpt, name, domain, published_at, quality in await _fetchall(
+            conn,
+            "SELECT article, title, url, excerpt, provider_name, provider_domain, published_at, quality "
+            "FROM related WHERE article IN (SELECT value FROM json_each(?)) "
+            "ORDER BY article, quality IS NULL, quality DESC, position",
+            (keys,),
+        ):
+            related.setdefault(rowid, []).append(
+                Related(
+                    title=title,
+                    url=url,
+                    excerpt=excerpt,
+                    provider=_provider(name, domain),
+                    published_at=_moment(published_at),
+                    quality=quality,
+                )
+            )
+    return [_article(row, tuple(topics.get(row[0], ())), tuple(related.get(row[0], ()))) for row in rows]
+
+
+# --- filters ------------------------------------------------------------------------------------------
+
+
+def _day_start(day: date) -> int:
+    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
+
+
+def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+    """SQL conditions on `articles a` for the filters (starting with AND), and their parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.topic and filters.topic.strip():
+        clauses.append("EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid AND t.topic = ?)")
+        params.append(filters.topic.strip())
+    if filters.provider and filters.provider.strip():
+        clauses.append(
+            "a.provider_id IN (SELECT id FROM providers WHERE name = ? COLLATE NOCASE "
+            "OR domain = ? COLLATE NOCASE)"
+        )
+        params += [filters.provider.strip()] * 2
+    if filters.min_quality is not None:
+        clauses.append("a.quality >= ?")
+        params.append(filters.min_quality)
+    if filters.since is not None:
+        clauses.append("a.published_at >= ?")
+        params.append(_day_start(filters.since))
+    if filters.until is not None:
+        clauses.append("a.published_at < ?")
+        params.append(_day_start(filters.until + timedelta(days=1)))
+    if filters.published_only:
+        clauses.append("a.published = 1")
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+
+async def search(
+    db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0
+) -> SearchPage:
+    """Ranked full-text search with filters and a highlighted snippet (matches marked with `**`).
+
+    Raises `EmptyQuery` for blank text; text with nothing searchable (punctuation only) matches nothing.
+
+    How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
+    matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
+    article's quality in the high bits and its row in the low bits, so walking the matches in descending
+    rowid order — which FTS5 does straight from its doclists, without scoring — yields them best quality
+    first. Only the first `SEARCH_CANDIDATES` matches that pass the filters are scored with bm25 (title
+    weighted highest) and ranked. When a query matches fewer than that — rare words, phrases, most
+    filtered searches — this is exactly bm25 over every match; when it matches more, the words say little
+    about relevance (bm25 is nearly flat over a common word) and the best-quality matches are what people
+    want anyway, ranked by how well they match.
+    """
+    match = build_match(text)
+    if match is None:
+        return SearchPage(hits=(), total=0)
+    conditions, params = _filter_sql(filters)
+    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    sql = f"""
+        SELECT rowid, fts_key, count(*) OVER () FROM (
+            SELECT a.rowid AS rowid, articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score
+            FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid
+            WHERE articles_fts MATCH ?{conditions}
+            ORDER BY articles_fts.rowid DESC
+            LIMIT ?
+        )
+        ORDER BY score, fts_key DESC
+        LIMIT ? OFFSET ?
+    """
+    async with db.read() as conn:
+        bounds = [SEARCH_CANDIDATES, max(0, limit), max(0, offset)]
+        ranked = await _fetchall(conn, sql, [match, *params, *bounds])
+        if ranked:
+            total = int(ranked[0][2])
+        else:
+            count_sql = f"""
+                SELECT count(*) FROM (
+                    SELECT 1 FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid
+                    WHERE articles_fts MATCH ?{conditions} LIMIT ?
+                )
+            """
+            total = int((await _fetchall(conn, count_sql, [match, *params, SEARCH_CANDIDATES]))[0][0])
+        if not ranked:
+            return SearchPage(hits=(), total=total, total_capped=total >= SEARCH_CANDIDATES)
+        snippets = dict(
+            await _fetchall(
+                conn,
+                f"SELECT rowid, snippet(articles_fts, -1, '**', '**', '…', {SNIPPET_TOKENS}) "
+                "FROM articles_fts "
+                "WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+                (match, json.dumps([row[1] for row in ranked])),
+            )
+        )
+        rows = await _fetchall(
+            conn,
+            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} "
+            "WHERE a.rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps([row[0] for row in ranked]),),
+        )
+        by_rowid = {article_row[0]: article_row for article_row in rows}
+        articles = await _hydrate(conn, [by_rowid[row[0]] for row in ranked], with_related=False)
+    hits = tuple(
+        SearchHit(article=article, snippet=snippets.get(row[1], "").replace("\n", " · "))
+        for article, row in zip(articles, ranked, strict=True)
+    )
+    return SearchPage(hits=hits, total=total, total_capped=total >= SEARCH_CANDIDATES)
+
+
+# --- lookups ------------------------------------------------------------------------------------------
+
+
+async def get_article(db: Database, article_id: str) -> Article | None:
+    """The article with this id, with its related coverage (best quality first)."""
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn, f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.id = ?", (article_id.strip(),)
+        )
+        articles = await _hydrate(conn, rows, with_related=True)
+    return articles[0] if articles else None
+
+
+async def get_articles_by_url(db: Database, urls: Iterable[str]) -> dict[str, Article]:
+    """The articles in service among these canonical URLs, keyed by URL, with related coverage."""
+    wanted = json.dumps(sorted(set(urls)))
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn,
+            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.url IN (SELECT value FROM json_each(?))",
+            (wanted,),
+        )
+        articles = await _hydrate(conn, rows, with_related=True)
+    return {article.url: article for article in articles}
+
+
+def _topic_condition(topic: str | None) -> tuple[str, list[Any]]:
+    return _filter_sql(SearchFilters(topic=topic))
+
+
+async def latest(
+    db: Database, *, topic: str | None = None, limit: int = 10, offset: int = 0, with_related: bool = False
+) -> list[Article]:
+    """Newest first."""
+    condition, params = _topic_condition(topic)
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn,
+            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE 1{condition} "
+            "ORDER BY a.published_at DESC, a.rowid DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return await _hydrate(conn, rows, with_related=with_related)
+
+
+async def top(
+    db: Database,
+    *,
+    topic: str | None = None,
+    days: int | None = None,
+    now: datetime,
+    limit: int = 10,
+    offset: int = 0,
+    with_related: bool = False,
+) -> list[Article]:
+    """Best quality first, heat breaking ties (then the newest); `days` keeps those published since."""
+    condition, params = _topic_condition(topic)
+    if days is not None:
+        condition += " AND a.published_at >= ?"
+        params.append(int((now - timedelta(days=days)).timestamp()))
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn,
+            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE 1{condition} "
+            "ORDER BY a.quality IS NULL, a.quality DESC, a.heat IS NULL, a.heat DESC, a.published_at DESC, "
+            "a.rowid DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return await _hydrate(conn, rows, with_related=with_related)
+
+
+async def topic_counts(db: Database) -> list[tuple[str, int]]:
+    """Every topic (case-insensitively one) with its number of articles, most used first."""
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn, "SELECT topic, count(*) AS n FROM article_topics GROUP BY topic ORDER BY n DESC, topic"
+        )
+    return [(str(topic), int(count)) for topic, count in rows]
+
+
+_PROVIDER_LABEL = "coalesce(nullif(p.name, ''), p.domain)"
+
+
+async def provider_counts(db: Database) -> list[tuple[str, int]]:
+    """Every provider (its name, else its domain) with its number of articles, most first."""
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn,
+            f"SELECT {_PROVIDER_LABEL} AS label, count(*) AS n FROM articles a JOIN providers p "
+            "ON p.id = a.provider_id GROUP BY p.id ORDER BY n DESC, label COLLATE NOCASE",
+        )
+    return [(str(label), int(count)) for label, count in rows]
+
+
+def _load_record(row: Sequence[Any]) -> LoadRecord:
+    seq, started_at, finished_at, added, updated, unchanged, removed, articles, rejected, duplicates = row
+    return LoadRecord(
+        seq=seq,
+        started_at=datetime.fromisoformat(started_at),
+        finished_at=None if finished_at is None else datetime.fromisoformat(finished_at),
+        added=added,
+        updated=updated,
+        unchanged=unchanged,
+        removed=removed,
+        articles=articles,
+        rejected=tuple(
+            Rejection(file=item["file"], reason=item["reason"], kept_previous=item["kept_previous"])
+            for item in json.loads(rejected)
+        ),
+        duplicates=tuple(
+            Duplicate(file=item["file"], duplicate_of=item["duplicate_of"]) for item in json.loads(duplicates)
+        ),
+    )
+
+
+async def _last_load(conn: aiosqlite.Connection) -> LoadRecord | None:
+    rows = await _fetchall(
+        conn,
+        "SELECT seq, started_at, finished_at, added, updated, unchanged, removed, articles, rejected, "
+        "duplicates FROM loads ORDER BY seq DESC LIMIT 1",
+    )
+    return _load_record(rows[0]) if rows else None
+
+
+async def last_load(db: Database) -> LoadRecord | None:
+    async with db.read() as conn:
+        return await _last_load(conn)
+
+
+async def current_load_seq(db: Database) -> int:
+    """The sequence number of the latest load (0 before the first); digests use it as a watermark."""
+    async with db.read() as conn:
+        rows = await _fetchall(conn, "SELECT coalesce(max(seq), 0) FROM loads")
+    return int(rows[0][0])
+
+
+async def corpus_stats(db: Database) -> CorpusStats:
+    async with db.read() as conn:
+        articles, providers, earliest, newest = (
+            await _fetchall(
+                conn,
+                "SELECT count(*), count(DISTINCT provider_id), min(published_at), max(published_at) "
+                "FROM articles",
+            )
+        )[0]
+        topics = (await _fetchall(conn, "SELECT count(DISTINCT topic) FROM article_topics"))[0][0]
+        record = await _last_load(conn)
+    return CorpusStats(
+        articles=int(articles),
+        providers=int(providers),
+        topics=int(topics),
+        earliest=_moment(earliest),
+        latest=_moment(newest),
+        last_load=record,
+    )
+
+
+# --- autocomplete -------------------------------------------------------------------------------------
+
+
+def _like_pattern(typed: str) -> str:
+    escaped = typed.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def suggest_topics(db: Database, typed: str, limit: int = 25) -> list[str]:
+    """Topics containing what was typed (case-insensitive): those starting with it first, then most used."""
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn,
+            "SELECT topic FROM article_topics WHERE topic LIKE ?1 ESCAPE '\\' GROUP BY topic "
+            "ORDER BY instr(lower(topic), lower(?2)) != 1, count(*) DESC, topic LIMIT ?3",
+            (_like_pattern(typed), typed.strip(), limit),
+        )
+    return [str(row[0]) for row in rows]
+
+
+async def suggest_providers(db: Database, typed: str, limit: int = 25) -> list[str]:
+    """Provider names (else domains) whose name or domain contains what was typed; most articles first."""
+    async with db.read() as conn:
+        rows = await _fetchall(
+            conn,
+            f"SELECT {_PROVIDER_LABEL} AS label FROM providers p JOIN articles a ON a.provider_id = p.id "
+            "WHERE p.name LIKE ?1 ESCAPE '\\' OR p.domain LIKE ?1 ESCAPE '\\' GROUP BY p.id "
+            "ORDER BY instr(lower(label), lower(?2)) != 1, count(*) DESC, label COLLATE NOCASE LIMIT ?3",
+            (_like_pattern(typed), typed.strip(), limit),
+        )
+    return [str(row[0]) for row in rows]
+
+
+async def suggest_articles(db: Database, typed: str, limit: int = 25) -> list[tuple[str, str]]:
+    """(id, title) of articles whose title has the typed words, the last one as a prefix; best quality first.
+
+    Nothing typed offers the best articles. An id typed in full is offered as itself first.
+    """
+    if not typed.strip():
+        async with db.read() as conn:
+            rows = await _fetchall(
+                conn, "SELECT id, title FROM articles ORDER BY fts_key DESC LIMIT ?", (limit,)
+            )
+        return [(str(i), str(t)) for i, t in rows]
+    match = build_match(typed, prefix_last=True)
+    async with db.read() as conn:
+        exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (typed.strip().lower(),))
+        if match is None:
+            return [(str(i), str(t)) for i, t in exact]
+        rows = await _fetchall(
+            conn,
+            "SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid "
+            "WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT ?",
+            (f"{{title}} : ({match})", limit),
+        )
+    found = [(str(i), str(t)) for i, t in exact]
+    found += [(str(i), str(t)) for i, t in rows if (i, t) not in exact]
+    return found[:limit]
