@@ -27,6 +27,14 @@ OUT_OF_DATE = "This command is out of date. Discord should catch up within a min
 GENERIC_REFUSAL = "You can't use this command here."
 
 
+class BadOptionValue(app_commands.TransformerError):
+    """A transformer's refusal whose message is written for the person who typed the value."""
+
+    def __init__(self, message: str, value: Any, transformer: app_commands.Transformer) -> None:
+        super().__init__(value, discord.AppCommandOptionType.string, transformer)
+        self.user_message = message
+
+
 def _describe(interaction: discord.Interaction[Any], item: discord.ui.Item[Any] | None) -> str:
     if item is not None:
         custom_id = getattr(item, "custom_id", None)
@@ -51,6 +59,8 @@ def user_message(interaction: discord.Interaction[Any], error: Exception) -> str
         if type(error) is app_commands.CheckFailure or not error.args:
             return GENERIC_REFUSAL
         return str(error)
+    if isinstance(error, BadOptionValue):
+        return error.user_message
     if isinstance(error, app_commands.TransformerError):
         value = clean(str(error.value))[:100]
         return f"`{value}` is not a valid value for this option; please check it and try again."

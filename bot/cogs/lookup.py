@@ -1,0 +1,492 @@
+"""Lookup slash commands: /search, /article, /latest, /top, /topics, /providers, /stats.
+
+Thin on purpose: options in, one store call, the renderer out. Every reply is ephemeral unless the member
+asks for `public`; every payload comes from `bot.render.embeds`, which enforces Discord's limits and
+escapes corpus text, and goes out through `bot.ui.replies`, which forbids mentions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import LookupsConfig
+from bot.render.embeds import (
+    article_embed,
+    article_list,
+    counts_page,
+    message,
+    notice,
+    paginate,
+    results_page,
+    stats_embed,
+)
+from bot.render.text import clean, truncate
+from bot.store import articles as store
+from bot.store.fts import EmptyQuery, build_match
+from bot.ui import replies
+from bot.ui.errors import BadOptionValue
+from bot.ui.paginator import DEFAULT_TIMEOUT_SECONDS, Paginator, page_count, page_offset
+
+log = logging.getLogger(__name__)
+
+#: Discord's limits for autocomplete: at most 25 choices, names and string values 1-100 characters.
+CHOICES_LIMIT = 25
+CHOICE_TEXT_LIMIT = 100
+#: How many articles /latest and /top show.
+LIST_SIZE = 10
+#: Names per page in /topics and /providers.
+COUNTS_PER_PAGE = 25
+#: Commands under the per-member cooldown of `lookups.cooldown_uses` per `lookups.cooldown_seconds`.
+COOLED_COMMANDS = ("search", "article")
+#: The longest /top window people may ask for (ten years).
+MAX_TOP_DAYS = 3650
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# --- option types
+
+
+class InvalidDate(BadOptionValue):
+    """A `since`/`until` value that is not a real `YYYY-MM-DD` date; the message says so in plain words."""
+
+    def __init__(self, value: str, transformer: app_commands.Transformer) -> None:
+        shown = truncate(" ".join(value.split()), 40)
+        super().__init__(
+            f"`{clean(shown)}` is not a date. Use YYYY-MM-DD, for example 2024-05-31.", value, transformer
+        )
+
+
+class IsoDate(app_commands.Transformer):
+    """A calendar date typed as `YYYY-MM-DD` (the only format that reads the same everywhere)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.string
+
+    async def transform(self, interaction: discord.Interaction, value: str) -> date:
+        text = value.strip()
+        if not _ISO_DATE.fullmatch(text):
+            raise InvalidDate(value, self)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InvalidDate(value, self) from None
+
+
+# --- cooldown
+
+
+class SlidingCooldown:
+    """At most `uses` invocations per member in any `seconds`-long window, with the limits read at each use.
+
+    Reading the live settings means a configuration reload changes the cooldown at once; `uses` 0 turns
+    it off. `now` is the bot's clock, so tests move time instead of waiting.
+    """
+
+    def __init__(self, settings: Callable[[], LookupsConfig], now: Callable[[], datetime]) -> None:
+        self._settings = settings
+        self._now = now
+        self._uses: dict[int, deque[datetime]] = {}
+
+    def hit(self, user_id: int) -> float | None:
+        """Record a use by `user_id`; None when allowed, else the seconds until a use frees up."""
+        settings = self._settings()
+        if settings.cooldown_uses <= 0:
+            self._uses.clear()
+            return None
+        now = self._now()
+        window = settings.cooldown_seconds
+        self._forget_idle(now, window)
+        recent = self._uses.setdefault(user_id, deque())
+        while recent and (now - recent[0]).total_seconds() >= window:
+            recent.popleft()
+        if len(recent) >= settings.cooldown_uses:
+            return max(window - (now - recent[0]).total_seconds(), 0.0)
+        recent.append(now)
+        return None
+
+    def _forget_idle(self, now: datetime, window: float) -> None:
+        """Drop members whose last use left the window, so the map does not grow with every member seen."""
+        idle = [
+            user for user, uses in self._uses.items()
+            if not uses or (now - uses[-1]).total_seconds() >= window
+        ]
+        for user in idle:
+            del self._uses[user]
+
+
+# --- small pure helpers
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """What a member asked /search for, kept for the pages they turn to later."""
+
+    query: str
+    filters: store.SearchFilters
+    page_size: int
+
+
+def describe_filters(
+    *,
+    topic: str | None = None,
+    provider: str | None = None,
+    min_quality: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    days: int | None = None,
+) -> list[str]:
+    """The active filters in words ("topic AI", "since 2024-01-01"), for footers and empty-result hints."""
+    parts = []
+    if topic:
+        parts.append(f"topic {topic}")
+    if provider:
+        parts.append(f"provider {provider}")
+    if min_quality is not None:
+        parts.append(f"quality ≥ {min_quality}")
+    if since is not None:
+        parts.append(f"since {since.isoformat()}")
+    if until is not None:
+        parts.append(f"until {until.isoformat()}")
+    if days is not None:
+        parts.append(f"last {days} day{'s' if days != 1 else ''}")
+    return parts
+
+
+def choice_name(text: str) -> str:
+    """An autocomplete label: one line, at most 100 characters (Discord shows it without markdown)."""
+    name = truncate(" ".join(text.split()), CHOICE_TEXT_LIMIT)
+    return name or "(untitled)"
+
+
+def name_choices(names: Sequence[str]) -> list[app_commands.Choice[str]]:
+    """Topic or provider names as choices; names longer than a choice value allows are left out."""
+    return [
+        app_commands.Choice(name=choice_name(name), value=name)
+        for name in names
+        if 0 < len(name) <= CHOICE_TEXT_LIMIT
+    ][:CHOICES_LIMIT]
+
+
+def _filters_in_words(filters: store.SearchFilters) -> list[str]:
+    return describe_filters(
+        topic=filters.topic, provider=filters.provider, min_quality=filters.min_quality,
+        since=filters.since, until=filters.until,
+    )
+
+
+def stats_mapping(stats: store.CorpusStats) -> dict[str, Any]:
+    """The store's statistics in the shape `stats_embed` reads; the last load supplies when and what it
+    rejected."""
+    mapping: dict[str, Any] = {
+        "articles": stats.articles,
+        "providers": stats.providers,
+        "topics": stats.topics,
+        "oldest": stats.earliest,
+        "newest": stats.latest,
+    }
+    load = stats.last_load
+    if load is not None:
+        mapping["last_load"] = load.seq
+        mapping["last_load_at"] = load.finished_at or load.started_at
+        mapping["rejected"] = list(load.rejected)
+    return mapping
+
+
+def _reply(text: str, *, kind: str = "info") -> dict[str, Any]:
+    return message([notice(text, kind=kind)])
+
+
+# --- the cog
+
+
+class Lookups(commands.Cog):
+    """Finding and reading articles: search, one article with its related coverage, lists and statistics."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        #: How long result pages stay turnable (tests shorten it).
+        self.paginator_timeout: float = DEFAULT_TIMEOUT_SECONDS
+        self.cooldowns = {
+            name: SlidingCooldown(lambda: self.bot.config.lookups, self.bot.now) for name in COOLED_COMMANDS
+        }
+
+    @property
+    def settings(self) -> LookupsConfig:
+        return self.bot.config.lookups
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Apply the per-member cooldown of /search and /article; CommandOnCooldown says when to retry."""
+        command = interaction.command
+        cooldown = self.cooldowns.get(command.name) if command is not None else None
+        if cooldown is None:
+            return True
+        retry_after = cooldown.hit(interaction.user.id)
+        if retry_after is None:
+            return True
+        log.info("/%s: %s is on cooldown for %.1fs", command.name, interaction.user.id, retry_after)
+        settings = self.settings
+        raise app_commands.CommandOnCooldown(
+            app_commands.Cooldown(settings.cooldown_uses, settings.cooldown_seconds), retry_after
+        )
+
+    # --- autocomplete
+
+    async def topic_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return name_choices(await store.suggest_topics(self.bot.db, current, limit=CHOICES_LIMIT))
+
+    async def provider_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return name_choices(await store.suggest_providers(self.bot.db, current, limit=CHOICES_LIMIT))
+
+    async def article_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        found = await store.suggest_articles(self.bot.db, current, limit=CHOICES_LIMIT)
+        return [
+            app_commands.Choice(name=choice_name(title), value=article_id)
+            for article_id, title in found
+            if 0 < len(article_id) <= CHOICE_TEXT_LIMIT
+        ][:CHOICES_LIMIT]
+
+    # --- /search
+
+    async def _search_page(self, request: SearchRequest, page: int) -> store.SearchPage:
+        return await store.search(
+            self.bot.db, request.query, request.filters,
+            limit=request.page_size, offset=page_offset(page, request.page_size),
+        )
+
+    def _results_payload(self, request: SearchRequest, found: store.SearchPage, page: int) -> dict[str, Any]:
+        """One page of results; the footer names the filters in force and whether the count was capped."""
+        notes = _filters_in_words(request.filters)
+        if found.total_capped:
+            notes.append("more matches than counted: add words to narrow")
+        embed = results_page(
+            f"Search: {request.query}",
+            [(hit.article, hit.snippet) for hit in found.hits],
+            page=page, pages=page_count(found.total, request.page_size), total=found.total,
+            footer_hint=" · ".join(notes),
+        )
+        return message([embed])
+
+    async def _fetch_results(self, request: SearchRequest, page: int) -> dict[str, Any]:
+        found = await self._search_page(request, page)
+        if not found.hits:
+            return _reply("This page is empty now: the corpus changed since the search. Search again.")
+        return self._results_payload(request, found, page)
+
+    @app_commands.command(name="search", description="Search the articles: ranked, matches highlighted")
+    @app_commands.describe(
+        query='Words to find (use "quotes" for a phrase, a trailing * for a prefix)',
+        topic="Only articles with this topic",
+        provider="Only articles from this outlet",
+        min_quality="Only articles with at least this quality (0-100)",
+        since="Only articles published on or after this day (YYYY-MM-DD)",
+        until="Only articles published on or before this day (YYYY-MM-DD)",
+        public="Post the results in the channel for everyone (default: only you see them)",
+    )
+    @app_commands.autocomplete(topic=topic_autocomplete, provider=provider_autocomplete)
+    async def search(
+        self,
+        interaction: discord.Interaction,
+        query: str,
+        topic: str | None = None,
+        provider: str | None = None,
+        min_quality: app_commands.Range[int, 0, 100] | None = None,
+        since: app_commands.Transform[date, IsoDate] | None = None,
+        until: app_commands.Transform[date, IsoDate] | None = None,
+        public: bool = False,
+    ) -> None:
+        ephemeral = not public
+        if since is not None and until is not None and since > until:
+            await replies.send(interaction, _reply(
+                f"`since` ({since.isoformat()}) is after `until` ({until.isoformat()}): nothing can match. "
+                "Swap them or drop one.", kind="warning"), ephemeral=True)
+            return
+        request = SearchRequest(
+            query=query,
+            filters=store.SearchFilters(
+                topic=topic or None, provider=provider or None, min_quality=min_quality,
+                since=since, until=until,
+            ),
+            page_size=self.settings.page_size,
+        )
+        try:
+            searchable = build_match(query) is not None
+        except EmptyQuery:
+            searchable = False
+        if not searchable:
+            await replies.send(interaction, _reply(
+                "There are no words to search for in that query: type letters or digits, for example "
+                "`/search query: facial recognition`.", kind="warning"), ephemeral=True)
+            return
+        found = await replies.within_deadline(interaction, self._search_page(request, 1), ephemeral=ephemeral)
+        log.debug("/search %r by %s: %d match(es)", query, interaction.user.id, found.total)
+        if not found.hits:
+            await replies.send(interaction, self._no_results(request), ephemeral=ephemeral)
+            return
+        paginator = Paginator(
+            owner_id=interaction.user.id,
+            pages=page_count(found.total, request.page_size),
+            fetch_page=lambda page: self._fetch_results(request, page),
+            timeout=self.paginator_timeout,
+        )
+        await paginator.start(interaction, self._results_payload(request, found, 1), ephemeral=ephemeral)
+
+    def _no_results(self, request: SearchRequest) -> dict[str, Any]:
+        active = _filters_in_words(request.filters)
+        query = clean(truncate(request.query, 200))
+        if active:
+            hint = f"Try dropping a filter ({clean(', '.join(active))}) or checking the spelling."
+        else:
+            hint = "Check the spelling, or try fewer or more general words."
+        return _reply(f"No articles match **{query}**.\n{hint}")
+
+    # --- /article
+
+    @app_commands.command(name="article", description="Show one article with its related coverage")
+    @app_commands.describe(
+        id="The article's id (type words of its title to pick it)",
+        public="Post the article in the channel for everyone (default: only you see it)",
+    )
+    @app_commands.autocomplete(id=article_autocomplete)
+    async def article(self, interaction: discord.Interaction, id: str, public: bool = False) -> None:
+        ephemeral = not public
+        found = await replies.within_deadline(
+            interaction, store.get_article(self.bot.db, id.strip()), ephemeral=ephemeral
+        )
+        if found is None:
+            shown = clean(truncate(" ".join(id.split()), 100))
+            await replies.send(interaction, _reply(
+                f"No article has the id `{shown}`. Start typing words of its title in the `id` option "
+                "and pick it from the list, or find it with /search.", kind="warning"), ephemeral=True)
+            return
+        await replies.send(interaction, message([article_embed(found).embed]), ephemeral=ephemeral)
+
+    # --- /latest and /top
+
+    @app_commands.command(name="latest", description="The most recently published articles")
+    @app_commands.describe(
+        topic="Only articles with this topic",
+        public="Post the list in the channel for everyone (default: only you see it)",
+    )
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    async def latest(
+        self, interaction: discord.Interaction, topic: str | None = None, public: bool = False
+    ) -> None:
+        ephemeral = not public
+        found = await replies.within_deadline(
+            interaction, store.latest(self.bot.db, topic=topic or None, limit=LIST_SIZE), ephemeral=ephemeral
+        )
+        if not found:
+            await replies.send(interaction, self._empty_list(topic=topic), ephemeral=ephemeral)
+            return
+        title = f"Latest articles: {topic}" if topic else "Latest articles"
+        await replies.send(interaction, message([article_list(title, found)]), ephemeral=ephemeral)
+
+    @app_commands.command(name="top", description="The highest-quality articles (heat breaks ties)")
+    @app_commands.describe(
+        topic="Only articles with this topic",
+        days="Only articles published in this many past days",
+        public="Post the list in the channel for everyone (default: only you see it)",
+    )
+    @app_commands.autocomplete(topic=topic_autocomplete)
+    async def top(
+        self,
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        days: app_commands.Range[int, 1, MAX_TOP_DAYS] | None = None,
+        public: bool = False,
+    ) -> None:
+        ephemeral = not public
+        found = await replies.within_deadline(
+            interaction,
+            store.top(self.bot.db, topic=topic or None, days=days, now=self.bot.now(), limit=LIST_SIZE),
+            ephemeral=ephemeral,
+        )
+        if not found:
+            await replies.send(interaction, self._empty_list(topic=topic, days=days), ephemeral=ephemeral)
+            return
+        scope = " · ".join(describe_filters(topic=topic, days=days))
+        title = f"Top articles: {scope}" if scope else "Top articles"
+        await replies.send(interaction, message([article_list(title, found)]), ephemeral=ephemeral)
+
+    def _empty_list(self, *, topic: str | None, days: int | None = None) -> dict[str, Any]:
+        active = describe_filters(topic=topic, days=days)
+        if not active:
+            return _reply("The corpus has no articles yet.")
+        return _reply(
+            f"No articles for {clean(', '.join(active))}. Try another topic (the option suggests the "
+            "known ones)" + (" or more days." if days is not None else ".")
+        )
+
+    # --- /topics and /providers
+
+    async def _send_counts(
+        self, interaction: discord.Interaction, title: str, rows: Sequence[tuple[str, int]], *, public: bool,
+        empty: str,
+    ) -> None:
+        ephemeral = not public
+        if not rows:
+            await replies.send(interaction, _reply(empty), ephemeral=ephemeral)
+            return
+        pages = paginate(list(rows), COUNTS_PER_PAGE)
+
+        async def fetch(page: int) -> dict[str, Any]:
+            return message([counts_page(title, pages[page - 1], page=page, pages=len(pages))])
+
+        paginator = Paginator(
+            owner_id=interaction.user.id, pages=len(pages), fetch_page=fetch, timeout=self.paginator_timeout,
+            refusal="Only the person who asked can page through this list.",
+        )
+        await paginator.start(interaction, await fetch(1), ephemeral=ephemeral)
+
+    @app_commands.command(name="topics", description="Every topic with how many articles carry it")
+    @app_commands.describe(public="Post the list in the channel for everyone (default: only you see it)")
+    async def topics(self, interaction: discord.Interaction, public: bool = False) -> None:
+        rows = await replies.within_deadline(
+            interaction, store.topic_counts(self.bot.db), ephemeral=not public
+        )
+        await self._send_counts(
+            interaction, "Topics", rows, public=public, empty="No article has a topic yet."
+        )
+
+    @app_commands.command(name="providers", description="Every outlet with how many articles it published")
+    @app_commands.describe(public="Post the list in the channel for everyone (default: only you see it)")
+    async def providers(self, interaction: discord.Interaction, public: bool = False) -> None:
+        rows = await replies.within_deadline(
+            interaction, store.provider_counts(self.bot.db), ephemeral=not public
+        )
+        await self._send_counts(
+            interaction, "Providers", rows, public=public, empty="No article names its outlet yet."
+        )
+
+    # --- /stats
+
+    @app_commands.command(name="stats", description="The corpus at a glance: counts, date range, last load")
+    @app_commands.describe(public="Post the statistics in the channel for everyone (default: only you)")
+    async def stats(self, interaction: discord.Interaction, public: bool = False) -> None:
+        ephemeral = not public
+        stats = await replies.within_deadline(
+            interaction, store.corpus_stats(self.bot.db), ephemeral=ephemeral
+        )
+        await replies.send(interaction, message([stats_embed(stats_mapping(stats))]), ephemeral=ephemeral)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Lookups(bot))
