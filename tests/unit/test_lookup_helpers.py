@@ -77,7 +77,7 @@ async def test_iso_date_refuses_anything_but_a_real_yyyy_mm_dd(value: str) -> No
     with pytest.raises(InvalidDate) as raised:
         await IsoDate().transform(None, value)  # type: ignore[arg-type]
     assert isinstance(raised.value, app_commands.TransformerError)
-    assert "YYYY-MM-DD" in str(raised.value) and raised.value.value == value
+    assert "YYYY-MM-DD" in raised.value.user_message and raised.value.value == value
 
 
 async def test_iso_date_reads_a_real_date() -> None:
