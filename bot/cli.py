@@ -265,6 +265,46 @@ async def _cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- digests ----------------------------------------------------------------------------------------
+
+
+async def _cmd_preview(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.digest.preview import format_plan, plan_payloads, preview_plan
+    from bot.store.digests import DigestNotFound
+
+    config = _load_config(args)
+    db = await _open_database(config)
+    try:
+        settings, plan = await preview_plan(db, config, args.name, now=clock.now())
+    except DigestNotFound as error:
+        raise CommandFailed(str(error)) from None
+    finally:
+        await db.close()
+    if args.json:
+        _print_json(plan_payloads(plan))
+    else:
+        print(format_plan(settings, plan))
+    return EXIT_OK
+
+
+async def _cmd_digests(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.digest.preview import digest_schedule_table, format_schedule_table, schedule_row_json
+
+    config = _load_config(args)
+    db = await _open_database(config)
+    try:
+        rows = await digest_schedule_table(db, config, now=clock.now())
+    finally:
+        await db.close()
+    if args.json:
+        _print_json([schedule_row_json(row) for row in rows])
+    else:
+        print(format_schedule_table(rows))
+    return EXIT_OK
+
+
 # --- operating ----------------------------------------------------------------------------------------
 
 
@@ -354,6 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_show)
+
+    preview = commands.add_parser("preview", help="the messages a digest's next run would post (no token)")
+    _common(preview)
+    preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
+                         "else a digest of the whole corpus)")
+    preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
+    preview.set_defaults(handler=_cmd_preview)
+
+    digests = commands.add_parser("digests", help="every digest with its next run time")
+    _common(digests)
+    digests.add_argument("--json", action="store_true")
+    digests.set_defaults(handler=_cmd_digests)
 
     run = commands.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
     _common(run)

@@ -1,0 +1,91 @@
+"""The benchmarks run end to end at a tiny size so they cannot rot; timings are printed, never checked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench._util import percentile, table
+
+ROOT = Path(__file__).resolve().parents[2]
+# Generous: a --small run takes a few seconds; this only stops a hung run from blocking the suite.
+RUN_TIMEOUT = 300
+
+
+def run_small(script: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Runs `bench/<script> --small`; fails with its output if it exits non-zero."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--small", "--workdir", str(workdir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
+    )
+    assert done.returncode == 0, f"{script} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def table_rows(output: str, first_header: str) -> list[list[str]]:
+    """The printed table's rows as cells (columns are separated by two or more spaces)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(first_header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        rows.append(re.split(r"\s{2,}", line.strip()))
+    return rows
+
+
+def test_ingest_reports_the_four_steps(tmp_path: Path) -> None:
+    output = run_small("ingest.py", tmp_path).stdout
+    rows = table_rows(output, "step")
+    assert [row[0] for row in rows] == [
+        "(a) bare parse loop", "(b) cold load", "(c) reload, unchanged", "(d) reload, 3 changed",
+    ]
+    assert rows[1][3].endswith("×")
+    assert all(row[3].endswith("of (b)") for row in rows[2:])
+    assert "inconsistent" not in output
+    assert list(tmp_path.iterdir()) == [], "without --keep the generated files are removed"
+
+
+def test_search_reports_every_query_class_with_and_without_filters(tmp_path: Path) -> None:
+    rows = table_rows(run_small("search.py", tmp_path).stdout, "query")
+    classes = [row[0] for row in rows]
+    for query_class in ("rare word", "common word (police)", 'phrase ("facial recognition")',
+                        "prefix (elect*)"):
+        assert classes.count(query_class) == 4, classes
+    assert classes[-1] == "all queries"
+    filters = [row[1] for row in rows[:-1]]
+    assert filters.count("none") == filters.count("min_quality 50") == 4
+    assert filters.count("2022-03-01..2022-03-31") == 4
+    assert sum(label.startswith("topic ") for label in filters) == 4
+
+
+def test_search_reuses_the_loaded_workdir(tmp_path: Path) -> None:
+    first = run_small("search.py", tmp_path)
+    assert "loading them into" in first.stderr
+    second = run_small("search.py", tmp_path)
+    assert "generating" not in second.stderr and "loading" not in second.stderr
+    assert table_rows(second.stdout, "query")[-1][0] == "all queries"
+
+
+def test_commands_reports_search_article_and_autocomplete(tmp_path: Path) -> None:
+    rows = table_rows(run_small("commands.py", tmp_path).stdout, "interaction")
+    assert [row[0] for row in rows] == ["/search", "/article", "autocomplete (article id)"]
+    assert all(row[1] == str(20 * 2) for row in rows), rows  # 20 members, 2 rounds each
+
+
+def test_table_aligns_text_left_and_numbers_right() -> None:
+    assert table(("name", "ms"), [["a", "1.0"], ["longer", "12.5"]]).splitlines() == [
+        "name      ms",
+        "------  ----",
+        "a        1.0",
+        "longer  12.5",
+    ]
+
+
+@pytest.mark.parametrize(("share", "expected"), [(0.5, 50.5), (0.95, 95.05)])
+def test_percentile_interpolates_between_ranks(share: float, expected: float) -> None:
+    assert percentile([float(n) for n in range(1, 101)], share) == pytest.approx(expected)

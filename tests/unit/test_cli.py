@@ -1,0 +1,168 @@
+"""The `digestbot` command line: JSON shapes, exit codes, one-line errors, and no discord.py import."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+FIRST_SEED_ID = "4f079d8d5eeb6983"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite3"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def load(capsys: pytest.CaptureFixture[str], corpus: Path, db: Path, *extra: str) -> dict[str, object]:
+    code, out, err = run(capsys, "load", "--corpus", str(corpus), "--db", str(db), "--json", *extra)
+    assert code == EXIT_OK, err
+    return json.loads(out)
+
+
+def test_load_json_reports_counts_and_every_rejected_file(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path
+) -> None:
+    first = load(capsys, corpus, db)
+    assert set(first) == {"load", "added", "updated", "unchanged", "removed", "articles", "rejected",
+                          "duplicates"}
+    assert (first["added"], first["articles"], first["rejected"]) == (5, 5, [])
+
+    (corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    second = load(capsys, corpus, db)
+    assert (second["added"], second["unchanged"], second["articles"]) == (0, 5, 5)
+    assert second["load"] == first["load"] + 1  # type: ignore[operator]
+    [rejected] = second["rejected"]  # type: ignore[misc]
+    assert rejected["file"] == "broken.md" and "line" in rejected["reason"]
+
+
+def test_load_text_names_rejected_files(capsys: pytest.CaptureFixture[str], corpus: Path, db: Path) -> None:
+    (corpus / "no-title.txt").write_text("---\nwebUrl: https://example.com/a\n---\n", encoding="utf-8")
+    code, out, _ = run(capsys, "load", "--corpus", str(corpus), "--db", str(db))
+    assert code == EXIT_OK
+    assert "5 added" in out and "rejected no-title.txt: " in out and "title" in out
+
+
+def test_load_refusals_exit_1_and_change_nothing(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path, tmp_path: Path
+) -> None:
+    load(capsys, corpus, db)
+    code, _, err = run(capsys, "load", "--corpus", str(tmp_path / "missing"), "--db", str(db))
+    assert code == EXIT_FAILED and err.count("\n") == 1 and "missing" in err
+    for file in corpus.iterdir():
+        file.unlink()
+    code, _, err = run(capsys, "load", "--corpus", str(corpus), "--db", str(db))
+    assert code == EXIT_FAILED and "--force" in err
+    code, out, _ = run(capsys, "search", "facial", "--db", str(db), "--json")
+    assert code == EXIT_OK and len(json.loads(out)) == 5
+
+
+def test_search_json_shape_filters_and_hostile_input(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path
+) -> None:
+    load(capsys, corpus, db)
+    code, out, _ = run(capsys, "search", "facial recognition", "--db", str(db), "--json", "--limit", "2")
+    hits = json.loads(out)
+    assert code == EXIT_OK and len(hits) == 2
+    assert set(hits[0]) == {"id", "title", "url", "provider", "published_at", "quality", "topics", "snippet"}
+    assert hits[0]["published_at"].endswith("Z") and "**" in hits[0]["snippet"]
+    assert isinstance(hits[0]["provider"], str)
+
+    code, out, _ = run(capsys, "search", "facial", "--min-quality", "70", "--db", str(db), "--json")
+    assert code == EXIT_OK and all(hit["quality"] >= 70 for hit in json.loads(out))
+    code, out, _ = run(capsys, "search", "facial", "--since", "2023-01-01", "--db", str(db), "--json")
+    assert code == EXIT_OK and all(hit["published_at"] >= "2023" for hit in json.loads(out))
+
+    for hostile in ['"', "AND", "C++", "(", "x" * 300, "facial OR NOT"]:
+        code, out, _ = run(capsys, "search", hostile, "--db", str(db), "--json")
+        assert code == EXIT_OK and isinstance(json.loads(out), list)
+    code, out, _ = run(capsys, "search", "zzzunknownword", "--db", str(db), "--json")
+    assert (code, json.loads(out)) == (EXIT_OK, [])
+
+
+def test_search_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    code, _, err = run(capsys, "search", "   ", "--db", str(db))
+    assert code == EXIT_USAGE and "empty" in err
+    code, _, err = run(capsys, "search", "x", "--since", "yesterday", "--db", str(db))
+    assert code == EXIT_USAGE and "YYYY-MM-DD" in err
+    code, _, err = run(capsys, "search", "x", "--min-quality", "101", "--db", str(db))
+    assert code == EXIT_USAGE
+
+
+def test_show_json_with_related_and_never_secured(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path
+) -> None:
+    load(capsys, corpus, db)
+    code, out, _ = run(capsys, "show", FIRST_SEED_ID, "--db", str(db), "--json")
+    article = json.loads(out)
+    assert code == EXIT_OK
+    assert set(article) == {"id", "title", "excerpt", "url", "provider", "published_at", "quality", "heat",
+                            "topics", "image", "related"}
+    assert article["id"] == FIRST_SEED_ID and article["image"].startswith("https://")
+    assert set(article["related"][0]) == {"title", "url", "provider", "published_at", "quality", "excerpt"}
+    qualities = [item["quality"] for item in article["related"]]
+    assert qualities == sorted(qualities, reverse=True)
+    assert any("city’s" in (item["excerpt"] or "") for item in article["related"])  # mojibake repaired
+    assert "secured" not in out and "bJUPK6yH" not in out
+
+    code, _, err = run(capsys, "show", "0000000000000000", "--db", str(db))
+    assert code == EXIT_FAILED and "0000000000000000" in err
+
+
+def test_bad_config_exits_2_naming_the_key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("corpus: {path: seeds, wacht: true}\n", encoding="utf-8")
+    code, _, err = run(capsys, "load", "--config", str(config))
+    assert code == EXIT_USAGE and "corpus.wacht" in err and str(config) in err and err.count("\n") == 1
+
+
+def test_preview_json_is_the_payloads_from_the_bundled_seeds(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path
+) -> None:
+    load(capsys, corpus, db)
+    code, out, _ = run(capsys, "preview", "--db", str(db), "--json")
+    payloads = json.loads(out)
+    assert code == EXIT_OK and payloads
+    assert all(payload["allowed_mentions"] == {"parse": []} for payload in payloads)
+    assert any(embed.get("fields") for payload in payloads for embed in payload["embeds"])
+    code, _, err = run(capsys, "preview", "no-such-digest", "--db", str(db))
+    assert code == EXIT_FAILED and "no-such-digest" in err
+
+
+def test_offline_commands_do_not_import_discord(corpus: Path, db: Path) -> None:
+    probe = (
+        "import sys; from bot.cli import main; code = main(sys.argv[1:]); "
+        "assert 'discord' not in sys.modules, 'discord imported'; sys.exit(code)"
+    )
+    for argv in (["load", "--corpus", str(corpus), "--db", str(db)], ["search", "police", "--db", str(db)],
+                 ["show", FIRST_SEED_ID, "--db", str(db)], ["preview", "--db", str(db)]):
+        result = subprocess.run([sys.executable, "-c", probe, *argv], cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, (argv, result.stderr)
+
+
+def test_version_and_module_entry_point() -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "--version"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("digestbot ")
