@@ -1,0 +1,165 @@
+"""`/digest list`, `/digest preview`, `/digest explain`: anyone in a server sees its digests and what the
+next run of one would post, and why an article is or is not in it.
+
+A digest belongs to the guild of its channel. Runtime digests store it when created; config digests get it
+here, as soon as the bot sees their channel (on start-up, when a guild becomes available, and before each
+command). Thin on purpose: the store and bot/digest/service decide, bot/render/digests_view renders.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.digest.service import compose_next, explain_article, next_run
+from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
+from bot.render.digests_view import (
+    DigestListItem,
+    digest_list_payload,
+    explanation_payload,
+    preview_payload,
+)
+from bot.render.embeds import message, notice
+from bot.render.text import clean, truncate
+from bot.store import articles as article_store
+from bot.store import digests as store
+from bot.ui import replies
+
+log = logging.getLogger(__name__)
+
+CHOICES_LIMIT = 25
+CHOICE_TEXT_LIMIT = 100
+
+
+def list_item(record: store.DigestRecord, now: datetime) -> DigestListItem:
+    settings = record.settings
+    return DigestListItem(
+        name=record.name,
+        schedule=settings.schedule,
+        timezone=settings.timezone,
+        channel_id=settings.channel_id,
+        next_run=next_run(settings, max(now, record.last_checked)),
+        paused_reason=record.paused_reason,
+        source=record.source,
+        mode=settings.mode,
+    )
+
+
+def _choice_name(text: str) -> str:
+    return truncate(" ".join(text.split()), CHOICE_TEXT_LIMIT) or "(untitled)"
+
+
+def _reply(text: str, *, kind: str = "info") -> dict[str, Any]:
+    return message([notice(text, kind=kind)])
+
+
+@app_commands.guild_only()
+class Digests(commands.GroupCog, group_name="digest", group_description="See this server's digests"):
+    """The public `/digest` group."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        super().__init__()
+
+    # --- the guild of each digest
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await resolve_guilds(self.bot, self.bot.db)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await resolve_guilds(self.bot, self.bot.db)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await resolve_guilds(self.bot, self.bot.db)
+
+    async def guild_digests(self, guild_id: int) -> list[store.DigestRecord]:
+        return await guild_digests(self.bot, self.bot.db, guild_id)
+
+    async def guild_digest(self, guild_id: int, name: str) -> store.DigestRecord | None:
+        return await guild_digest(self.bot, self.bot.db, guild_id, name)
+
+    def _unknown(self, name: str) -> dict[str, Any]:
+        shown = clean(truncate(" ".join(name.split()), 60))
+        return _reply(f"This server has no digest called **{shown}**. See `/digest list`.", kind="warning")
+
+    # --- autocomplete
+
+    async def name_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        typed = current.strip().lower()
+        names = [record.name for record in await self.guild_digests(interaction.guild_id)]
+        ranked = sorted(
+            (name for name in names if typed in name), key=lambda name: (not name.startswith(typed), name)
+        )
+        return [app_commands.Choice(name=name, value=name) for name in ranked][:CHOICES_LIMIT]
+
+    async def article_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        found = await article_store.suggest_articles(self.bot.db, current, limit=CHOICES_LIMIT)
+        return [
+            app_commands.Choice(name=_choice_name(title), value=article_id)
+            for article_id, title in found
+            if 0 < len(article_id) <= CHOICE_TEXT_LIMIT
+        ][:CHOICES_LIMIT]
+
+    # --- commands
+
+    @app_commands.command(name="list", description="This server's digests: schedule, next run, channel")
+    async def list_(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None  # the group is guild_only
+        records = await replies.within_deadline(
+            interaction, self.guild_digests(interaction.guild_id), ephemeral=True
+        )
+        now = self.bot.now()
+        guild_name = interaction.guild.name if interaction.guild is not None else None
+        payload = digest_list_payload([list_item(record, now) for record in records], guild_name=guild_name)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    @app_commands.command(name="preview", description="See what the next run of a digest would post")
+    @app_commands.describe(name="The digest")
+    @app_commands.autocomplete(name=name_autocomplete)
+    async def preview(self, interaction: discord.Interaction, name: str) -> None:
+        assert interaction.guild_id is not None
+
+        async def work() -> dict[str, Any]:
+            record = await self.guild_digest(interaction.guild_id, name)
+            if record is None:
+                return self._unknown(name)
+            plan, _ = await compose_next(self.bot.db, record, now=self.bot.now())
+            return preview_payload(record.name, plan)
+
+        payload = await replies.within_deadline(interaction, work(), ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    @app_commands.command(name="explain", description="Why an article would or would not be in a digest")
+    @app_commands.describe(name="The digest", article_id="The article's id (type words of its title)")
+    @app_commands.autocomplete(name=name_autocomplete, article_id=article_autocomplete)
+    async def explain(self, interaction: discord.Interaction, name: str, article_id: str) -> None:
+        assert interaction.guild_id is not None
+
+        async def work() -> dict[str, Any]:
+            record = await self.guild_digest(interaction.guild_id, name)
+            if record is None:
+                return self._unknown(name)
+            wanted = article_id.strip()
+            explanation = await explain_article(self.bot.db, record, wanted, now=self.bot.now())
+            return explanation_payload(record.name, wanted, explanation)
+
+        payload = await replies.within_deadline(interaction, work(), ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Digests(bot))

@@ -1,0 +1,179 @@
+"""What the `digestbot preview` and `digestbot digests` commands show, as data plus plain-text formatters.
+
+No Discord here: the preview is the plan of the digest's next run from the current database, and the
+schedule table lists every digest (configured or created from Discord) with its next run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Config, DigestSettings
+from bot.digest.model import Payload, Plan
+from bot.digest.schedule import zone
+from bot.digest.service import compose_next, default_digest, next_run
+from bot.store import digests as store
+from bot.store.db import Database
+
+_DISCORD_TIMESTAMP = re.compile(r"<t:(-?\d+)(?::[tTdDfFR])?>")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRow:
+    """One digest in `digestbot digests`: its next run in UTC and in its own timezone (None if it never
+    fires again). `state` is `active`, `paused: <reason>` or `not created yet` (configured, but the bot
+    has not run since it was added)."""
+
+    name: str
+    source: str
+    channel_id: int
+    schedule: str
+    timezone: str
+    next_run_utc: datetime | None
+    next_run_local: datetime | None
+    state: str
+
+
+def _find_settings(config: Config, records: Sequence[store.DigestRecord], name: str) -> DigestSettings:
+    for settings in config.digests:
+        if settings.name == name:
+            return settings
+    for record in records:
+        if record.name == name:
+            return record.settings
+    known = sorted({settings.name for settings in config.digests} | {record.name for record in records})
+    listing = ", ".join(known) if known else "none are configured"
+    raise store.DigestNotFound(f"there is no digest called {name!r} (digests: {listing})")
+
+
+async def preview_plan(
+    db: Database, config: Config, name: str | None, *, now: datetime
+) -> tuple[DigestSettings, Plan]:
+    """The digest and the plan of its next run. Without `name`: the first configured digest, else the
+    built-in default digest over the whole corpus. Raises DigestNotFound for an unknown name."""
+    if name is None:
+        settings = config.digests[0] if config.digests else default_digest(config)
+    else:
+        settings = _find_settings(config, await store.list_digests(db), name)
+    plan, _ = await compose_next(db, settings, now=now)
+    return settings, plan
+
+
+def plan_payloads(plan: Plan) -> list[Payload]:
+    """The plan's messages exactly as they would be sent (what `preview --json` prints)."""
+    return [dict(message.payload) for message in plan.messages]
+
+
+def _terminal(text: str) -> str:
+    """Discord timestamps (`<t:unix:style>`) as UTC dates, since a terminal does not render them."""
+    return _DISCORD_TIMESTAMP.sub(
+        lambda match: datetime.fromtimestamp(int(match.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"), text
+    )
+
+
+def _embed_text(embed: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    title = embed.get("title")
+    if title:
+        lines.append(f"  ## {title}")
+    if embed.get("url"):
+        lines.append(f"     {embed['url']}")
+    for text in (embed.get("description"), (embed.get("author") or {}).get("name")):
+        if text:
+            lines.extend(f"     {line}" for line in str(text).splitlines())
+    for field in embed.get("fields") or ():
+        lines.append(f"     {field.get('name')}:")
+        lines.extend(f"       {line}" for line in str(field.get("value") or "").splitlines())
+    footer = (embed.get("footer") or {}).get("text")
+    if footer:
+        lines.append(f"     — {footer}")
+    return lines
+
+
+def format_plan(settings: DigestSettings, plan: Plan) -> str:
+    """The plan as terminal text: each message's header line, then its embeds (markdown left as is)."""
+    if plan.is_empty:
+        return f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
+    lines = [f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
+    for number, message in enumerate(plan.messages, start=1):
+        where = " (in the thread)" if message.in_thread else ""
+        lines.append("")
+        lines.append(f"Message {number}{where}: {message.payload.get('content') or ''}")
+        for embed in message.payload.get("embeds") or ():
+            lines.extend(_embed_text(embed))
+    return _terminal("\n".join(lines))
+
+
+def _state(record: store.DigestRecord | None) -> str:
+    if record is None:
+        return "not created yet"
+    if record.paused_reason is not None:
+        return f"paused: {record.paused_reason}"
+    return "active"
+
+
+async def digest_schedule_table(db: Database, config: Config, *, now: datetime) -> list[ScheduleRow]:
+    """Every digest — configured ones in file order, then those created from Discord by name — with its
+    next run after `now` (or after the point its schedule was last checked, if that is later)."""
+    records = {record.name: record for record in await store.list_digests(db)}
+    entries: list[tuple[DigestSettings, store.DigestRecord | None, str]] = [
+        (settings, records.get(settings.name), "config") for settings in config.digests
+    ]
+    configured = {settings.name for settings in config.digests}
+    entries += [
+        (record.settings, record, record.source) for name, record in records.items() if name not in configured
+    ]
+    rows = []
+    for settings, record, source in entries:
+        after = max(now, record.last_checked) if record is not None else now
+        utc = next_run(settings, after)
+        local = None if utc is None else utc.astimezone(zone(settings.timezone))
+        rows.append(
+            ScheduleRow(
+                name=settings.name,
+                source=source,
+                channel_id=settings.channel_id,
+                schedule=settings.schedule,
+                timezone=settings.timezone,
+                next_run_utc=utc,
+                next_run_local=local,
+                state=_state(record),
+            )
+        )
+    return rows
+
+
+def schedule_row_json(row: ScheduleRow) -> dict[str, Any]:
+    """A row as JSON-ready data (times as ISO 8601; UTC ends in `Z`)."""
+    return {
+        "name": row.name,
+        "source": row.source,
+        "channel_id": row.channel_id,
+        "schedule": row.schedule,
+        "timezone": row.timezone,
+        "next_run_utc": row.next_run_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if row.next_run_utc else None,
+        "next_run_local": row.next_run_local.isoformat() if row.next_run_local else None,
+        "state": row.state,
+    }
+
+
+def format_schedule_table(rows: Sequence[ScheduleRow]) -> str:
+    """The rows as an aligned text table for the terminal."""
+    if not rows:
+        return "No digests are configured or created."
+    header = ("NAME", "SCHEDULE", "TIMEZONE", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "CHANNEL", "STATE")
+    table = [header]
+    for row in rows:
+        local = row.next_run_local.strftime("%Y-%m-%d %H:%M %Z") if row.next_run_local else "never"
+        utc = row.next_run_utc.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if row.next_run_utc else "never"
+        table.append((row.name, row.schedule, row.timezone, local, utc, str(row.channel_id), row.state))
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in table
+    )

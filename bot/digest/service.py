@@ -1,0 +1,134 @@
+"""Composing a digest's next plan (or an explanation) from the database: the store supplies the pool and
+the channel's deliveries, the pure core decides. Nothing here chooses articles itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Config, DigestSettings
+from bot.corpus.model import Article
+from bot.digest.explain import Explanation, explain
+from bot.digest.model import Plan
+from bot.digest.plan import compose_plan
+from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
+from bot.digest.select import DigestContext, Selection
+from bot.store import digests as store
+from bot.store.articles import current_load_seq, get_article
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+#: The built-in digest `digestbot preview` shows when none is configured.
+DEFAULT_DIGEST_NAME = "digest"
+DEFAULT_DIGEST_SCHEDULE = "0 8 * * *"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestState:
+    """Where a digest stands for its next run: created at load `watermark`, first run still to come or not."""
+
+    settings: DigestSettings
+    watermark: int
+    first_run: bool
+
+
+def default_digest(config: Config) -> DigestSettings:
+    """A digest over the whole corpus with the configured defaults, every quality admitted, so a new
+    install sees the product work on the bundled seeds."""
+    defaults = dataclasses.asdict(config.digest_defaults)
+    defaults["min_quality"] = 0
+    return DigestSettings(
+        name=DEFAULT_DIGEST_NAME, channel_id=0, schedule=DEFAULT_DIGEST_SCHEDULE, **defaults
+    )
+
+
+def next_run(settings: DigestSettings, after: datetime) -> datetime | None:
+    """When the digest's schedule next fires after `after` (UTC), or None if it never fires again."""
+    try:
+        return next_fire(parse_cron(settings.schedule), zone(settings.timezone), after)
+    except ScheduleError:
+        return None
+
+
+async def digest_state(db: Database, digest: store.DigestRecord | DigestSettings) -> DigestState:
+    """The stored state of the digest; a digest not stored yet counts as created now (first run ahead)."""
+    if isinstance(digest, DigestSettings):
+        record = await store.get_digest(db, digest.name)
+        if record is None:
+            return DigestState(digest, await current_load_seq(db), first_run=True)
+        return DigestState(digest, record.watermark, first_run=not record.first_run_claimed)
+    return DigestState(digest.settings, digest.watermark, first_run=not digest.first_run_claimed)
+
+
+async def _context(
+    db: Database, state: DigestState, pool: list[Article], slot_time: datetime
+) -> DigestContext:
+    settings = state.settings
+    urls = [article.url for article in pool]
+    delivered = await store.channel_deliveries(db, settings.channel_id, urls)
+    hits = None
+    if settings.keywords:
+        hits = await store.keyword_hits(db, settings.keywords, [article.id for article in pool])
+    return DigestContext(
+        settings=settings,
+        watermark=state.watermark,
+        first_run=state.first_run,
+        delivered=delivered,
+        keyword_hits=hits,
+        slot_time=slot_time,
+    )
+
+
+async def compose_next(
+    db: Database,
+    digest: store.DigestRecord | DigestSettings,
+    *,
+    now: datetime,
+    slot_label: str | None = None,
+    slot_time: datetime | None = None,
+) -> tuple[Plan, Selection]:
+    """The plan of the digest's next run from the current database, and the selection behind it.
+
+    A digest that never ran gets its first run (with backlog). `slot_time` (default `now`) is the instant
+    `max_age_days` counts back from; `slot_label` goes into the header line once a slot is claimed.
+    """
+    state = await digest_state(db, digest)
+    moment = slot_time or now
+    pool = await store.digest_pool(
+        db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
+    )
+    ctx = await _context(db, state, pool, moment)
+    plan, selection = compose_plan(ctx, pool, slot_label=slot_label)
+    log.debug(
+        "digest %r: composed %d message(s), %d stor(ies) from a pool of %d",
+        state.settings.name, len(plan.messages), len(selection.stories), len(pool),
+    )
+    return plan, selection
+
+
+async def explain_article(
+    db: Database, digest: store.DigestRecord | DigestSettings, article_id: str, *, now: datetime
+) -> Explanation:
+    """Why `article_id` would or would not be in the digest's next run, judged on the same pool the run
+    uses plus the article itself (which the pool leaves out when it is filtered or delivered)."""
+    state = await digest_state(db, digest)
+    pool = await store.digest_pool(
+        db, state.settings, watermark=state.watermark, first_run=state.first_run,
+        slot_time=now, existing_limit=store.POOL_LIMIT,
+    )
+    if all(article.id != article_id for article in pool):
+        article = await get_article(db, article_id)
+        if article is not None:
+            pool.append(article)
+    ctx = await _context(db, state, pool, now)
+    return explain(article_id, pool, ctx)
+
+
+async def mark_all_seen(db: Database, record: store.DigestRecord, *, now: datetime) -> int:
+    """Treat every article currently matching the digest as delivered to its channel (posts nothing).
+    Returns how many URLs were newly recorded."""
+    urls = await store.matching_urls(db, record.settings, now=now)
+    return await store.mark_seen(db, record.name, urls, now=now)

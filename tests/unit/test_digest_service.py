@@ -1,0 +1,172 @@
+"""Composing a digest's next run from the database on the bundled seeds: backlog first, then only new."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
+from bot.digest.plan import delivered_urls
+from bot.digest.service import compose_next, default_digest, explain_article, mark_all_seen, next_run
+from bot.store import digests as store
+from bot.store.db import Database
+from bot.store.loader import load_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: The seed whose related coverage lists its own URL.
+SELF_LISTED = "f49c33e8b2a4a914"
+SELF_LISTED_URL = "https://www.nola.com/news/crime_police/article_9eda8846-25e1-11eb-9c95-4f11b10ed17a.html"
+
+
+def digest(name: str = "morning", **overrides: Any) -> DigestSettings:
+    data = {"name": name, "channel_id": 111, "schedule": "0 8 * * *", "min_quality": 0, **overrides}
+    return digest_settings_from_mapping(data, DigestDefaults(), where="digests[0]", file=None)
+
+
+@pytest.fixture
+async def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture
+async def db(tmp_path: Path, corpus: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "service.sqlite3")
+    await load_corpus(database, corpus, now=T0, workers=0)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def add_article(db: Database, corpus: Path, *, url: str, title: str, quality: int) -> None:
+    """A new corpus file, loaded: it is first seen by a later load than the seeds."""
+    text = (
+        "---\n"
+        f'title: "{title}"\n'
+        f'webUrl: "{url}"\n'
+        "publishedDateTime: 2026-03-01T10:00:00Z\n"
+        f"quality: {quality}\n"
+        "provider:\n  name: Example News\n  domain: example.com\n"
+        "topics:\n  - AI\n"
+        "---\n"
+    )
+    (corpus / f"new-{quality}.md").write_text(text, encoding="utf-8")
+    await load_corpus(db, corpus, now=T0 + timedelta(hours=1), workers=0)
+
+
+async def test_first_run_posts_the_best_seeds_with_related_coverage(db: Database) -> None:
+    record = await store.create_digest(db, digest(backlog=3, max_articles=5), guild_id=1, now=T0)
+
+    plan, selection = await compose_next(db, record, now=T0)
+
+    assert len(selection.stories) == 3
+    assert [story.lead.quality for story in selection.stories] == [74, 47, 39]
+    assert all(story.related for story in selection.stories), "each story shows other outlets' coverage"
+    embeds = [embed for message in plan.messages for embed in message.payload["embeds"]]
+    assert any(field["name"].startswith("Related coverage") for field in embeds[0]["fields"])
+    assert plan.messages[0].payload["content"] == "📰 **morning** · 3 stories"
+
+
+async def test_the_seed_listing_itself_as_related_shows_once(db: Database) -> None:
+    plan, selection = await compose_next(db, digest(), now=T0)
+
+    story = next(story for story in selection.stories if story.lead.id == SELF_LISTED)
+    assert SELF_LISTED_URL not in {item.url for item in story.related}
+    shown = [url for message in plan.messages for url in message.delivered_urls]
+    assert shown.count(SELF_LISTED_URL) == 1
+    assert len(shown) == len(set(shown)), "a URL appears at most once per run"
+    payloads = json.dumps([message.payload for message in plan.messages])
+    assert payloads.count(f"({SELF_LISTED_URL})") == 0, "never listed as its own related coverage"
+
+
+async def test_after_the_first_run_only_new_articles_are_posted(db: Database, corpus: Path) -> None:
+    record = await store.create_digest(db, digest(), guild_id=1, now=T0)
+    plan, _ = await compose_next(db, record, now=T0)
+    run = await store.claim_run(db, "morning", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
+                                plan=plan, now=T0)
+    assert run is not None
+    for message in run.messages:
+        await store.record_sent(db, run.id, message.part, message_id=message.part, channel_id=111, now=T0)
+
+    after_first = await store.get_digest(db, "morning")
+    assert after_first is not None
+    nothing, selection = await compose_next(db, after_first, now=T0)
+    assert nothing.is_empty and selection.stories == ()
+
+    await add_article(db, corpus, url="https://example.com/fresh", title="Fresh facial recognition news",
+                      quality=55)
+    fresh, selection = await compose_next(db, after_first, now=T0)
+    assert [story.lead.url for story in selection.stories] == ["https://example.com/fresh"]
+    assert delivered_urls(fresh) == {"https://example.com/fresh"}
+
+
+async def test_a_config_digest_not_yet_created_previews_as_created_now(db: Database, corpus: Path) -> None:
+    settings = digest("configured", backlog=1)
+    plan, selection = await compose_next(db, settings, now=T0)
+    assert [story.lead.quality for story in selection.stories] == [74]
+    assert not plan.is_empty
+    assert await store.get_digest(db, "configured") is None, "previewing creates nothing"
+
+
+async def test_a_digest_sharing_a_channel_never_leads_with_what_the_other_delivered(db: Database) -> None:
+    first = await store.create_digest(db, digest("first", backlog=1), guild_id=1, now=T0)
+    second = await store.create_digest(db, digest("second", backlog=2), guild_id=1, now=T0)
+    plan, _ = await compose_next(db, first, now=T0)
+    run = await store.claim_run(db, "first", "s", kind="manual", fire_time=T0, plan=plan, now=T0)
+    assert run is not None
+    await store.record_sent(db, run.id, 1, message_id=1, channel_id=111, now=T0)
+
+    _, selection = await compose_next(db, second, now=T0)
+    assert [story.lead.quality for story in selection.stories] == [47, 39]
+
+
+async def test_explain_says_delivered_backlog_and_filtered(db: Database) -> None:
+    record = await store.create_digest(db, digest(backlog=1), guild_id=1, now=T0)
+
+    leading = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
+    assert leading.included and "leads story 1" in leading.reason
+    outside = await explain_article(db, record, "7e22685a7d214d17", now=T0)
+    assert not outside.included and "outside the first run's backlog of 1" in outside.reason
+
+    await store.mark_seen(db, "morning", ["https://www.nola.com/news/crime_police/"
+                                          "article_2e2fccb2-3e5c-11eb-a45d-032cabc1b089.html"], now=T0)
+    delivered = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
+    assert not delivered.included
+    assert "already delivered" in delivered.reason and "'morning'" in delivered.reason
+
+    strict = await store.update_digest(db, "morning", digest(min_quality=50), now=T0)
+    filtered = await explain_article(db, strict, "7e22685a7d214d17", now=T0)
+    assert not filtered.included and "below the digest's minimum of 50" in filtered.reason
+
+    missing = await explain_article(db, strict, "no-such-article", now=T0)
+    assert not missing.included and "not in the corpus" in missing.reason
+
+
+async def test_mark_all_seen_leaves_nothing_to_post(db: Database) -> None:
+    record = await store.create_digest(db, digest(), guild_id=1, now=T0)
+    assert await mark_all_seen(db, record, now=T0) == 5
+    plan, _ = await compose_next(db, record, now=T0)
+    assert plan.is_empty
+
+
+def test_default_digest_covers_the_whole_corpus_with_the_configured_defaults() -> None:
+    config = Config(digest_defaults=DigestDefaults(timezone="Europe/Paris", max_articles=7))
+    settings = default_digest(config)
+    assert (settings.name, settings.channel_id, settings.schedule) == ("digest", 0, "0 8 * * *")
+    assert (settings.timezone, settings.max_articles, settings.min_quality) == ("Europe/Paris", 7, 0)
+    assert settings.topics == settings.providers == settings.keywords == ()
+
+
+def test_next_run_is_in_the_digests_timezone() -> None:
+    settings = digest(timezone="America/New_York")
+    assert next_run(settings, T0) == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)

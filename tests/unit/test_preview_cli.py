@@ -1,0 +1,123 @@
+"""What `digestbot preview` and `digestbot digests` show, on the bundled seeds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
+from bot.digest.model import Plan
+from bot.digest.preview import (
+    digest_schedule_table,
+    format_plan,
+    format_schedule_table,
+    plan_payloads,
+    preview_plan,
+    schedule_row_json,
+)
+from bot.render.embeds import message_problems
+from bot.store import digests as store
+from bot.store.db import Database
+from bot.store.loader import load_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SELF_LISTED_URL = "https://www.nola.com/news/crime_police/article_9eda8846-25e1-11eb-9c95-4f11b10ed17a.html"
+
+
+def digest(name: str, **overrides: Any) -> DigestSettings:
+    data = {"name": name, "channel_id": 111, "schedule": "0 8 * * *", **overrides}
+    return digest_settings_from_mapping(data, DigestDefaults(), where="digests[0]", file=None)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "preview.sqlite3")
+    await load_corpus(database, SEEDS, now=T0, workers=0)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def test_preview_without_digests_uses_the_default_digest_over_the_seeds(db: Database) -> None:
+    settings, plan = await preview_plan(db, Config(), None, now=T0)
+
+    assert settings.name == "digest"
+    payloads = json.loads(json.dumps(plan_payloads(plan)))
+    assert len(payloads) == 1
+    assert all(message_problems(payload) == [] for payload in payloads)
+    assert payloads[0]["content"] == "📰 **digest** · 5 stories", "no slot before a run is claimed"
+    assert set(payloads[0]) == {"content", "embeds", "allowed_mentions"}, "no nonce in a preview"
+    related = [field for embed in payloads[0]["embeds"] for field in embed.get("fields", [])
+               if field["name"].startswith("Related coverage")]
+    assert len(related) == 5, "every seed shows its related coverage"
+    assert json.dumps(payloads).count(SELF_LISTED_URL) == 1, "the seed listing itself shows once"
+
+
+async def test_preview_names_a_digest_or_takes_the_first_configured(db: Database) -> None:
+    config = Config(digests=(digest("strict", min_quality=45), digest("loose", min_quality=0, backlog=2)))
+
+    first, plan = await preview_plan(db, config, None, now=T0)
+    assert first.name == "strict"
+    assert plan.messages[0].payload["content"] == "📰 **strict** · 2 stories"
+
+    named, plan = await preview_plan(db, config, "loose", now=T0)
+    assert named.name == "loose" and plan.messages[0].payload["content"] == "📰 **loose** · 2 stories"
+
+    with pytest.raises(store.DigestNotFound, match=r"no digest called 'nope' \(digests: loose, strict\)"):
+        await preview_plan(db, config, "nope", now=T0)
+
+
+async def test_preview_finds_a_runtime_digest_and_shows_an_empty_run(db: Database) -> None:
+    record = await store.create_digest(db, digest("mine", min_quality=0), guild_id=1, now=T0)
+    await store.claim_run(db, "mine", "manual-x", kind="manual", fire_time=T0, plan=Plan("mine"), now=T0)
+
+    settings, plan = await preview_plan(db, Config(), "mine", now=T0)
+    assert settings == record.settings
+    assert plan.is_empty and plan_payloads(plan) == []
+    assert format_plan(settings, plan) == (
+        "Digest 'mine': nothing new to post; its next run would post nothing."
+    )
+
+
+async def test_preview_text_lists_each_message_and_story(db: Database) -> None:
+    settings, plan = await preview_plan(db, Config(), None, now=T0)
+    text = format_plan(settings, plan)
+    assert text.startswith("Digest 'digest': the next run posts 1 message(s).")
+    assert "Message 1: 📰 **digest** · 5 stories" in text
+    assert "## NOPD has used facial recognition since at least 2018, emails reveal" in text
+    assert "<t:" not in text, "Discord timestamps are shown as dates in a terminal"
+
+
+async def test_digests_table_shows_next_runs_in_local_time_and_utc(db: Database) -> None:
+    config = Config(digests=(digest("paris", timezone="Europe/Paris"), digest("later", schedule="0 7 * * *")))
+    await store.sync_config_digests(db, config.digests[:1], now=T0)
+    await store.set_paused(db, "paris", "missing access to the channel", now=T0)
+    await store.create_digest(db, digest("runtime", schedule="*/15 * * * *"), guild_id=1, now=T0)
+    await store.set_last_checked(db, "runtime", T0 + timedelta(hours=1))
+
+    rows = await digest_schedule_table(db, config, now=T0)
+
+    assert [(row.name, row.source, row.state) for row in rows] == [
+        ("paris", "config", "paused: missing access to the channel"),
+        ("later", "config", "not created yet"),
+        ("runtime", "runtime", "active"),
+    ]
+    paris = schedule_row_json(rows[0])
+    assert paris["next_run_utc"] == "2026-03-03T07:00:00Z"
+    assert paris["next_run_local"] == "2026-03-03T08:00:00+01:00"
+    assert rows[2].next_run_utc == T0 + timedelta(hours=1, minutes=15), "slots already checked are past"
+
+    text = format_schedule_table(rows)
+    lines = text.splitlines()
+    assert lines[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
+                                "(UTC)", "CHANNEL", "STATE"]
+    assert "2026-03-03 08:00 CET" in lines[1] and "2026-03-03 07:00 UTC" in lines[1]
+    assert format_schedule_table([]) == "No digests are configured or created."
