@@ -1,0 +1,445 @@
+"""Digest delivery: claim a slot with its plan, send the plan exactly once, record every step.
+
+`DigestRunner.reconcile(name)` is the one idempotent entry point (the scheduler's alarm, start-up and the
+minute sweep all call it): it finishes runs a crash left unfinished, records missed slots as skipped, and
+claims and delivers the due slot. Exactly once rests on three things: the ledger (a slot is claimed once,
+each message is recorded as soon as Discord confirms it), a deterministic nonce per message with
+`enforce_nonce` (Discord returns the message it already created for a repeat within a few minutes), and,
+for a resumed message whose outcome is unknown after longer than that, a look through the bot's recent
+messages for the message's marker line.
+
+Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
+reconciled twice at once (a request during a run makes it run once more afterwards).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord.http import Route
+
+from bot.digest import reconcile as decisions
+from bot.digest.model import Plan
+from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
+from bot.digest.service import compose_next
+from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
+from bot.store import digests as store
+
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
+log = logging.getLogger(__name__)
+
+#: Discord honours a nonce for a few minutes; a message attempted more recently than this is safely
+#: re-sent with its nonce, an older one is first looked for among the channel's recent messages.
+NONCE_TRUST = timedelta(minutes=2)
+#: How many of the channel's latest messages are searched for an unconfirmed message's marker.
+ADOPT_LOOKBACK = 50
+THREAD_ARCHIVE_MINUTES = 1440
+REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How one run ended: its ledger status (`posted`, `partial`, `empty`, `failed`, `paused`), or
+    `refused` for a manual run that was not started, with `detail` saying why."""
+
+    digest: str
+    slot_key: str | None
+    status: str
+    messages_sent: int = 0
+    messages_planned: int = 0
+    detail: str | None = None
+
+
+@dataclass
+class DeliveryPolicy:
+    """How hard delivery tries: the waits between attempts after transient failures, the sleep used for
+    them (tests pass one that returns at once), how long one request may take, and how many digest
+    messages per second all channels together may send (below Discord's global 50/s, leaving room for
+    commands, so a fan-out to many channels is paced instead of running into global 429s)."""
+
+    retry_delays: tuple[float, ...] = decisions.RETRY_DELAYS
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+    request_timeout: float = 120.0
+    messages_per_second: float = 45.0
+
+
+class _Pacer:
+    """Spaces requests evenly at a rate shared by every delivery task (each waits for its own turn)."""
+
+    def __init__(self) -> None:
+        self._next_turn = 0.0
+
+    async def turn(self, rate: float) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        turn = max(now, self._next_turn)
+        self._next_turn = turn + 1.0 / rate
+        if turn > now:
+            await asyncio.sleep(turn - now)
+
+
+class _Transient(Exception):
+    """Discord could not take the request now (5xx left after discord.py's retries, timeout, connection)."""
+
+
+class _ChannelUnusable(Exception):
+    """Discord says the bot cannot post there (403, unknown channel): the digest must be paused."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _GaveUp(Exception):
+    """A message could not be delivered: retries ran out or Discord refused it for good."""
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, discord.HTTPException):
+        return f"{error.status} (code {error.code}): {error.text or error}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+@dataclass
+class _Delivery:
+    """One run being delivered: the digest as stored and the message ids Discord has confirmed so far.
+
+    `uncertain` is the part whose outcome is unknown: the first unsent one of a run resumed after an
+    interruption (parts go out in order, so only it may have reached Discord unrecorded)."""
+
+    record: store.DigestRecord
+    run: store.RunRecord
+    message_ids: list[int | None]
+    thread_id: int | None
+    uncertain: int | None
+
+    @property
+    def sent(self) -> list[bool]:
+        return [message_id is not None for message_id in self.message_ids]
+
+    @property
+    def log_prefix(self) -> str:
+        return f"digest {self.record.name!r} slot {self.run.slot_key}"
+
+
+class DigestRunner:
+    """Reconciles and delivers the bot's digests (one task per digest at a time)."""
+
+    def __init__(self, bot: DigestBot, policy: DeliveryPolicy | None = None) -> None:
+        self.bot = bot
+        self.policy = policy or DeliveryPolicy()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._again: set[str] = set()
+        self._pacer = _Pacer()
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    # --- entry points ------------------------------------------------------------------------------
+
+    def request(self, name: str) -> asyncio.Task[Any]:
+        """Reconcile `name` in the background; while one is running, it runs once more when done."""
+        task = self._tasks.get(name)
+        if task is not None and not task.done():
+            self._again.add(name)
+            return task
+        task = self.bot.spawn(self._reconcile_until_settled(name), name=f"digest-reconcile-{name}")
+        self._tasks[name] = task
+        return task
+
+    async def _reconcile_until_settled(self, name: str) -> None:
+        while True:
+            self._again.discard(name)
+            try:
+                await self.reconcile(name)
+            except Exception:
+                log.exception("digest %r: reconcile failed; the next sweep tries again", name)
+            if name not in self._again:
+                return
+
+    async def wait_idle(self) -> None:
+        """Wait for every background reconcile started so far (used at shutdown and by tests)."""
+        while pending := [task for task in self._tasks.values() if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def reconcile(self, name: str) -> list[RunOutcome]:
+        """Bring digest `name` up to date with the clock: resume runs a crash interrupted, record missed
+        slots as skipped, claim and deliver the due slot. Calling it again changes nothing."""
+        async with self._lock(name):
+            return await self._reconcile(name)
+
+    async def run_now(self, name: str, *, actor: int | None) -> RunOutcome:
+        """A manual run: its own slot (`manual-<UTC>`) claimed and delivered through the same path.
+        A paused digest refuses, saying why."""
+        async with self._lock(name):
+            record = await store.get_digest(self.bot.db, name)
+            if record is None:
+                return RunOutcome(name, None, REFUSED, detail=f"there is no digest called {name!r}")
+            if record.paused_reason is not None:
+                detail = f"digest {name!r} is paused: {record.paused_reason}"
+                return RunOutcome(name, None, REFUSED, detail=detail)
+            await self._resume_unfinished(record)
+            now = self.bot.now()
+            log.info("digest %r: manual run started by %s", name, actor)
+            slot = Slot(manual_slot_key(now), now)
+            outcome = await self._claim_and_deliver(record, slot, kind="manual", manual_at=now)
+            if outcome is None:
+                detail = "a manual run was already started this second"
+                return RunOutcome(name, slot.key, REFUSED, detail=detail)
+            return outcome
+
+    async def pause(self, name: str, reason: str) -> None:
+        """Pause the digest with `reason` and announce it in its log channel (once: a failed announcement
+        is logged, never retried)."""
+        record = await store.set_paused(self.bot.db, name, reason, now=self.bot.now())
+        log.warning("digest %r paused: %s", name, reason)
+        text = f"⏸️ Digest **{name}** is paused: {reason}. Fix it, then resume the digest."
+        await self._announce(record, text)
+
+    # --- reconcile ---------------------------------------------------------------------------------
+
+    async def _reconcile(self, name: str) -> list[RunOutcome]:
+        db = self.bot.db
+        record = await store.get_digest(db, name)
+        if record is None:
+            return []
+        outcomes = await self._resume_unfinished(record)
+        record = await store.get_digest(db, name) or record
+        settings = record.settings
+        now = self.bot.now()
+        decision = decisions.decide(
+            parse_cron(settings.schedule),
+            zone(settings.timezone),
+            schedule_from=record.schedule_from,
+            last_checked=record.last_checked,
+            paused=record.paused_reason is not None,
+            now=now,
+        )
+        if decision.skipped is not None:
+            skipped = decision.skipped
+            await store.record_skipped(
+                db, name, first=skipped.first, last=skipped.last, count=skipped.count, reason=skipped.reason,
+                now=now,
+            )
+        outcome = None
+        if decision.claim is not None:
+            outcome = await self._claim_and_deliver(record, decision.claim, kind="scheduled")
+        if decision.checked_until != record.last_checked:
+            await store.set_last_checked(db, name, decision.checked_until)
+        return outcomes if outcome is None else [*outcomes, outcome]
+
+    async def _resume_unfinished(self, record: store.DigestRecord) -> list[RunOutcome]:
+        """Continue runs left `pending` by a crash (a run that gave up is not retried in a loop)."""
+        outcomes = []
+        for run in await store.unfinished_runs(self.bot.db, record.name):
+            if run.status != "pending":
+                continue
+            reason = record.paused_reason
+            if reason is not None:
+                await store.finish_run(self.bot.db, run.id, "paused", reason, now=self.bot.now())
+                outcomes.append(RunOutcome(record.name, run.slot_key, "paused", detail=reason))
+                continue
+            log.info("digest %r: resuming slot %s", record.name, run.slot_key)
+            outcomes.append(await self._deliver(record, run, resumed=True))
+        return outcomes
+
+    async def _claim_and_deliver(
+        self, record: store.DigestRecord, slot: Slot, *, kind: str, manual_at: datetime | None = None
+    ) -> RunOutcome | None:
+        db = self.bot.db
+        now = self.bot.now()
+        tz = zone(record.settings.timezone)
+        label = decisions.slot_label(slot.key, tz, manual_at=manual_at)
+
+        async def compose() -> Plan:
+            plan, _selection = await compose_next(db, record, now=now, slot_label=label,
+                                                  slot_time=slot.fire_time)
+            return plan
+
+        # The corpus lock lets a corpus reload say it waits for this claim (and a claim wait for a reload);
+        # composing inside the claim's transaction keeps a load from slipping in between.
+        async with self.bot.corpus_lock:
+            run = await store.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
+                                        plan=compose, now=now)
+        if run is None:
+            return None
+        if run.status == "empty":
+            log.info("digest %r slot %s: nothing new to post (empty)", record.name, slot.key)
+            return RunOutcome(record.name, slot.key, "empty")
+        return await self._deliver(record, run, resumed=False)
+
+    # --- delivering a run --------------------------------------------------------------------------
+
+    async def _deliver(
+        self, record: store.DigestRecord, run: store.RunRecord, *, resumed: bool
+    ) -> RunOutcome:
+        message_ids = [message.message_id for message in run.messages]
+        uncertain = decisions.first_unsent([m is not None for m in message_ids]) if resumed else None
+        delivery = _Delivery(record, run, message_ids, run.thread_id, uncertain)
+        thread_mode = any(message.planned.in_thread for message in run.messages)
+        try:
+            for index in range(len(run.messages)):
+                if delivery.message_ids[index] is None:
+                    await self._deliver_part(delivery, index)
+                if thread_mode and index == 0:
+                    await self._ensure_thread(delivery)
+        except _ChannelUnusable as unusable:
+            await store.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
+            await self.pause(record.name, unusable.reason)
+            return self._outcome(delivery, "paused", unusable.reason)
+        except _GaveUp as gave_up:
+            status = decisions.final_status(delivery.sent)
+            await store.finish_run(self.bot.db, run.id, status, str(gave_up), now=self.bot.now())
+            log.error("%s: %s after %d of %d message(s): %s", delivery.log_prefix, status,
+                      sum(delivery.sent), len(delivery.sent), gave_up)
+            return self._outcome(delivery, status, str(gave_up))
+        await store.finish_run(self.bot.db, run.id, "posted", now=self.bot.now())
+        log.info("%s: posted %d message(s)", delivery.log_prefix, len(delivery.sent))
+        return self._outcome(delivery, "posted")
+
+    @staticmethod
+    def _outcome(delivery: _Delivery, status: str, detail: str | None = None) -> RunOutcome:
+        return RunOutcome(delivery.record.name, delivery.run.slot_key, status, sum(delivery.sent),
+                          len(delivery.sent), detail)
+
+    def _target(self, delivery: _Delivery, index: int) -> int:
+        if delivery.run.messages[index].planned.in_thread:
+            if delivery.thread_id is None:
+                raise _GaveUp(f"part {index + 1} belongs in the thread, which does not exist")
+            return delivery.thread_id
+        return delivery.record.channel_id
+
+    async def _deliver_part(self, delivery: _Delivery, index: int) -> None:
+        message = delivery.run.messages[index]
+        target = self._target(delivery, index)
+        payload = message.planned.payload
+        message_id = None
+        if index == delivery.uncertain and self.bot.now() - delivery.run.claimed_at >= NONCE_TRUST:
+            message_id = await self._find_posted(delivery, target, payload.get("content"))
+        if message_id is None:
+            nonce = decisions.message_nonce(delivery.record.name, delivery.run.slot_key, message.part)
+            body = {**payload, "nonce": nonce, "enforce_nonce": True}
+            route = Route("POST", "/channels/{channel_id}/messages", channel_id=target)
+
+            async def send() -> Any:
+                await self._pacer.turn(self.policy.messages_per_second)
+                return await self.bot.http.request(route, json=body)
+
+            created = await self._call(delivery, target, f"part {message.part}", send)
+            message_id = int(created["id"])
+        await store.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
+                                channel_id=target, now=self.bot.now())
+        delivery.message_ids[index] = message_id
+
+    async def _find_posted(self, delivery: _Delivery, channel_id: int, content: str | None) -> int | None:
+        """The id of a message the bot already posted in the channel with this marker line, if any."""
+        marker = parse_marker(content)
+        if marker is None or self.bot.user is None:
+            return None
+        try:
+            recent = await self._call(delivery, channel_id, "recent messages",
+                                      lambda: self.bot.http.logs_from(channel_id, ADOPT_LOOKBACK))
+        except (_GaveUp, _ChannelUnusable) as error:
+            log.warning("%s: could not look for an earlier attempt (%s); sending with its nonce",
+                        delivery.log_prefix, error)
+            return None
+        bot_id = str(self.bot.user.id)
+        for item in recent:
+            if item.get("author", {}).get("id") == bot_id and marker_matches(item.get("content"), *marker):
+                log.info("%s: adopting message %s posted before an interruption", delivery.log_prefix,
+                         item["id"])
+                return int(item["id"])
+        return None
+
+    async def _ensure_thread(self, delivery: _Delivery) -> None:
+        """Thread mode: open the thread on the header message, or adopt the one already there."""
+        if delivery.thread_id is not None:
+            return
+        header = delivery.run.messages[0]
+        header_id = delivery.message_ids[0]
+        if header_id is None:
+            raise _GaveUp("the thread's header message was not sent")
+        marker = parse_marker(header.planned.payload.get("content"))
+        name = thread_name(DigestHeader(delivery.record.name, marker[1] if marker else None, 0))
+        channel_id = delivery.record.channel_id
+
+        async def open_thread() -> dict[str, Any]:
+            return await self.bot.http.start_thread_with_message(
+                channel_id, header_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+
+        try:
+            thread = await self._call(delivery, channel_id, "thread", open_thread)
+            thread_id = int(thread["id"])
+        except _GaveUp as error:
+            cause = error.__cause__
+            if not isinstance(cause, discord.HTTPException) or cause.code != decisions.THREAD_ALREADY_EXISTS:
+                raise
+            thread_id = header_id
+            log.info("%s: adopting the thread already open on message %s", delivery.log_prefix, header_id)
+        await store.set_thread(self.bot.db, delivery.run.id, thread_id)
+        delivery.thread_id = thread_id
+
+    async def _call(
+        self, delivery: _Delivery, channel_id: int, what: str, request: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """One Discord request with the delivery's failure rules: 429 is discord.py's business; transient
+        failures are retried after the policy's waits; a channel the bot cannot use raises _ChannelUnusable;
+        anything else (or retries running out) raises _GaveUp."""
+        delays = self.policy.retry_delays
+        for attempt in range(len(delays) + 1):
+            try:
+                return await asyncio.wait_for(request(), self.policy.request_timeout)
+            except discord.HTTPException as error:
+                if decisions.is_channel_unusable(error.status, error.code):
+                    reason = decisions.pause_reason(error.status, error.code, channel_id)
+                    raise _ChannelUnusable(reason) from error
+                if not decisions.is_transient(error.status):
+                    raise _GaveUp(f"{what}: Discord refused it: {_describe(error)}") from error
+                failure: BaseException = error
+            except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                failure = error
+            if attempt == len(delays):
+                detail = f"{what}: still failing after {attempt + 1} attempts: {_describe(failure)}"
+                raise _GaveUp(detail) from failure
+            log.warning("%s: %s failed (%s); retrying in %.0fs", delivery.log_prefix, what,
+                        _describe(failure), delays[attempt])
+            await self.policy.sleep(delays[attempt])
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    # --- announcements -----------------------------------------------------------------------------
+
+    async def _announce(self, record: store.DigestRecord, text: str) -> None:
+        """Tell the digest's log channel (else the bot-wide one); failure is logged, never retried."""
+        channel_id = record.settings.log_channel_id or self.bot.config.discord.log_channel_id
+        if channel_id is None:
+            return
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        body = {"content": text, "allowed_mentions": {"parse": []}}
+        try:
+            await asyncio.wait_for(self.bot.http.request(route, json=body), self.policy.request_timeout)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as error:
+            log.error("digest %r: could not announce in log channel %s (%s): %s", record.name, channel_id,
+                      _describe(error), text)
+
+
+def runner_of(bot: DigestBot) -> DigestRunner:
+    """The bot's digest runner (created with its scheduler in setup_hook)."""
+    if bot.digest_scheduler is None:
+        raise RuntimeError("the digest scheduler starts in setup_hook; the bot has not been set up")
+    return bot.digest_scheduler.runner
+
+
+async def run_now(bot: DigestBot, name: str, *, actor: int | None) -> RunOutcome:
+    """Run digest `name` now (`/admin digest run`): refused, with the reason, when it is paused."""
+    return await runner_of(bot).run_now(name, actor=actor)

@@ -1,0 +1,96 @@
+"""APScheduler as an alarm clock for digests.
+
+The database decides what is due (bot/delivery.py `DigestRunner.reconcile`); APScheduler only wakes the
+bot at each digest's cron times so posts go out on the minute. A sweep every minute reconciles every
+digest anyway (catching anything an alarm missed: a busy loop, a clock jump, a digest changed from
+another process), re-syncs the alarms with the stored digests and prunes the delivery log. Start-up
+reconciles everything once, which is how slots missed during downtime are dealt with.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.delivery import DeliveryPolicy, DigestRunner
+from bot.digest.schedule import ScheduleError, cron_trigger, parse_cron, zone
+from bot.store import digests as store
+
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "digest-sweep"
+ALARM_PREFIX = "digest:"
+SWEEP_SECONDS = 60
+LOG_KEEP_DAYS = 90
+
+
+class DigestScheduler:
+    """Owns the APScheduler instance and the digest runner; `start()` inside the running event loop."""
+
+    def __init__(self, bot: DigestBot, policy: DeliveryPolicy | None = None) -> None:
+        self.bot = bot
+        self.runner = DigestRunner(bot, policy)
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._alarms: dict[str, tuple[str, str]] = {}
+
+    async def start(self) -> None:
+        """Start the alarms and the sweep, then reconcile every digest once (downtime, crashed runs)."""
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self.sweep, IntervalTrigger(seconds=SWEEP_SECONDS, timezone=UTC), id=SWEEP_JOB,
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+        )
+        names = await self.refresh()
+        for name in names:
+            self.runner.request(name)
+        log.info("digest scheduler started: %d digest(s)", len(names))
+
+    async def stop(self) -> None:
+        """Stop the alarms; deliveries in progress are cancelled with the bot's background tasks and
+        resume from the ledger on the next start."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    async def refresh(self) -> list[str]:
+        """Make the alarms match the stored digests (call after a digest is created, changed or deleted);
+        returns the digests' names."""
+        records = await store.list_digests(self.bot.db)
+        wanted: dict[str, tuple[str, str]] = {}
+        for record in records:
+            wanted[record.name] = (record.settings.schedule, record.settings.timezone)
+        for name in set(self._alarms) - set(wanted):
+            self._scheduler.remove_job(ALARM_PREFIX + name)
+            del self._alarms[name]
+        for name, (schedule, timezone) in wanted.items():
+            if self._alarms.get(name) == (schedule, timezone):
+                continue
+            try:
+                trigger = cron_trigger(parse_cron(schedule), zone(timezone))
+            except ScheduleError as error:
+                log.error("digest %r: no alarm for schedule %r in %s: %s", name, schedule, timezone, error)
+                continue
+            self._scheduler.add_job(
+                self._alarm, trigger, args=[name], id=ALARM_PREFIX + name, replace_existing=True,
+                coalesce=True, max_instances=1, misfire_grace_time=None,
+            )
+            self._alarms[name] = (schedule, timezone)
+        return list(wanted)
+
+    async def _alarm(self, name: str) -> None:
+        self.runner.request(name)
+
+    async def sweep(self) -> None:
+        """Re-sync the alarms, reconcile every digest (each in its own task) and prune the delivery log."""
+        try:
+            for name in await self.refresh():
+                self.runner.request(name)
+            await store.prune_log(self.bot.db, now=self.bot.now(), keep_days=LOG_KEEP_DAYS)
+        except Exception:
+            log.exception("digest sweep failed; the next one tries again")
