@@ -34,6 +34,7 @@ from bot.config import Config
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
 from bot.permissions import application_operator_ids
 from bot.scheduler import DigestScheduler
+from bot.store import digests as store_digests
 from bot.store.db import Database
 from bot.store.loader import LoadRefused, load_corpus
 from bot.sync import SyncPlan, SyncState, fingerprint, plan_sync
@@ -42,7 +43,10 @@ from bot.ui.errors import report_interaction_error
 log = logging.getLogger(__name__)
 
 #: Extensions loaded at start-up, in order (`bot.cogs.admin` first: other cogs add subgroups to /admin).
-EXTENSIONS: list[str] = ["bot.cogs.admin", "bot.cogs.about", "bot.cogs.lookup", "bot.cogs.events"]
+EXTENSIONS: list[str] = [
+    "bot.cogs.admin", "bot.cogs.about", "bot.cogs.lookup", "bot.cogs.events", "bot.cogs.admin_ops",
+    "bot.cogs.admin_digests", "bot.cogs.digests",
+]
 
 SYNC_STATE_KEY = "commands.sync"
 
@@ -111,6 +115,8 @@ class DigestBot(commands.Bot):
         self.application_operator_ids: frozenset[int] = frozenset()
         self._db: Database | None = None
         self.digest_scheduler: DigestScheduler | None = None
+        #: Held by a corpus reload and by a digest delivery in progress, so neither runs during the other.
+        self.corpus_lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()
 
     @property
@@ -138,9 +144,20 @@ class DigestBot(commands.Bot):
         if self.application is not None:
             self.application_operator_ids = application_operator_ids(self.application)
         await self.sync_commands(force=self.force_sync)
+        await self.sync_config_digests()
         self.digest_scheduler = DigestScheduler(self)
         await self.digest_scheduler.start()
         self.spawn(self._heartbeat(), name="digestbot-heartbeat")
+
+    async def sync_config_digests(self) -> None:
+        """Config digests are created the first time the running bot sees them (their watermark starts
+        here); changed ones are updated and removed ones dropped. Digests created from Discord stay."""
+        changes = await store_digests.sync_config_digests(self.db, self.config.digests, now=self.now())
+        if changes.added or changes.changed or changes.removed:
+            log.info("digests from the config: added %s, changed %s, removed %s",
+                     changes.added, changes.changed, changes.removed)
+        for name in changes.conflicts:
+            log.warning("config digest %r is not applied: a digest created from Discord has that name", name)
 
     async def refresh_corpus(self) -> None:
         """Bring the store up to date with the corpus folder; the articles already stored keep being served

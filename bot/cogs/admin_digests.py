@@ -1,0 +1,631 @@
+"""`/admin digest …`: server admins set up, change, pause, run and inspect their server's digests.
+
+Every mistake is caught before anything can post into the wrong place: settings pass the same validation
+as config.yaml (`digest_settings_from_mapping`), and the bot's permissions in the channel are checked
+before a digest is saved or resumed. Digests are per guild: these commands see only the digests whose
+channel is in the server they are used in. Config digests can be paused, resumed, run, marked seen and
+inspected here, but changed only in config.yaml. Every change is written to the audit log (who, what,
+before → after) and announced in the log channel.
+
+Thin on purpose: bot/digest/edits.py turns options into settings and describes changes, the store and
+bot/delivery.py do the work, the replies are built from the renderer's primitives below.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot.audit import APPLIED, AuditEvent, audit
+from bot.audit import FAILED as AUDIT_FAILED
+from bot.audit import REFUSED as AUDIT_REFUSED
+from bot.client import DigestBot
+from bot.cogs.admin import admin_group
+from bot.config import DIGEST_MODES, ConfigError, DigestSettings, digest_settings_from_mapping
+from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
+from bot.digest import edits
+from bot.digest.edits import DigestOptions
+from bot.digest.schedule import zone
+from bot.digest.service import compose_next, mark_all_seen, next_run
+from bot.guild_digests import guild_digest, guild_digests
+from bot.permissions import AdminOnly, guild_admin
+from bot.render.digests_view import preview_payload
+from bot.render.embeds import NOTICE_COLORS, message
+from bot.render.text import (
+    DESCRIPTION_LIMIT,
+    FOOTER_LIMIT,
+    TITLE_LIMIT,
+    clean,
+    discord_timestamp,
+    truncate,
+)
+from bot.store import digests as store
+from bot.ui import replies
+from bot.ui.confirm import ConfirmView
+from bot.ui.paginator import Paginator, page_count
+
+log = logging.getLogger(__name__)
+
+ACTION = "manage this server's digests"
+CONFIG_ONLY = (
+    "Digest **{name}** is defined in config.yaml — change it there and run `/admin reload config`."
+)
+#: Delivery-log rows per page, and how many of the newest rows `/admin digest log` pages through.
+LOG_PAGE_SIZE = 10
+LOG_ROWS_SHOWN = 500
+NAME_SHOWN = 60
+
+_DESCRIBE = {
+    "name": "The digest's name: 1-32 lower-case letters, digits, '-' or '_'",
+    "channel": "The text channel it posts to",
+    "schedule": "When it posts, as cron: minute hour day-of-month month day-of-week (e.g. 0 8 * * mon-fri)",
+    "timezone": "The IANA time zone the schedule is in (e.g. Europe/Paris)",
+    "min_quality": "Lowest article quality it posts (0-100)",
+    "topics": "Topics, comma-separated; any of them matches ('-' clears)",
+    "providers": "Providers by name or domain, comma-separated; any matches ('-' clears)",
+    "keywords": "Words or phrases, comma-separated; any matches, full text ('-' clears)",
+    "max_articles": "Stories per run (1-10)",
+    "max_related": "Related links shown per story (0-10)",
+    "backlog": "Existing articles the first run may post (0-50)",
+    "mode": "Post in the channel, or as a thread under a header message",
+    "published_only": "Only articles marked as published",
+    "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
+    "log_channel": "Where this digest's problems are announced (default: the bot-wide log channel)",
+}
+_MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
+
+
+# --- replies (plain payloads, built with the renderer's limits) ----------------------------------------
+
+
+def reply(text: str, *, kind: str = "info", title: str | None = None, footer: str | None = None
+          ) -> dict[str, Any]:
+    """One embed of the bot's own wording. Unlike `notice`, channel and user mentions stay live so they
+    show as links (embeds never ping, and every payload allows no mentions); pass typed text through
+    `clean` first."""
+    embed: dict[str, Any] = {"color": NOTICE_COLORS[kind], "description": truncate(text, DESCRIPTION_LIMIT)}
+    if title is not None:
+        embed["title"] = truncate(title, TITLE_LIMIT)
+    if footer is not None:
+        embed["footer"] = {"text": truncate(footer, FOOTER_LIMIT)}
+    return message([embed])
+
+
+def shown_name(name: str) -> str:
+    return clean(truncate(" ".join(name.split()), NAME_SHOWN))
+
+
+def next_run_text(settings: DigestSettings, after: datetime) -> str:
+    """The next slot as a Discord timestamp (each reader's own time) and on the digest's own clock."""
+    moment = next_run(settings, after)
+    if moment is None:
+        return "never (the schedule does not fire again)"
+    local = moment.astimezone(zone(settings.timezone))
+    return (
+        f"{discord_timestamp(moment, 'F')} ({discord_timestamp(moment, 'R')}) · "
+        f"{local:%Y-%m-%d %H:%M} {clean(settings.timezone)}"
+    )
+
+
+def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
+    """The changes as one plain line for the audit trail (which escapes it when announcing)."""
+    return "; ".join(edits.describe_changes(before, after, str))
+
+
+def next_run_after(record: store.DigestRecord, now: datetime) -> datetime:
+    """Slots before the digest's schedule start or its last check never run: count from the latest."""
+    return max(now, record.schedule_from, record.last_checked)
+
+
+def created_reply(record: store.DigestRecord, now: datetime) -> dict[str, Any]:
+    settings = record.settings
+    lines = [
+        f"Created digest **{clean(record.name)}**.",
+        f"**Next run:** {next_run_text(settings, next_run_after(record, now))}",
+        "",
+        *edits.settings_lines(settings.as_mapping(), clean),
+    ]
+    return reply("\n".join(lines), title="Digest created")
+
+
+def outcome_reply(name: str, channel_id: int, outcome: RunOutcome) -> dict[str, Any]:
+    """What a manual run did, in the admin's terms."""
+    shown = f"**{clean(name)}**"
+    detail = clean(outcome.detail or "")
+    if outcome.status == "posted":
+        count = outcome.messages_sent
+        return reply(f"Ran {shown}: posted {count} message{'s' if count != 1 else ''} in <#{channel_id}>.")
+    if outcome.status == "empty":
+        return reply(f"Ran {shown}: nothing new to post in <#{channel_id}>, so nothing was posted.")
+    if outcome.status == REFUSED:
+        return reply(f"Did not run {shown}: {detail}.", kind="warning")
+    if outcome.status == "paused":
+        return reply(f"Ran {shown}, but Discord refused it and the digest is now paused: {detail}.",
+                     kind="error")
+    sent = f"{outcome.messages_sent} of {outcome.messages_planned} message(s) posted"
+    return reply(f"Ran {shown}: {outcome.status}, {sent}. {detail}".rstrip(), kind="error")
+
+
+def log_line(entry: store.LogEntry) -> str:
+    """One delivery-log row: when, which slot, how it ended, what it posted."""
+    when = discord_timestamp(entry.claimed_at, "f")
+    if entry.status == "skipped":
+        count = entry.skipped_count or 0
+        span = clean(entry.skipped_first or "")
+        if entry.skipped_last and entry.skipped_last != entry.skipped_first:
+            span += f" … {clean(entry.skipped_last)}"
+        reason = clean(entry.error or "")
+        return f"{when} · **skipped** ({reason}): {count} slot{'s' if count != 1 else ''}, {span}"
+    parts = [f"{when} · `{clean(entry.slot_key)}` · **{entry.status}**"]
+    if entry.messages_planned:
+        parts.append(f"{entry.messages_sent}/{entry.messages_planned} message(s)")
+    parts.append(f"{entry.article_count} article{'s' if entry.article_count != 1 else ''}")
+    line = " · ".join(parts)
+    if entry.error:
+        line += f"\n  ↳ {truncate(clean(entry.error), 300)}"
+    return line
+
+
+def log_page(name: str, entries: Sequence[store.LogEntry], *, page: int, pages: int, total: int
+             ) -> dict[str, Any]:
+    """A page of a digest's delivery log, newest first."""
+    start = (page - 1) * LOG_PAGE_SIZE
+    rows = entries[start : start + LOG_PAGE_SIZE]
+    footer = f"Page {page}/{pages} · newest first"
+    if total > len(entries):
+        footer += f" · the newest {len(entries)} runs shown"
+    return reply("\n".join(log_line(entry) for entry in rows), title=f"Delivery log of {name}", footer=footer)
+
+
+# --- the command group -------------------------------------------------------------------------------
+
+
+class DigestAdmin(app_commands.Group, name="digest", description="Manage this server's digests"):
+    """`/admin digest …`; each command re-checks that the caller administers this server."""
+
+    def __init__(self, bot: DigestBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    # --- this guild's digests
+
+    async def guild_digests(self, guild_id: int) -> list[store.DigestRecord]:
+        return await guild_digests(self.bot, self.bot.db, guild_id)
+
+    async def guild_digest(self, guild_id: int, name: str) -> store.DigestRecord | None:
+        return await guild_digest(self.bot, self.bot.db, guild_id, name)
+
+    @staticmethod
+    def unknown(name: str) -> dict[str, Any]:
+        return reply(
+            f"There is no digest named **{shown_name(name)}** in this server. See `/digest list`.",
+            kind="warning",
+        )
+
+    async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        typed = current.strip().lower()
+        names = [record.name for record in await self.guild_digests(interaction.guild_id)]
+        ranked = sorted((n for n in names if typed in n), key=lambda n: (not n.startswith(typed), n))
+        return [Choice(name=name, value=name) for name in ranked][: edits.CHOICES_LIMIT]
+
+    async def timezone_autocomplete(self, interaction: discord.Interaction, current: str
+                                    ) -> list[Choice[str]]:
+        return [Choice(name=name, value=name) for name in edits.timezone_choices(current)]
+
+    # --- checks shared by the commands
+
+    def validate(self, mapping: Mapping[str, Any]) -> DigestSettings:
+        """The same rules as a digest in config.yaml (the configured defaults fill what was not given)."""
+        defaults = self.bot.config.digest_defaults
+        return digest_settings_from_mapping(mapping, defaults, where="digest", file=None)
+
+    def permission_problem(self, guild: discord.Guild, settings: DigestSettings) -> str | None:
+        """Why the bot could not post this digest where it should, or None when it can."""
+        channel = guild.get_channel(settings.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            return (
+                f"I can't see the channel <#{settings.channel_id}> in this server any more (deleted, or "
+                "hidden from me). Pick another channel, or let me view it."
+            )
+        perms = channel.permissions_for(guild.me)
+        missing = edits.missing_permissions(lambda name: getattr(perms, name),
+                                            edits.required_permissions(settings.mode))
+        if missing:
+            return edits.permissions_refusal(channel.id, missing)
+        if settings.log_channel_id is not None:
+            log_channel = guild.get_channel(settings.log_channel_id)
+            if isinstance(log_channel, discord.TextChannel):
+                log_perms = log_channel.permissions_for(guild.me)
+                missing = edits.missing_permissions(lambda name: getattr(log_perms, name),
+                                                    edits.LOG_CHANNEL_PERMISSIONS)
+                if missing:
+                    return edits.permissions_refusal(log_channel.id, missing, what="announce problems")
+        return None
+
+    async def refresh_schedule(self) -> None:
+        """Let the alarms follow the stored digests at once (the minute sweep would, a minute later)."""
+        if self.bot.digest_scheduler is not None:
+            await self.bot.digest_scheduler.refresh()
+
+    async def audit(
+        self,
+        interaction: discord.Interaction,
+        *,
+        action: str,
+        target: str,
+        summary: str,
+        outcome: str = APPLIED,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Record who did what to a digest (state before → after) and announce it in the log channel."""
+        event = AuditEvent(
+            actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"digest {action}",
+            target=target, outcome=outcome, summary=summary, before=before, after=after,
+        )
+        await audit(self.bot, event, actor_name=str(interaction.user))
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        """Refusals by the server-admin rule are audited too (the tree's error handler tells the user)."""
+        command = interaction.command
+        if not isinstance(error, AdminOnly) or command is None:
+            return
+        event = AuditEvent(
+            actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"digest {command.name}",
+            target=None, outcome=AUDIT_REFUSED, summary=error.message,
+        )
+        self.bot.spawn(audit(self.bot, event, actor_name=str(interaction.user)), name="audit-refusal")
+
+    # --- create and edit
+
+    @app_commands.command(name="create", description="Create a digest that posts to a channel on a schedule")
+    @app_commands.describe(**_DESCRIBE)
+    @app_commands.choices(mode=_MODE_CHOICES)
+    @guild_admin(ACTION)
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        channel: discord.TextChannel,
+        schedule: str,
+        timezone: str | None = None,
+        min_quality: int | None = None,
+        topics: str | None = None,
+        providers: str | None = None,
+        keywords: str | None = None,
+        max_articles: int | None = None,
+        max_related: int | None = None,
+        backlog: int | None = None,
+        mode: str | None = None,
+        published_only: bool | None = None,
+        max_age_days: int | None = None,
+        log_channel: discord.TextChannel | None = None,
+    ) -> None:
+        options = DigestOptions(
+            timezone=timezone, min_quality=min_quality, topics=topics, providers=providers,
+            keywords=keywords, max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
+            published_only=published_only, max_age_days=max_age_days,
+            log_channel_id=None if log_channel is None else log_channel.id,
+        )
+        guild = interaction.guild
+        assert guild is not None  # /admin is guild-only
+
+        async def work() -> tuple[dict[str, Any], store.DigestRecord | None]:
+            try:
+                settings = self.validate(edits.creation_mapping(name, channel.id, schedule, options))
+            except ConfigError as error:
+                return reply(f"Not created: {edits.settings_problem(error, clean)}", kind="warning"), None
+            problem = self.permission_problem(guild, settings)
+            if problem is not None:
+                return reply(f"Not created. {problem}", kind="warning"), None
+            try:
+                record = await store.create_digest(self.bot.db, settings, guild_id=guild.id,
+                                                   now=self.bot.now())
+            except store.DuplicateDigest as error:
+                return reply(f"Not created: {clean(str(error))}.", kind="warning"), None
+            await self.refresh_schedule()
+            after = settings.as_mapping()
+            await self.audit(
+                interaction, action="create", target=record.name, after=after,
+                summary=f"Created digest {record.name}. {plain_changes(None, after)}",
+            )
+            return created_reply(record, self.bot.now()), record
+
+        payload, record = await replies.within_deadline(interaction, work(), ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+        if record is not None:
+            plan, _selection = await compose_next(self.bot.db, record, now=self.bot.now())
+            preview = replies.message_kwargs(preview_payload(record.name, plan))
+            await interaction.followup.send(**preview, ephemeral=True)
+
+    @create.autocomplete("timezone")
+    async def _create_timezone(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return await self.timezone_autocomplete(interaction, current)
+
+    @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
+    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this text channel"})
+    @app_commands.choices(mode=_MODE_CHOICES)
+    @guild_admin(ACTION)
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        channel: discord.TextChannel | None = None,
+        schedule: str | None = None,
+        timezone: str | None = None,
+        min_quality: int | None = None,
+        topics: str | None = None,
+        providers: str | None = None,
+        keywords: str | None = None,
+        max_articles: int | None = None,
+        max_related: int | None = None,
+        backlog: int | None = None,
+        mode: str | None = None,
+        published_only: bool | None = None,
+        max_age_days: int | None = None,
+        log_channel: discord.TextChannel | None = None,
+    ) -> None:
+        options = DigestOptions(
+            channel_id=None if channel is None else channel.id, schedule=schedule, timezone=timezone,
+            min_quality=min_quality, topics=topics, providers=providers, keywords=keywords,
+            max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
+            published_only=published_only, max_age_days=max_age_days,
+            log_channel_id=None if log_channel is None else log_channel.id,
+        )
+        guild = interaction.guild
+        assert guild is not None
+        payload = await replies.within_deadline(interaction, self._edit(interaction, guild, name, options),
+                                                ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    async def _edit(
+        self, interaction: discord.Interaction, guild: discord.Guild, name: str, options: DigestOptions
+    ) -> dict[str, Any]:
+        record = await self.guild_digest(guild.id, name)
+        if record is None:
+            return self.unknown(name)
+        if record.source == "config":
+            return reply(CONFIG_ONLY.format(name=clean(record.name)), kind="warning")
+        if not options.given:
+            return reply("Nothing to change: give at least one setting to edit.", kind="warning")
+        try:
+            settings = self.validate(edits.edited_mapping(record.settings, options))
+        except ConfigError as error:
+            return reply(f"Not changed: {edits.settings_problem(error, clean)}", kind="warning")
+        before, after = record.settings.as_mapping(), settings.as_mapping()
+        changes = edits.describe_changes(before, after, clean)
+        if not changes:
+            return reply(f"Nothing changed: **{clean(record.name)}** already has those settings.")
+        moved = (settings.channel_id, settings.mode, settings.log_channel_id) != (
+            record.settings.channel_id, record.settings.mode, record.settings.log_channel_id)
+        problem = self.permission_problem(guild, settings) if moved else None
+        if problem is not None:
+            return reply(f"Not changed. {problem}", kind="warning")
+        now = self.bot.now()
+        updated = await store.update_digest(self.bot.db, record.name, settings, now=now)
+        if updated.guild_id != guild.id:
+            await store.set_guild(self.bot.db, record.name, guild.id)
+        await self.refresh_schedule()
+        await self.audit(interaction, action="edit", target=record.name, before=before, after=after,
+                         summary=f"Changed digest {record.name}. {plain_changes(before, after)}")
+        lines = [f"Changed digest **{clean(record.name)}**:", *changes, ""]
+        if edits.schedule_changed(record.settings, settings):
+            lines.append("The new schedule counts from now: earlier slots will not run.")
+        lines.append(f"**Next run:** {next_run_text(settings, next_run_after(updated, now))}")
+        return reply("\n".join(lines), title="Digest changed")
+
+    # --- delete
+
+    @app_commands.command(name="delete", description="Delete a digest made in Discord (asks to confirm)")
+    @app_commands.describe(name="The digest")
+    @guild_admin(ACTION)
+    async def delete(self, interaction: discord.Interaction, name: str) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        record = await replies.within_deadline(interaction, self.guild_digest(guild_id, name), ephemeral=True)
+        if record is None:
+            await replies.send(interaction, self.unknown(name), ephemeral=True)
+            return
+        shown = f"**{clean(record.name)}**"
+        if record.source == "config":
+            refusal = reply(CONFIG_ONLY.format(name=clean(record.name)), kind="warning")
+            await replies.send(interaction, refusal, ephemeral=True)
+            return
+
+        async def confirmed(click: discord.Interaction) -> dict[str, Any]:
+            current = await self.guild_digest(guild_id, record.name)
+            if current is None:
+                return reply(f"Digest {shown} is already gone.", kind="warning")
+            await store.delete_digest(self.bot.db, current.name)
+            await self.refresh_schedule()
+            before = current.settings.as_mapping()
+            await self.audit(click, action="delete", target=current.name, before=before,
+                             summary=f"Deleted digest {current.name}. {plain_changes(before, None)}")
+            return reply(f"Deleted digest {shown}. What it posted stays recorded for "
+                         f"<#{current.channel_id}>, so no other digest posts it there again.")
+
+        view = ConfirmView(
+            owner_id=interaction.user.id,
+            on_confirm=confirmed,
+            cancelled=reply(f"Cancelled: digest {shown} was not deleted."),
+            timed_out=reply(f"No answer: digest {shown} was not deleted.", kind="warning"),
+            confirm_label="Delete",
+        )
+        prompt = reply(
+            f"Delete digest {shown}? It stops posting to <#{record.channel_id}> and its delivery log is "
+            "deleted. This cannot be undone.",
+            kind="warning", title="Delete this digest?",
+        )
+        await view.start(interaction, prompt)
+
+    # --- pause and resume
+
+    @app_commands.command(name="pause", description="Stop a digest posting until it is resumed")
+    @app_commands.describe(name="The digest", reason="Why (shown in /digest list)")
+    @guild_admin(ACTION)
+    async def pause(self, interaction: discord.Interaction, name: str, reason: str | None = None) -> None:
+        payload = await replies.within_deadline(interaction, self._pause(interaction, name, reason),
+                                                ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    async def _pause(self, interaction: discord.Interaction, name: str, reason: str | None) -> dict[str, Any]:
+        assert interaction.guild_id is not None
+        record = await self.guild_digest(interaction.guild_id, name)
+        if record is None:
+            return self.unknown(name)
+        shown = f"**{clean(record.name)}**"
+        if record.paused_reason is not None:
+            return reply(f"Digest {shown} is already paused: {clean(record.paused_reason)}.", kind="warning")
+        stated = " ".join((reason or "").split())
+        why = f"paused by {interaction.user.display_name}" + (f": {stated}" if stated else "")
+        paused = await store.set_paused(self.bot.db, record.name, why, now=self.bot.now())
+        await self.audit(interaction, action="pause", target=paused.name, before={"paused": None},
+                         after={"paused": why}, summary=f"Paused digest {paused.name}: {why}.")
+        return reply(
+            f"Paused digest {shown}. Its slots are skipped (and logged) until `/admin digest resume`."
+        )
+
+    @app_commands.command(name="resume", description="Resume a paused digest (re-checks my permissions)")
+    @app_commands.describe(name="The digest")
+    @guild_admin(ACTION)
+    async def resume(self, interaction: discord.Interaction, name: str) -> None:
+        payload = await replies.within_deadline(interaction, self._resume(interaction, name), ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    async def _resume(self, interaction: discord.Interaction, name: str) -> dict[str, Any]:
+        guild = interaction.guild
+        assert guild is not None
+        record = await self.guild_digest(guild.id, name)
+        if record is None:
+            return self.unknown(name)
+        shown = f"**{clean(record.name)}**"
+        if record.paused_reason is None:
+            return reply(f"Digest {shown} is not paused.", kind="warning")
+        problem = self.permission_problem(guild, record.settings)
+        if problem is not None:
+            return reply(f"Still paused. {problem}", kind="warning")
+        # Slots that passed during the pause are recorded as skipped before resuming: no catching up.
+        await runner_of(self.bot).reconcile(record.name)
+        resumed = await store.set_paused(self.bot.db, record.name, None, now=self.bot.now())
+        await self.audit(interaction, action="resume", target=resumed.name,
+                         before={"paused": record.paused_reason}, after={"paused": None},
+                         summary=f"Resumed digest {resumed.name} (was: {record.paused_reason}).")
+        return reply(
+            f"Resumed digest {shown}.\n"
+            f"**Next run:** {next_run_text(resumed.settings, next_run_after(resumed, self.bot.now()))}"
+        )
+
+    # --- run, mark seen, log
+
+    @app_commands.command(name="run", description="Post a digest's next run now (only what is new)")
+    @app_commands.describe(name="The digest")
+    @guild_admin(ACTION)
+    async def run(self, interaction: discord.Interaction, name: str) -> None:
+        assert interaction.guild_id is not None
+        record = await replies.within_deadline(interaction, self.guild_digest(interaction.guild_id, name),
+                                               ephemeral=True)
+        if record is None:
+            await replies.send(interaction, self.unknown(name), ephemeral=True)
+            return
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await run_now(self.bot, record.name, actor=interaction.user.id)
+        if outcome.status != REFUSED:
+            after = {"slot": outcome.slot_key, "status": outcome.status, "messages": outcome.messages_sent}
+            ran = outcome.status in ("posted", "empty")
+            await self.audit(
+                interaction, action="run", target=record.name, after=after,
+                outcome=APPLIED if ran else AUDIT_FAILED,
+                summary=f"Ran digest {record.name} now: {outcome.status}, "
+                        f"{outcome.messages_sent} message(s) posted. {outcome.detail or ''}".rstrip(),
+            )
+        payload = outcome_reply(record.name, record.channel_id, outcome)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    @app_commands.command(name="mark-seen", description="Treat everything a digest matches now as posted")
+    @app_commands.describe(name="The digest")
+    @guild_admin(ACTION)
+    async def mark_seen(self, interaction: discord.Interaction, name: str) -> None:
+        work = self._mark_seen(interaction, name)
+        payload = await replies.within_deadline(interaction, work, ephemeral=True)
+        await replies.send(interaction, payload, ephemeral=True)
+
+    async def _mark_seen(self, interaction: discord.Interaction, name: str) -> dict[str, Any]:
+        assert interaction.guild_id is not None
+        record = await self.guild_digest(interaction.guild_id, name)
+        if record is None:
+            return self.unknown(name)
+        added = await mark_all_seen(self.bot.db, record, now=self.bot.now())
+        shown = f"**{clean(record.name)}**"
+        await self.audit(interaction, action="mark-seen", target=record.name, after={"marked": added},
+                         summary=f"Marked everything digest {record.name} matches as seen: {added} "
+                                 "article(s) newly recorded as delivered.")
+        return reply(
+            f"Marked {added} article{'s' if added != 1 else ''} matching {shown} as delivered to "
+            f"<#{record.channel_id}> (nothing was posted). Its runs now post only what arrives later."
+        )
+
+    @app_commands.command(name="log", description="A digest's delivery log, newest first")
+    @app_commands.describe(name="The digest")
+    @guild_admin(ACTION)
+    async def log_(self, interaction: discord.Interaction, name: str) -> None:
+        assert interaction.guild_id is not None
+
+        async def work() -> tuple[str | None, list[store.LogEntry]]:
+            record = await self.guild_digest(interaction.guild_id, name)
+            if record is None:
+                return None, []
+            return record.name, await store.delivery_log(self.bot.db, record.name, limit=LOG_ROWS_SHOWN + 1)
+
+        found, entries = await replies.within_deadline(interaction, work(), ephemeral=True)
+        if found is None:
+            await replies.send(interaction, self.unknown(name), ephemeral=True)
+            return
+        if not entries:
+            never = reply(f"Digest **{clean(found)}** has not run yet.")
+            await replies.send(interaction, never, ephemeral=True)
+            return
+        total, entries = len(entries), entries[:LOG_ROWS_SHOWN]
+        pages = page_count(len(entries), LOG_PAGE_SIZE)
+
+        async def fetch_page(page: int) -> dict[str, Any]:
+            return log_page(found, entries, page=page, pages=pages, total=total)
+
+        paginator = Paginator(owner_id=interaction.user.id, pages=pages, fetch_page=fetch_page,
+                              refusal="Only the person who asked can page through this log.")
+        await paginator.start(interaction, await fetch_page(1), ephemeral=True)
+
+    for _command in (edit, delete, pause, resume, run, mark_seen, log_):
+        _command.autocomplete("name")(name_autocomplete)
+    del _command
+
+
+class AdminDigests(commands.Cog):
+    """Adds `/admin digest` to the `/admin` group while loaded."""
+
+    def __init__(self, bot: DigestBot) -> None:
+        self.bot = bot
+        self.group = DigestAdmin(bot)
+
+    async def cog_load(self) -> None:
+        admin_group(self.bot).add_command(self.group)
+
+    async def cog_unload(self) -> None:
+        """Detach from /admin (at shutdown the admin cog may already be gone, taking the group with it)."""
+        if self.group.parent is not None:
+            self.group.parent.remove_command(self.group.name)
+
+
+async def setup(bot: DigestBot) -> None:
+    await bot.add_cog(AdminDigests(bot))
