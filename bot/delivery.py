@@ -242,8 +242,6 @@ class DigestRunner:
         """Continue runs left `pending` by a crash (a run that gave up is not retried in a loop)."""
         outcomes = []
         for run in await store.unfinished_runs(self.bot.db, record.name):
-            if run.status != "pending":
-                continue
             reason = record.paused_reason
             if reason is not None:
                 await store.finish_run(self.bot.db, run.id, "paused", reason, now=self.bot.now())

@@ -760,7 +760,9 @@ async def record_skipped(
 ) -> RunRecord | None:
     """One ledger row for `count` slots that did not run (first … last), because of downtime or a pause.
 
-    Recording the same range twice is a no-op (None), so a reconcile retried after a crash stays exact.
+    A range that directly follows the digest's latest entry, skipped for the same reason, extends that
+    entry, so a week-long pause of a per-minute digest is one row, not one per sweep. Recording the same
+    range twice is a no-op (None), so a reconcile retried after a crash stays exact.
     """
     if reason not in SKIP_REASONS:
         raise ValueError(f"skip reason must be one of {SKIP_REASONS}, got {reason!r}")
@@ -771,6 +773,25 @@ async def record_skipped(
     stamp = _ts(now)
     async with db.write() as conn:
         await _require(conn, name)
+        async with conn.execute(
+            "SELECT id, error, skipped_first, skipped_last, skipped_count FROM digest_runs "
+            "WHERE digest = ? ORDER BY id DESC LIMIT 1",
+            (name,),
+        ) as cursor:
+            latest = await cursor.fetchone()
+        if latest is not None and latest[1] == reason and latest[3] is not None:
+            latest_id, _, latest_first, latest_last, latest_count = latest
+            if first_key <= latest_last:
+                return None
+            await conn.execute(
+                "UPDATE digest_runs SET slot_key = ?, fire_time = coalesce(?, fire_time), skipped_last = ?, "
+                "skipped_count = ?, finished_at = ? WHERE id = ?",
+                (f"skipped-{latest_first}..{last_key}", None if fire_time is None else _ts(fire_time),
+                 last_key, latest_count + count, stamp, latest_id),
+            )
+            record = await _fetch_run(conn, latest_id)
+            log.info("digest %r: %d more slot(s) skipped (%s), up to %s", name, count, reason, last_key)
+            return record
         cursor = await conn.execute(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, error, "
             "skipped_first, skipped_last, skipped_count, finished_at) "
@@ -787,10 +808,11 @@ async def record_skipped(
 
 
 async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
-    """Claimed runs still to deliver (`pending`, `partial`), oldest first, with their messages."""
+    """Claimed runs still to deliver (`pending`: a crash interrupted them), oldest first, with their
+    messages. A run that ended `partial` gave up after its retries and stays as the log shows it."""
     async with db.read() as conn:
         async with conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status IN ('pending', 'partial') "
+            f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status = 'pending' "
             "ORDER BY id",
             (name,),
         ) as cursor:
@@ -841,14 +863,13 @@ async def set_thread(db: Database, run_id: int, thread_id: int) -> None:
 async def finish_run(
     db: Database, run_id: int, status: str, error: str | None = None, *, now: datetime
 ) -> None:
-    """Close a run with its outcome (`partial` keeps it unfinished: a resume continues it)."""
+    """Close a run with its outcome."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"a run finishes as one of {FINAL_STATUSES}, got {status!r}")
-    finished = None if status == "partial" else _ts(now)
     async with db.write() as conn:
         cursor = await conn.execute(
             "UPDATE digest_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-            (status, error, finished, run_id),
+            (status, error, _ts(now), run_id),
         )
         if cursor.rowcount == 0:
             raise DigestError(f"there is no digest run {run_id}")
@@ -883,7 +904,7 @@ async def prune_log(db: Database, *, now: datetime, keep_days: int = 90) -> int:
     cutoff = _ts(now - timedelta(days=keep_days))
     async with db.write() as conn:
         cursor = await conn.execute(
-            "DELETE FROM digest_runs WHERE claimed_at < ? AND status NOT IN ('pending', 'partial')", (cutoff,)
+            "DELETE FROM digest_runs WHERE claimed_at < ? AND status != 'pending'", (cutoff,)
         )
         removed = cursor.rowcount
     if removed:

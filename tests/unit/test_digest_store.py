@@ -272,6 +272,24 @@ async def test_skipped_slots_are_one_row_and_recording_them_twice_is_a_no_op(db:
         await store.record_skipped(db, "morning", first="a", last="b", count=1, reason="bored", now=T0)
 
 
+async def test_slots_skipped_during_one_pause_extend_a_single_row(db: Database) -> None:
+    await store.create_digest(db, digest(schedule="* * * * *"), guild_id=1, now=T0)
+    for minute in range(3):
+        key = f"2026-03-02T09:0{minute}"
+        await store.record_skipped(db, "morning", first=key, last=key, count=1, reason="paused", now=T0)
+    again = await store.record_skipped(db, "morning", first="2026-03-02T09:01", last="2026-03-02T09:02",
+                                       count=2, reason="paused", now=T0)
+    await store.record_skipped(db, "morning", first="2026-03-02T10:00", last="2026-03-02T10:05", count=6,
+                               reason="downtime", now=T0)
+
+    assert again is None
+    log = await store.delivery_log(db, "morning", limit=10)
+    assert [(entry.error, entry.skipped_first, entry.skipped_last, entry.skipped_count) for entry in log] == [
+        ("downtime", "2026-03-02T10:00", "2026-03-02T10:05", 6),
+        ("paused", "2026-03-02T09:00", "2026-03-02T09:02", 3),
+    ]
+
+
 async def test_delivery_log_counts_messages_and_articles_and_pages(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     run = await store.claim_run(db, "morning", "s1", kind="scheduled", fire_time=T0, now=T0,
