@@ -2,8 +2,8 @@
 enforced (total time against what the 50 requests/s global limit allows), and composing one digest over
 a 100,000-article corpus.
 
-    python -m bench.digest            # full size (a few minutes: most of it generating the corpus)
-    python -m bench.digest --small    # CI-sized, seconds
+    python bench/digest.py            # full size (a few minutes: most of it generating the corpus)
+    python bench/digest.py --small    # CI-sized, seconds
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.gen_corpus import generate
 from bot.client import create_bot

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -171,34 +171,186 @@ def _day_start(day: date) -> int:
     return int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
 
 
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    """One filter, in the two forms a search can apply it.
+
+    `check` is an SQL condition on `articles a`, for a matching article already in hand. `rows` (None when
+    no index can list them) selects the rowids of every article the filter admits straight from an index,
+    without reading the wide `articles` rows; `params` serve either form.
+    """
+
+    check: str
+    rows: str | None
+    params: tuple[Any, ...]
+
+
+def _conditions(filters: SearchFilters) -> list[_Condition]:
+    """The filters other than `min_quality` (see `_quality_floor`), each as a `_Condition`."""
+    found: list[_Condition] = []
+    if filters.topic and filters.topic.strip():
+        found.append(_Condition(
+            check="EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid AND t.topic = ?)",
+            rows="SELECT article FROM article_topics WHERE topic = ?",
+            params=(filters.topic.strip(),),
+        ))
+    if filters.provider and filters.provider.strip():
+        providers = "SELECT id FROM providers WHERE name = ? COLLATE NOCASE OR domain = ? COLLATE NOCASE"
+        found.append(_Condition(
+            check=f"a.provider_id IN ({providers})",
+            rows=f"SELECT rowid FROM articles WHERE provider_id IN ({providers})",
+            params=(filters.provider.strip(),) * 2,
+        ))
+    bounds: list[tuple[str, int]] = []
+    if filters.since is not None:
+        bounds.append(("published_at >= ?", _day_start(filters.since)))
+    if filters.until is not None:
+        bounds.append(("published_at < ?", _day_start(filters.until + timedelta(days=1))))
+    if bounds:
+        found.append(_Condition(
+            check=" AND ".join(f"a.{bound}" for bound, _ in bounds),
+            rows="SELECT rowid FROM articles WHERE " + " AND ".join(bound for bound, _ in bounds),
+            params=tuple(value for _, value in bounds),
+        ))
+    if filters.published_only:
+        found.append(_Condition(check="a.published = 1", rows=None, params=()))
+    return found
+
+
 def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     """SQL conditions on `articles a` for the filters (starting with AND), and their parameters."""
     clauses: list[str] = []
     params: list[Any] = []
-    if filters.topic and filters.topic.strip():
-        clauses.append("EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid AND t.topic = ?)")
-        params.append(filters.topic.strip())
-    if filters.provider and filters.provider.strip():
-        clauses.append(
-            "a.provider_id IN (SELECT id FROM providers WHERE name = ? COLLATE NOCASE "
-            "OR domain = ? COLLATE NOCASE)"
-        )
-        params += [filters.provider.strip()] * 2
+    for condition in _conditions(filters):
+        clauses.append(condition.check)
+        params += condition.params
     if filters.min_quality is not None:
         clauses.append("a.quality >= ?")
         params.append(filters.min_quality)
-    if filters.since is not None:
-        clauses.append("a.published_at >= ?")
-        params.append(_day_start(filters.since))
-    if filters.until is not None:
-        clauses.append("a.published_at < ?")
-        params.append(_day_start(filters.until + timedelta(days=1)))
-    if filters.published_only:
-        clauses.append("a.published = 1")
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
 # --- search -------------------------------------------------------------------------------------------
+
+#: `articles.fts_key` is `(quality bucket << _QUALITY_SHIFT) | rowid`, the bucket being quality + 1 (0: none).
+_QUALITY_SHIFT = 40
+_ROWID_MASK = (1 << _QUALITY_SHIFT) - 1
+_ROWID = f"(articles_fts.rowid & {_ROWID_MASK})"
+
+#: A filter admitting more articles than this is never read into a set: reading it costs more than
+#: checking the matches one by one, which then stops early because most of them pass.
+FILTER_SET_ROWS = 20_000
+#: Relative costs per row, measured at 100,000 articles: checking a match against its `articles` row
+#: (a read of a wide row), adding an index entry to a filter set, and checking a match against a set.
+_LOOKUP_COST, _SET_BUILD_COST, _SET_PROBE_COST = 1.7, 0.3, 0.2
+
+SearchStrategy = Literal["auto", "lookup", "sets"]
+"""How filters meet matches: `lookup` checks each match (best quality first) against its `articles` row;
+`sets` reads what each indexed filter admits into a set and checks matches against it; `auto` chooses per
+filter by estimated cost. All give the same results."""
+
+
+def _quality_floor(min_quality: int) -> int:
+    """The least `fts_key` of an article with quality ≥ `min_quality`.
+
+    Quality is stored as an integer 0–100 or NULL (the normaliser clamps it), so `quality >= m` is exactly
+    `fts_key >= floor`, a rowid range FTS5 walks without reading `articles` and stops at when it is done.
+    """
+    return (min(max(min_quality, 0), 101) + 1) << _QUALITY_SHIFT
+
+
+async def _bounded_count(conn: aiosqlite.Connection, sql: str, params: Sequence[Any], bound: int) -> int:
+    """How many rows `sql` yields, counting no further than `bound` (so the count costs at most that)."""
+    rows = await _fetchall(conn, f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, bound])
+    return int(rows[0][0])
+
+
+async def _choose_sets(
+    conn: aiosqlite.Connection, match: str, conditions: Sequence[_Condition], strategy: SearchStrategy
+) -> list[bool]:
+    """For each condition, whether to apply it as a set of admitted rowids (True) or per match (False).
+
+    Checking matches one by one, best quality first, walks about min(matches, candidates × articles ÷
+    admitted) of them before enough pass; a set costs what it admits to build, then a cheap probe per
+    match walked. Matches and what each indexed filter admits are counted only as far as the comparison
+    needs (a filter from its index), so the estimate stays far cheaper than either plan.
+    """
+    if strategy != "auto":
+        return [strategy == "sets" and condition.rows is not None for condition in conditions]
+    if all(condition.rows is None for condition in conditions):
+        return [False] * len(conditions)
+    saving = _LOOKUP_COST - _SET_PROBE_COST
+    # A set pays off only when it admits fewer than `saving / _SET_BUILD_COST` rows per match walked, so
+    # the matches are counted that far for the largest set allowed, and each filter as far as they allow.
+    matches = await _bounded_count(
+        conn, "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?", (match,),
+        int(FILTER_SET_ROWS * _SET_BUILD_COST / saving) + 1,
+    )
+    most_admitted = min(FILTER_SET_ROWS, int(matches * saving / _SET_BUILD_COST))
+    articles = int((await _fetchall(conn, "SELECT coalesce(max(rowid), 0) FROM articles"))[0][0])
+    chosen: list[bool] = []
+    for condition in conditions:
+        if condition.rows is None:
+            chosen.append(False)
+            continue
+        admitted = await _bounded_count(conn, condition.rows, condition.params, most_admitted + 1)
+        walked = min(matches, SEARCH_CANDIDATES * articles / max(admitted, 1))
+        chosen.append(admitted <= most_admitted and admitted * _SET_BUILD_COST < walked * saving)
+    return chosen
+
+
+def _candidates_sql(
+    columns: str, conditions: Sequence[_Condition], as_sets: Sequence[bool], min_quality: int | None
+) -> tuple[str, list[Any]]:
+    """The best-quality matches passing the filters, best first (parameters: the MATCH, these, a LIMIT).
+
+    FTS5 walks the matches in descending rowid order from its doclists; the walk drives the query (the
+    CROSS JOIN keeps SQLite from driving it from an `articles` index and probing FTS5 once per row).
+    Set conditions test the match's article rowid (taken from the key's low bits, an expression FTS5
+    cannot turn into one lookup per set member) against an index-built set; `articles` is read only for
+    conditions checked per match.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if min_quality is not None:
+        clauses.append("articles_fts.rowid >= ?")
+        params.append(_quality_floor(min_quality))
+    checked: list[_Condition] = []
+    for condition, as_set in zip(conditions, as_sets, strict=True):
+        if as_set:
+            clauses.append(f"{_ROWID} IN ({condition.rows})")
+            params += condition.params
+        else:
+            checked.append(condition)
+    for condition in checked:
+        clauses.append(condition.check)
+        params += condition.params
+    join = f" CROSS JOIN articles a ON a.rowid = {_ROWID}" if checked else ""
+    where = "".join(f" AND {clause}" for clause in clauses)
+    sql = (
+        f"SELECT {columns} FROM articles_fts{join} WHERE articles_fts MATCH ?{where} "
+        "ORDER BY articles_fts.rowid DESC LIMIT ?"
+    )
+    return sql, params
+
+
+def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+    """The query for the snippets of the hits with these FTS keys.
+
+    `rowid IN (…)` makes FTS5 restart the query for every hit: cheap for words and phrases, but a prefix
+    is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
+    each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
+    """
+    snippet = f"SELECT rowid, snippet(articles_fts, -1, '**', '**', '…', {SNIPPET_TOKENS}) FROM articles_fts"
+    wanted = json.dumps(list(keys))
+    if "*" in match:
+        return (
+            f"{snippet} WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ? "
+            "AND +rowid IN (SELECT value FROM json_each(?))",
+            (match, min(keys), max(keys), wanted),
+        )
+    per_hit = f"{snippet} WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
+    return per_hit, (match, wanted)
 
 
 async def search(
@@ -217,47 +369,46 @@ async def search(
     filtered searches — this is exactly bm25 over every match; when it matches more, the words say little
     about relevance (bm25 is nearly flat over a common word) and the best-quality matches are what people
     want anyway, ranked by how well they match.
+
+    How filters stay fast: a minimum quality is a rowid range of the walk. A selective filter (a topic,
+    a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
+    such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
     """
+    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto")
+
+
+async def _search(
+    db: Database, text: str, filters: SearchFilters, *, limit: int, offset: int, strategy: SearchStrategy
+) -> SearchPage:
+    """`search`, with how filters are applied chosen by `strategy` (the results never depend on it)."""
     match = build_match(text)
     if match is None:
         return SearchPage(hits=(), total=0)
-    conditions, params = _filter_sql(filters)
+    conditions = _conditions(filters)
     weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
-    sql = f"""
-        SELECT rowid, fts_key, count(*) OVER () FROM (
-            SELECT a.rowid AS rowid, articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score
-            FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid
-            WHERE articles_fts MATCH ?{conditions}
-            ORDER BY articles_fts.rowid DESC
-            LIMIT ?
-        )
-        ORDER BY score, fts_key DESC
-        LIMIT ? OFFSET ?
-    """
     async with db.read() as conn:
+        as_sets = await _choose_sets(conn, match, conditions, strategy)
+        candidates, params = _candidates_sql(
+            f"{_ROWID} AS rowid, articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
+            conditions, as_sets, filters.min_quality,
+        )
+        sql = f"""
+            SELECT rowid, fts_key, count(*) OVER () FROM ({candidates})
+            ORDER BY score, fts_key DESC
+            LIMIT ? OFFSET ?
+        """
         bounds = [SEARCH_CANDIDATES, max(0, limit), max(0, offset)]
         ranked = await _fetchall(conn, sql, [match, *params, *bounds])
         if ranked:
             total = int(ranked[0][2])
         else:
-            count_sql = f"""
-                SELECT count(*) FROM (
-                    SELECT 1 FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid
-                    WHERE articles_fts MATCH ?{conditions} LIMIT ?
-                )
-            """
-            total = int((await _fetchall(conn, count_sql, [match, *params, SEARCH_CANDIDATES]))[0][0])
+            counted, params = _candidates_sql("1", conditions, as_sets, filters.min_quality)
+            total = int((await _fetchall(
+                conn, f"SELECT count(*) FROM ({counted})", [match, *params, SEARCH_CANDIDATES]
+            ))[0][0])
         if not ranked:
             return SearchPage(hits=(), total=total, total_capped=total >= SEARCH_CANDIDATES)
-        snippets = dict(
-            await _fetchall(
-                conn,
-                f"SELECT rowid, snippet(articles_fts, -1, '**', '**', '…', {SNIPPET_TOKENS}) "
-                "FROM articles_fts "
-                "WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
-                (match, json.dumps([row[1] for row in ranked])),
-            )
-        )
+        snippets = dict(await _fetchall(conn, *_snippets_sql(match, [row[1] for row in ranked])))
         rows = await _fetchall(
             conn,
             f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} "

@@ -89,3 +89,12 @@ def test_table_aligns_text_left_and_numbers_right() -> None:
 @pytest.mark.parametrize(("share", "expected"), [(0.5, 50.5), (0.95, 95.05)])
 def test_percentile_interpolates_between_ranks(share: float, expected: float) -> None:
     assert percentile([float(n) for n in range(1, 101)], share) == pytest.approx(expected)
+
+
+def test_digest_reports_the_fanout_and_compose_rows() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "digest.py"), "--small"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    assert done.returncode == 0, f"digest.py exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    measures = [row[0] for row in table_rows(done.stdout, "measure")]
+    assert any(row.startswith("fan-out: ratio") for row in measures), measures
+    assert any(row.startswith("compose: first run") for row in measures), measures

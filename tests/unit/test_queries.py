@@ -219,3 +219,62 @@ async def test_autocomplete(seeded: Database) -> None:
     assert len(await queries.suggest_articles(seeded, "")) == 5
     assert (await queries.suggest_articles(seeded, "4f079d8d5eeb6983"))[0][0] == "4f079d8d5eeb6983"
     assert await queries.suggest_articles(seeded, '"(') == []
+
+
+async def test_filter_strategies_return_the_same_pages(db: Database, corpus: Path) -> None:
+    topics = (("AI",), ("Cooking",), ("AI", "Cooking"))
+    for index in range(60):
+        day = 1 + index % 28
+        write_article(
+            corpus, f"{index:02d}_{index:016x}.txt",
+            title=f"Harbour {'storm' if index % 3 else 'calm'} {index}",
+            url=f"https://e.com/{index}", published=f"2024-0{1 + index % 3}-{day:02d}T08:00:00Z",
+            quality=(index * 37) % 101, excerpt=f"Electric ferries and storms, report {index}",
+            topics=topics[index % 3],
+        )
+    await load_corpus(db, corpus, now=NOW)
+    cases = [
+        SearchFilters(),
+        SearchFilters(topic="cooking"),
+        SearchFilters(provider="EXAMPLE.com"),
+        SearchFilters(provider="nowhere"),
+        SearchFilters(min_quality=40),
+        SearchFilters(min_quality=0),
+        SearchFilters(min_quality=100),
+        SearchFilters(since=date(2024, 2, 1), until=date(2024, 2, 29)),
+        SearchFilters(since=date(2024, 3, 1)),
+        SearchFilters(until=date(2024, 1, 15), topic="ai", min_quality=20),
+        SearchFilters(published_only=True),
+    ]
+    for text in ("storm", "harbour", "elect*", '"electric ferries"', "nothing"):
+        for filters in cases:
+            pages = {
+                strategy: await queries._search(db, text, filters, limit=7, offset=2, strategy=strategy)
+                for strategy in ("lookup", "sets", "auto")
+            }
+            summaries = {
+                strategy: ([(hit.article.id, hit.snippet) for hit in page.hits], page.total,
+                           page.total_capped)
+                for strategy, page in pages.items()
+            }
+            assert summaries["lookup"] == summaries["sets"] == summaries["auto"], (text, filters)
+
+
+async def test_filter_strategies_agree_on_the_capped_candidates(
+    db: Database, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(30):
+        write_article(corpus, f"{index:02d}_{index:016x}.txt", title=f"Common word {index}",
+                      url=f"https://e.com/{index}", quality=index * 3,
+                      topics=("AI",) if index % 2 else ("Cooking",))
+    await load_corpus(db, corpus, now=NOW)
+    monkeypatch.setattr(queries, "SEARCH_CANDIDATES", 4)
+    filters = SearchFilters(topic="cooking")
+    pages = [
+        await queries._search(db, "common", filters, limit=10, offset=0, strategy=strategy)
+        for strategy in ("lookup", "sets")
+    ]
+    assert pages[0] == pages[1]
+    assert pages[0].total == 4 and pages[0].total_capped
+    # the best-quality matches that pass the filter: even rows 28, 26, 24, 22
+    assert sorted(hit.article.quality or 0 for hit in pages[0].hits) == [66, 72, 78, 84]
