@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,9 @@ class UsageError(Exception):
 
 
 def _iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC ending in `Z`, the one timestamp format of our JSON output."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from bot.render.text import iso_utc
+
+    return None if moment is None else iso_utc(moment)
 
 
 def _day(text: str) -> date:

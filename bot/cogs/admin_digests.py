@@ -48,6 +48,7 @@ from bot.render.text import (
 )
 from bot.store import digests as store
 from bot.ui import replies
+from bot.ui.choices import matching_names
 from bot.ui.confirm import ConfirmView
 from bot.ui.paginator import Paginator, page_count
 
@@ -212,10 +213,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
     async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         if interaction.guild_id is None:
             return []
-        typed = current.strip().lower()
-        names = [record.name for record in await self.guild_digests(interaction.guild_id)]
-        ranked = sorted((n for n in names if typed in n), key=lambda n: (not n.startswith(typed), n))
-        return [Choice(name=name, value=name) for name in ranked][: edits.CHOICES_LIMIT]
+        return matching_names((record.name for record in await self.guild_digests(interaction.guild_id)),
+                              current)
 
     async def timezone_autocomplete(self, interaction: discord.Interaction, current: str
                                     ) -> list[Choice[str]]:

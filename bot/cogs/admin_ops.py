@@ -60,6 +60,7 @@ from bot.store.digests import (
 )
 from bot.store.loader import LoadRefused, load_corpus
 from bot.ui import replies
+from bot.ui.choices import matching_names
 from bot.watch import CorpusWatcher
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,6 @@ ADMIN_EXTENSION = "bot.cogs.admin"
 REJECTED_SHOWN = 10
 REJECTED_LINE_LIMIT = 200
 VALUE_SHOWN_LIMIT = 120
-CHOICES_LIMIT = 25
 WAITING_FOR_DELIVERY = "Waiting for a digest delivery to finish…"
 #: The loader's refusals end with advice for the command line; the Discord reply gives its own.
 _CLI_FORCE_HINT = re.compile(r";? ?use --force to [^;]*$")
@@ -564,11 +564,7 @@ class AdminOps(commands.Cog):
     async def extension_autocomplete(
         self, interaction: discord.Interaction[DigestBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        typed = current.strip().lower()
-        names = [*self.bot.extensions, *self.bot.failed_extensions]
-        return [
-            app_commands.Choice(name=name, value=name) for name in names if typed in name.lower()
-        ][:CHOICES_LIMIT]
+        return matching_names([*self.bot.extensions, *self.bot.failed_extensions], current)
 
     # --- status -----------------------------------------------------------------------------------
 

@@ -26,14 +26,12 @@ from bot.render.digests_view import (
 )
 from bot.render.embeds import message, notice
 from bot.render.text import clean, truncate
-from bot.store import articles as article_store
 from bot.store import digests as store
 from bot.ui import replies
+from bot.ui.choices import article_choices, matching_names
 
 log = logging.getLogger(__name__)
 
-CHOICES_LIMIT = 25
-CHOICE_TEXT_LIMIT = 100
 
 
 def list_item(record: store.DigestRecord, now: datetime) -> DigestListItem:
@@ -48,10 +46,6 @@ def list_item(record: store.DigestRecord, now: datetime) -> DigestListItem:
         source=record.source,
         mode=settings.mode,
     )
-
-
-def _choice_name(text: str) -> str:
-    return truncate(" ".join(text.split()), CHOICE_TEXT_LIMIT) or "(untitled)"
 
 
 def _reply(text: str, *, kind: str = "info") -> dict[str, Any]:
@@ -97,22 +91,13 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        typed = current.strip().lower()
-        names = [record.name for record in await self.guild_digests(interaction.guild_id)]
-        ranked = sorted(
-            (name for name in names if typed in name), key=lambda name: (not name.startswith(typed), name)
-        )
-        return [app_commands.Choice(name=name, value=name) for name in ranked][:CHOICES_LIMIT]
+        return matching_names((record.name for record in await self.guild_digests(interaction.guild_id)),
+                              current)
 
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        found = await article_store.suggest_articles(self.bot.db, current, limit=CHOICES_LIMIT)
-        return [
-            app_commands.Choice(name=_choice_name(title), value=article_id)
-            for article_id, title in found
-            if 0 < len(article_id) <= CHOICE_TEXT_LIMIT
-        ][:CHOICES_LIMIT]
+        return await article_choices(self.bot.db, current)
 
     # --- commands
 

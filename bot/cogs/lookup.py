@@ -34,14 +34,13 @@ from bot.render.text import clean, truncate
 from bot.store import articles as store
 from bot.store.fts import EmptyQuery, build_match
 from bot.ui import replies
+from bot.ui.choices import CHOICES_LIMIT, article_choices, name_choices
 from bot.ui.errors import BadOptionValue
 from bot.ui.paginator import DEFAULT_TIMEOUT_SECONDS, Paginator, page_count, page_offset
 
 log = logging.getLogger(__name__)
 
 #: Discord's limits for autocomplete: at most 25 choices, names and string values 1-100 characters.
-CHOICES_LIMIT = 25
-CHOICE_TEXT_LIMIT = 100
 #: How many articles /latest and /top show.
 LIST_SIZE = 10
 #: Names per page in /topics and /providers.
@@ -164,21 +163,6 @@ def describe_filters(
     return parts
 
 
-def choice_name(text: str) -> str:
-    """An autocomplete label: one line, at most 100 characters (Discord shows it without markdown)."""
-    name = truncate(" ".join(text.split()), CHOICE_TEXT_LIMIT)
-    return name or "(untitled)"
-
-
-def name_choices(names: Sequence[str]) -> list[app_commands.Choice[str]]:
-    """Topic or provider names as choices; names longer than a choice value allows are left out."""
-    return [
-        app_commands.Choice(name=choice_name(name), value=name)
-        for name in names
-        if 0 < len(name) <= CHOICE_TEXT_LIMIT
-    ][:CHOICES_LIMIT]
-
-
 def _filters_in_words(filters: store.SearchFilters) -> list[str]:
     return describe_filters(
         topic=filters.topic, provider=filters.provider, min_quality=filters.min_quality,
@@ -256,12 +240,7 @@ class Lookups(commands.Cog):
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        found = await store.suggest_articles(self.bot.db, current, limit=CHOICES_LIMIT)
-        return [
-            app_commands.Choice(name=choice_name(title), value=article_id)
-            for article_id, title in found
-            if 0 < len(article_id) <= CHOICE_TEXT_LIMIT
-        ][:CHOICES_LIMIT]
+        return await article_choices(self.bot.db, current)
 
     # --- /search
 

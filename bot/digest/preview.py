@@ -16,6 +16,7 @@ from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import zone
 from bot.digest.service import compose_next, default_digest, next_run
+from bot.render.text import iso_utc
 from bot.store import digests as store
 from bot.store.db import Database
 
@@ -155,8 +156,7 @@ def schedule_row_json(row: ScheduleRow) -> dict[str, Any]:
         "channel_id": row.channel_id,
         "schedule": row.schedule,
         "timezone": row.timezone,
-        "next_run_utc": row.next_run_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if row.next_run_utc else None,
+        "next_run_utc": iso_utc(row.next_run_utc) if row.next_run_utc else None,
         "next_run_local": row.next_run_local.isoformat() if row.next_run_local else None,
         "state": row.state,
     }

@@ -118,6 +118,11 @@ def link_target(url: str) -> str:
     return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC ending in `Z`: the one timestamp format of our JSON output."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def discord_timestamp(moment: datetime, style: str = "D") -> str:
     """`<t:unix:style>`, which Discord shows in each reader's own timezone. Naive datetimes mean UTC."""
     if style not in TIMESTAMP_STYLES:

@@ -12,14 +12,13 @@ from bot.cogs.lookup import (
     InvalidDate,
     IsoDate,
     SlidingCooldown,
-    choice_name,
     describe_filters,
-    name_choices,
     stats_mapping,
 )
 from bot.config import LookupsConfig
 from bot.corpus.model import Rejection
 from bot.store.articles import CorpusStats, LoadRecord
+from bot.ui.choices import choice_name, matching_names, name_choices
 
 START = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -116,3 +115,8 @@ def test_stats_mapping_takes_the_last_load() -> None:
     }
     empty = CorpusStats(articles=0, providers=0, topics=0, earliest=None, latest=None)
     assert "last_load" not in stats_mapping(empty)
+
+
+def test_matching_names_put_names_starting_with_the_typed_text_first() -> None:
+    choices = matching_names(["evening-ai", "ai-morning", "weekly"], " AI ")
+    assert [choice.value for choice in choices] == ["ai-morning", "evening-ai"]
