@@ -269,7 +269,7 @@ async def _cmd_show(args: argparse.Namespace) -> int:
 
 async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.digest.preview import format_plan, plan_payloads, preview_plan
+    from bot.preview import format_plan, plan_payloads, preview_plan
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
@@ -289,7 +289,7 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
 
 async def _cmd_digests(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.digest.preview import digest_schedule_table, format_schedule_table, schedule_row_json
+    from bot.preview import digest_schedule_table, format_schedule_table, schedule_row_json
 
     config = _load_config(args)
     db = await _open_database(config)

@@ -25,10 +25,10 @@ import aiohttp
 import discord
 from discord.http import Route
 
+from bot.compose import compose_next
 from bot.digest import reconcile as decisions
 from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
-from bot.digest.service import compose_next
 from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
 from bot.store import digests as store
 

@@ -28,12 +28,12 @@ from bot.audit import FAILED as AUDIT_FAILED
 from bot.audit import REFUSED as AUDIT_REFUSED
 from bot.client import DigestBot
 from bot.cogs.admin import admin_group
+from bot.compose import compose_next, mark_all_seen, next_run
 from bot.config import DIGEST_MODES, ConfigError, DigestSettings, digest_settings_from_mapping
 from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
 from bot.digest.schedule import zone
-from bot.digest.service import compose_next, mark_all_seen, next_run
 from bot.guild_digests import guild_digest, guild_digests
 from bot.permissions import AdminOnly, guild_admin
 from bot.render.digests_view import preview_payload

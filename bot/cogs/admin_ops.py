@@ -36,10 +36,10 @@ from bot.audit import APPLIED, FAILED, REFUSED, UNCHANGED, AuditEvent, audit
 from bot.cli import format_load_report, load_report_json
 from bot.client import DigestBot
 from bot.cogs.admin import admin_group
+from bot.compose import next_run
 from bot.config import Config, ConfigError, load_config
 from bot.config_diff import ConfigDiff, applicable_config, change_record, config_changes, format_value
 from bot.corpus.model import LoadReport
-from bot.digest.service import next_run
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
 from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, message, notice
 from bot.render.text import (

@@ -3,7 +3,7 @@ next run of one would post, and why an article is or is not in it.
 
 A digest belongs to the guild of its channel. Runtime digests store it when created; config digests get it
 here, as soon as the bot sees their channel (on start-up, when a guild becomes available, and before each
-command). Thin on purpose: the store and bot/digest/service decide, bot/render/digests_view renders.
+command). Thin on purpose: the store and bot/compose decide, bot/render/digests_view renders.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.digest.service import compose_next, explain_article, next_run
+from bot.compose import compose_next, explain_article, next_run
 from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
 from bot.render.digests_view import (
     DigestListItem,

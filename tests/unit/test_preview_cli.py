@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.model import Plan
-from bot.digest.preview import (
+from bot.preview import (
     digest_schedule_table,
     format_plan,
     format_schedule_table,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.compose import compose_next, default_digest, next_run
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import zone
-from bot.digest.service import compose_next, default_digest, next_run
 from bot.render.text import iso_utc
 from bot.store import digests as store
 from bot.store.db import Database

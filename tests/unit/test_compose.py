@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.compose import compose_next, default_digest, explain_article, mark_all_seen, next_run
 from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.plan import delivered_urls
-from bot.digest.service import compose_next, default_digest, explain_article, mark_all_seen, next_run
 from bot.store import digests as store
 from bot.store.db import Database
 from bot.store.loader import load_corpus
