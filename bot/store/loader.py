@@ -11,6 +11,9 @@ How a load goes:
 3. **Resolve** the canonical URLs the changed files touched: the winner of each URL is the file with the
    later `published_at` (the name sorting first breaks ties); compared with `articles` by content
    fingerprint this gives added / updated / removed. Only those are decoded and written, in batches.
+   New articles are indexed for search in one pass in index order at the end (not row by row).
+4. **Cold load** (empty store): each URL's article is written as soon as its first file arrives, while the
+   workers parse on; only URLs that a later file shares go through the resolve step.
 
 Everything happens inside one `BEGIN IMMEDIATE` transaction under `db.write_lock`, so a failure anywhere
 leaves the previous corpus in place and readers see the old corpus or the new one. Every applied load
@@ -28,8 +31,9 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +57,9 @@ CHUNK_FILES = 64
 CHUNKS_PER_WORKER = 3
 #: Articles decoded and written per batch in the resolve step.
 APPLY_BATCH = 500
+#: Page cache of the write connection during a load: with SQLite's 2 MiB default, a cold load spills dirty
+#: pages to the WAL over and over (twice the system time); this bounds that at a modest memory cost.
+LOAD_CACHE_KIB = 16 * 1024
 
 
 class LoadRefused(Exception):
@@ -249,6 +256,11 @@ _INSERT_RELATED = """
 INSERT INTO related (article, position, title, url, excerpt, provider_name, provider_domain, published_at,
     quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
+_FTS_INSERT_TRIGGER = "articles_fts_insert"
+_INDEX_ADDED = """
+INSERT INTO articles_fts (rowid, title, excerpt, related_titles)
+SELECT fts_key, title, excerpt, related_titles FROM articles WHERE rowid >= ? ORDER BY fts_key
+"""
 _INSERT_TOPIC = "INSERT INTO article_topics (article, position, topic) VALUES (?, ?, ?)"
 
 
@@ -289,6 +301,68 @@ class _Apply:
         self.dirty_urls: set[str] = set()
         self.warnings: list[str] = []
         self.providers: dict[tuple[str, str], int] = {}
+        #: On a cold load (empty store) each URL's article is written as its first file arrives, while
+        #: the workers parse on; a later file with the same URL is resolved at the end like any change.
+        self.streamed: set[str] = set()
+        self._stream_taken: set[str] = set()
+        self._stream_next_rowid = 1
+        self._stream_trigger: str | None = None
+
+    async def start_streaming(self) -> None:
+        """Write articles as files arrive (only for a load into an empty store), indexing them at the end."""
+        self._stream_trigger = await self._defer_fts_index()
+
+    async def finish_streaming(self) -> None:
+        """Index every streamed article and restore the insert trigger, before anything updates them."""
+        if self._stream_trigger is not None:
+            await self._index_since(1, self._stream_trigger)
+            self._stream_trigger = None
+
+    async def _defer_fts_index(self) -> str:
+        """Drop the FTS insert trigger; returns its SQL for `_index_since`.
+
+        Indexing new rows in one pass in `fts_key` order, instead of row by row through the trigger in
+        rowid order, builds the same index about four times faster. Dropping the trigger is part of the
+        load's transaction, so a failure restores it with everything else."""
+        rows = await _fetchall(
+            self.conn, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            (_FTS_INSERT_TRIGGER,),
+        )
+        await self.conn.execute(f"DROP TRIGGER {_FTS_INSERT_TRIGGER}")
+        return str(rows[0][0])
+
+    async def _index_since(self, first_rowid: int, trigger_sql: str) -> None:
+        await self.conn.execute(_INDEX_ADDED, (first_rowid,))
+        await self.conn.execute(trigger_sql)
+
+    async def _stream(self, items: list[ParsedFile]) -> None:
+        """Insert the article of each file whose URL this load has not seen yet (files arrive in name order,
+        so the first file of a URL is the one whose name sorts first: ids come out as in `_write_added`)."""
+        rows: list[tuple[Any, ...]] = []
+        related: list[tuple[Any, ...]] = []
+        topics: list[tuple[Any, ...]] = []
+        for item in items:
+            url = item.url
+            assert url is not None and item.article is not None and item.id_hint is not None
+            if url in self.streamed:
+                self.dirty_urls.add(url)
+                continue
+            self.streamed.add(url)
+            article_id = _free_id(item.id_hint, url, self._stream_taken)
+            self._stream_taken.add(article_id)
+            rowid = self._stream_next_rowid
+            self._stream_next_rowid += 1
+            content = json.loads(item.article)
+            rows.append(
+                (rowid, article_id, url, *await self._columns(content), item.name, item.fingerprint,
+                 self.seq, self.seq)
+            )
+            more_related, more_topics = self._children(rowid, content)
+            related += more_related
+            topics += more_topics
+        if rows:
+            await self.conn.executemany(_INSERT_ARTICLE, rows)
+            await self._write_children(related, topics)
 
     async def record(self, parsed: list[ParsedFile], known: dict[str, _Known]) -> None:
         """Write one chunk of read files to `files`, noting which URLs need resolving."""
@@ -307,7 +381,8 @@ class _Apply:
                     (item.name, item.size, item.mtime_ns, item.hash, item.url, item.published_at,
                      item.id_hint, item.fingerprint, item.article)
                 )
-                self.dirty_urls.add(item.url)  # type: ignore[arg-type]
+                if self._stream_trigger is None:
+                    self.dirty_urls.add(item.url)  # type: ignore[arg-type]
                 if before is not None and before.url:
                     self.dirty_urls.add(before.url)
                 self.warnings.extend(f"{item.name}: {warning}" for warning in item.warnings)
@@ -317,6 +392,8 @@ class _Apply:
             await self.conn.executemany(_UPSERT_OK_FILE, ok_rows)
         if rejected_rows:
             await self.conn.executemany(_UPSERT_REJECTED_FILE, rejected_rows)
+        if self._stream_trigger is not None:
+            await self._stream([item for item in parsed if not item.same_content and item.reason is None])
 
     async def forget(self, names: list[str], known: dict[str, _Known]) -> None:
         """Files gone from the folder."""
@@ -328,7 +405,7 @@ class _Apply:
 
     async def resolve(self, *, force: bool, articles_before: int) -> _Tally:
         """Bring `articles` in line with `files` for every URL this load touched."""
-        tally = _Tally()
+        tally = _Tally(added=len(self.streamed))
         if not self.dirty_urls:
             return tally
         urls = json.dumps(sorted(self.dirty_urls))
@@ -392,7 +469,10 @@ class _Apply:
         }
         await self._write_updated(updated)
         await self._write_added(added, id_hints)
-        tally.added, tally.updated, tally.removed = len(added), len(updated), len(removed)
+        streamed_rowids = {current[url][0] for url in self.streamed & current.keys()}
+        tally.added += len(added)
+        tally.updated = sum(1 for rowid, _ in updated if rowid not in streamed_rowids)
+        tally.removed = len(removed)
         return tally
 
     async def _assign_ids(
@@ -495,7 +575,8 @@ class _Apply:
             return
         ids = await self._assign_ids(added, id_hints)
         rows_before = await _fetchall(self.conn, "SELECT coalesce(max(rowid), 0) FROM articles")
-        next_rowid = int(rows_before[0][0]) + 1
+        first_rowid = next_rowid = int(rows_before[0][0]) + 1
+        trigger_sql = await self._defer_fts_index()
         for batch in _chunks(sorted(added), APPLY_BATCH):
             contents = await self._contents([winner for _, _, winner in batch])
             rows: list[tuple[Any, ...]] = []
@@ -514,6 +595,7 @@ class _Apply:
                 topics += more_topics
             await self.conn.executemany(_INSERT_ARTICLE, rows)
             await self._write_children(related, topics)
+        await self._index_since(first_rowid, trigger_sql)
 
 
 # --- orchestration ------------------------------------------------------------------------------------
@@ -526,6 +608,17 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["bot.store.loader"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+@asynccontextmanager
+async def _page_cache(conn: aiosqlite.Connection, kib: int) -> AsyncIterator[None]:
+    """Run with a page cache of `kib` KiB on `conn`, then restore the connection's previous setting."""
+    previous = (await _fetchall(conn, "PRAGMA cache_size"))[0][0]
+    await conn.execute(f"PRAGMA cache_size = {-kib}")
+    try:
+        yield
+    finally:
+        await conn.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 async def _read_all(
@@ -586,7 +679,7 @@ async def load_corpus(
             "failed mount?); use --force to load it anyway"
         )
 
-    async with db.write() as conn:
+    async with db.write() as conn, _page_cache(conn, LOAD_CACHE_KIB):
         known = {
             row[0]: _Known(row[1], row[2], row[3], row[4], bool(row[5]))
             for row in await _fetchall(
@@ -614,10 +707,13 @@ async def load_corpus(
             "corpus load #%d from %s: %d files, %d to read, %s",
             seq, folder, len(on_disk), len(tasks), f"{chosen} worker processes" if chosen else "in process",
         )
+        if not known and articles_before == 0:
+            await apply.start_streaming()
         await _read_all(
             tasks, max_bytes=max_file_bytes, workers=chosen,
             on_chunk=lambda parsed: apply.record(parsed, known),
         )
+        await apply.finish_streaming()
         await apply.forget(sorted(set(known) - present), known)
         tally = await apply.resolve(force=force, articles_before=articles_before)
         await conn.execute(

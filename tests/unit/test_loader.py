@@ -382,3 +382,110 @@ async def test_parallel_load_equals_sequential_load(tmp_path: Path) -> None:
         assert fts_hits(tmp_path / "parallel.sqlite3", expression) == fts_hits(
             tmp_path / "sequential.sqlite3", expression
         )
+
+
+# --- cold load: articles written while files are parsed, indexed in one pass ---------------------------
+
+
+def fts_ranked(path: Path, expression: str) -> list[tuple[str, float]]:
+    """Hits with their bm25 scores: equal scores mean equal index statistics, not only equal matches."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT a.id, round(bm25(articles_fts, 10.0, 2.0, 1.0), 9) FROM articles_fts "
+            "JOIN articles a ON a.fts_key = articles_fts.rowid WHERE articles_fts MATCH ? ORDER BY a.id",
+            (expression,),
+        )
+        return [(row[0], row[1]) for row in rows]
+    finally:
+        conn.close()
+
+
+def fts_is_consistent(path: Path) -> bool:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+        triggers = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        return {"articles_fts_insert", "articles_fts_delete", "articles_fts_update"} <= triggers
+    finally:
+        conn.close()
+
+
+async def test_cold_streamed_load_equals_load_resolved_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    mixed_corpus(folder)
+    reports = []
+    for name in ("streamed", "resolved"):
+        if name == "resolved":
+            async def no_streaming(self: Any) -> None:
+                return None
+
+            monkeypatch.setattr(loader._Apply, "start_streaming", no_streaming)
+        database = await Database.open(tmp_path / f"{name}.sqlite3")
+        try:
+            reports.append(await load_corpus(database, folder, now=NOW, workers=0))
+        finally:
+            await database.close()
+    streamed, resolved = reports
+    assert (streamed.added, streamed.updated, streamed.unchanged) == (resolved.articles, 0, 0)
+    for field_name in ("added", "updated", "removed", "articles", "rejected", "duplicates"):
+        assert getattr(streamed, field_name) == getattr(resolved, field_name)
+    assert dump(tmp_path / "streamed.sqlite3") == dump(tmp_path / "resolved.sqlite3")
+    for expression in ("generated", "facial recognition", "related", '"story number 1"', "gen*", "st*"):
+        assert fts_ranked(tmp_path / "streamed.sqlite3", expression) == fts_ranked(
+            tmp_path / "resolved.sqlite3", expression
+        )
+    assert fts_ranked(tmp_path / "streamed.sqlite3", "generated")
+    assert fts_is_consistent(tmp_path / "streamed.sqlite3")
+    assert fts_is_consistent(tmp_path / "resolved.sqlite3")
+
+
+async def test_duplicate_arriving_after_its_url_was_streamed_wins_by_date(db: Database, corpus: Path) -> None:
+    write_article(corpus, "a_000000000000000a.txt", title="Early words", url="https://e.com/x",
+                  published="2024-01-01T00:00:00Z")
+    write_article(corpus, "b_000000000000000b.txt", title="Later words", url="https://e.com/x",
+                  published="2024-02-01T00:00:00Z")
+    report = await load_corpus(db, corpus, now=NOW)
+    assert (report.added, report.updated, report.articles) == (1, 0, 1)
+    assert report.duplicates == (
+        Duplicate(file="a_000000000000000a.txt", duplicate_of="b_000000000000000b.txt"),
+    )
+    assert articles_by_id(db.path) == {"000000000000000a": ("https://e.com/x", "Later words", 1, 1)}
+    assert fts_hits(db.path, "later") == ["000000000000000a"]
+    assert fts_hits(db.path, "early") == []
+    assert fts_is_consistent(db.path)
+
+
+async def test_failed_cold_load_leaves_an_empty_store_with_its_index_triggers(
+    db: Database, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_article(corpus, "a_000000000000000a.txt", title="Alpha", url="https://e.com/a")
+    original = loader._Apply.finish_streaming
+
+    async def fail_after_indexing(self: Any) -> None:
+        await original(self)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(loader._Apply, "finish_streaming", fail_after_indexing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        await load_corpus(db, corpus, now=NOW)
+    assert all(rows == [] for rows in dump(db.path).values())
+    assert fts_is_consistent(db.path)
+    monkeypatch.undo()
+
+    report = await load_corpus(db, corpus, now=NOW)
+    assert (report.load, report.added) == (1, 1)
+    assert fts_hits(db.path, "alpha") == ["000000000000000a"]
+
+
+async def test_articles_added_to_a_loaded_store_are_indexed(db: Database, corpus: Path) -> None:
+    write_article(corpus, "a_000000000000000a.txt", title="Alpha", url="https://e.com/a")
+    await load_corpus(db, corpus, now=NOW)
+    write_article(corpus, "b_000000000000000b.txt", title="Beta", url="https://e.com/b")
+    report = await load_corpus(db, corpus, now=NOW)
+    assert (report.added, report.unchanged) == (1, 1)
+    assert fts_hits(db.path, "alpha OR beta") == ["000000000000000a", "000000000000000b"]
+    assert fts_is_consistent(db.path)
