@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from bot.corpus.model import Article, Image, Provider, Rejection
-from bot.corpus.normalize import canonical_url, id_from_filename, id_from_url, normalize_article
+from bot.corpus.normalize import (
+    _parsed_canonical_url,
+    canonical_url,
+    id_from_filename,
+    id_from_url,
+    normalize_article,
+)
 from bot.corpus.parse import parse_article
 from bot.corpus.textfix import repair_text
 
@@ -383,3 +389,20 @@ def test_repair_text(value: str, expected: str) -> None:
 )
 def test_repair_text_leaves_clean_unicode_alone(text: str) -> None:
     assert repair_text(text) == text
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/a/b-c_d.html",
+    "http://news.example.co.uk/2024/01/story",
+    "https://example.com/",
+    "https://example.com/path%20with%20escapes/ü",
+    "https://EXAMPLE.com/a",
+    "https://example.com:443/a",
+    "https://example.com/a?utm_source=x&id=1",
+    "https://example.com/a#top",
+    "https://user@example.com/a",
+    "https://example.com",
+    "https://example.com./a",
+])
+def test_the_plain_url_shortcut_agrees_with_the_general_path(url: str) -> None:
+    assert canonical_url(url) == _parsed_canonical_url(url)
