@@ -52,7 +52,7 @@ CORPUS_SUFFIXES = (".txt", ".md")
 #: Below this many files to read, worker processes cost more to start than they save.
 PARALLEL_MIN_FILES = 200
 #: Files per worker task: large enough to amortise inter-process overhead, small enough to stream.
-CHUNK_FILES = 64
+CHUNK_FILES = 512
 #: Chunks in flight per worker: keeps the workers busy while bounding memory.
 CHUNKS_PER_WORKER = 3
 #: Articles decoded and written per batch in the resolve step.
