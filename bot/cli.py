@@ -11,6 +11,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
@@ -82,7 +84,8 @@ def _load_config(args: argparse.Namespace) -> Any:
     return config
 
 
-async def _open_database(config: Any, *, create: bool = True) -> Any:
+async def _open_database(config: Any, *, create: bool) -> Any:
+    """The store; only `load` creates it (a lookup on a missing database says to load first)."""
     from bot.store.db import Database, DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
 
     try:
@@ -105,7 +108,7 @@ async def _cmd_load(args: argparse.Namespace) -> int:
 
     config = _load_config(args)
     corpus = args.corpus or config.corpus.path
-    db = await _open_database(config)
+    db = await _open_database(config, create=True)
     try:
         report = await load_corpus(
             db, corpus, force=args.force, max_file_bytes=config.corpus.max_file_bytes, now=clock.now()
@@ -147,6 +150,8 @@ def format_load_report(report: Any) -> str:
         lines.append(f"  rejected {rejection.file}: {rejection.reason}{kept}")
     for duplicate in report.duplicates:
         lines.append(f"  duplicate {duplicate.file}: same article as {duplicate.duplicate_of}")
+    for warning in report.warnings:
+        lines.append(f"  warning {warning} (the value was dropped, the article kept)")
     return "\n".join(lines)
 
 
@@ -196,10 +201,24 @@ def article_detail_json(article: Any) -> dict[str, object]:
     }
 
 
+def _facts(provider: str, published: str, article: Any) -> list[str]:
+    """Provider, date, and the quality and heat an article has (missing ones are left out)."""
+    facts = [provider, published]
+    if article.quality is not None:
+        facts.append(f"quality {article.quality}")
+    if article.heat is not None:
+        facts.append(f"heat {article.heat}")
+    return facts
+
+
 async def _cmd_search(args: argparse.Namespace) -> int:
     from bot.store.articles import SearchFilters, search
-    from bot.store.fts import EmptyQuery
+    from bot.store.fts import EmptyQuery, build_match
 
+    try:
+        build_match(args.query)
+    except EmptyQuery:
+        raise UsageError("search: the query is empty; give at least one word") from None
     config = _load_config(args)
     filters = SearchFilters(
         topic=args.topic,
@@ -209,11 +228,9 @@ async def _cmd_search(args: argparse.Namespace) -> int:
         until=args.until,
         published_only=args.published_only,
     )
-    db = await _open_database(config)
+    db = await _open_database(config, create=False)
     try:
         page = await search(db, args.query, filters, limit=args.limit)
-    except EmptyQuery:
-        raise UsageError("search: the query is empty; give at least one word") from None
     finally:
         await db.close()
     if args.json:
@@ -228,7 +245,7 @@ async def _cmd_search(args: argparse.Namespace) -> int:
         article = hit.article
         provider = article.provider.label if article.provider else "unknown source"
         print(f"  [{article.id}] {article.title}")
-        print(f"      {provider} · {article.published_at:%Y-%m-%d} · quality {article.quality}")
+        print(f"      {' · '.join(_facts(provider, f'{article.published_at:%Y-%m-%d}', article))}")
         print(f"      {hit.snippet}")
     return EXIT_OK
 
@@ -237,7 +254,7 @@ async def _cmd_show(args: argparse.Namespace) -> int:
     from bot.store.articles import get_article
 
     config = _load_config(args)
-    db = await _open_database(config)
+    db = await _open_database(config, create=False)
     try:
         article = await get_article(db, args.id)
     finally:
@@ -249,8 +266,8 @@ async def _cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     detail = article_detail_json(article)
     print(f"[{article.id}] {article.title}")
-    print(f"  {detail['provider'] or 'unknown source'} · {detail['published_at']} · quality {article.quality}"
-          f" · heat {article.heat}")
+    facts = _facts(detail["provider"] or "unknown source", str(detail["published_at"]), article)
+    print(f"  {' · '.join(facts)}")
     print(f"  {article.url}")
     if article.topics:
         print(f"  topics: {', '.join(article.topics)}")
@@ -260,7 +277,8 @@ async def _cmd_show(args: argparse.Namespace) -> int:
         print("\n  related coverage:")
         for item in article.related:
             provider = item.provider.label if item.provider else "unknown source"
-            print(f"    - {item.title} — {provider}, quality {item.quality}\n      {item.url}")
+            quality = "" if item.quality is None else f", quality {item.quality}"
+            print(f"    - {item.title} — {provider}{quality}\n      {item.url}")
     return EXIT_OK
 
 
@@ -273,7 +291,7 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
-    db = await _open_database(config)
+    db = await _open_database(config, create=False)
     try:
         settings, plan = await preview_plan(db, config, args.name, now=clock.now())
     except DigestNotFound as error:
@@ -292,7 +310,7 @@ async def _cmd_digests(args: argparse.Namespace) -> int:
     from bot.preview import digest_schedule_table, format_schedule_table, schedule_row_json
 
     config = _load_config(args)
-    db = await _open_database(config)
+    db = await _open_database(config, create=False)
     try:
         rows = await digest_schedule_table(db, config, now=clock.now())
     finally:
@@ -308,8 +326,6 @@ async def _cmd_digests(args: argparse.Namespace) -> int:
 
 
 async def _cmd_check(args: argparse.Namespace) -> int:
-    import os
-
     from bot.check import run_checks
 
     result = await run_checks(args.config, db_path=args.db, env=os.environ)
@@ -325,8 +341,6 @@ async def _cmd_check(args: argparse.Namespace) -> int:
 
 
 async def _cmd_health(args: argparse.Namespace) -> int:
-    import os
-
     from bot import clock
     from bot.health import check_health, heartbeat_path
 
@@ -443,3 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`digestbot search … | head`): stop quietly, as other tools do.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed pipe until exit
+        return EXIT_FAILED
+    except (OSError, sqlite3.Error) as error:
+        print(f"digestbot: {error}", file=sys.stderr)
+        return EXIT_FAILED

@@ -40,7 +40,6 @@ from bot.ui.paginator import DEFAULT_TIMEOUT_SECONDS, Paginator, page_count, pag
 
 log = logging.getLogger(__name__)
 
-#: Discord's limits for autocomplete: at most 25 choices, names and string values 1-100 characters.
 #: How many articles /latest and /top show.
 LIST_SIZE = 10
 #: Names per page in /topics and /providers.
@@ -125,7 +124,7 @@ class SlidingCooldown:
             del self._uses[user]
 
 
-# --- small pure helpers
+# --- pure functions behind the commands
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ class Article:
     topics: tuple[str, ...] = ()
     images: tuple[Image, ...] = ()
     related: tuple[Related, ...] = ()
-    secured: str | None = None
+    secured: str | None = field(default=None, repr=False)
     first_load: int | None = None
     warnings: tuple[str, ...] = ()
 

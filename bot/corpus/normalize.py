@@ -172,7 +172,7 @@ def _positive_size(value: object) -> int:
     return number
 
 
-# --- field helpers that record warnings -----------------------------------------------------------------
+# --- field readers that record warnings -----------------------------------------------------------------
 
 
 class _Fields:
@@ -338,7 +338,8 @@ def _secured(fields: _Fields) -> str | None:
     value = fields.raw.get("secured")
     if value is None or isinstance(value, str):
         return value
-    fields.warn("secured", f"expected text, got {_describe(value)}")
+    kind = type(value).__name__
+    fields.warn("secured", f"expected text, got a {kind} (not stored; its content is not shown)")
     return None
 
 

@@ -30,7 +30,7 @@ MAX_ALIAS_EXPANSION = 100_000
 
 _BOM = b"\xef\xbb\xbf"
 _FRONT_MATTER_FIRST_LINE = 2  # the YAML text starts on the line after the opening `---`
-_OPENING = re.compile(r"---[ \t]*\n")
+_OPENING = re.compile(r"---\n")
 
 # Fast-path bounds: block nesting adds at most two levels per leading column (indentation plus the `- `,
 # `? ` and `: ` indicators), flow nesting at most one per bracket, so under these limits the depth stays
@@ -122,7 +122,7 @@ def _split_front_matter(text: str) -> str:
     while (newline := text.find("\n---", newline)) >= 0:
         rest_start = newline + 4
         rest_end = text.find("\n", rest_start)
-        if not text[rest_start : None if rest_end < 0 else rest_end].strip(" \t"):
+        if rest_end == rest_start or (rest_end < 0 and rest_start == len(text)):
             return text[opening.end() : newline + 1]
         newline = rest_start
     raise ValueError("front matter: no closing '---' line")

@@ -123,11 +123,14 @@ def _iso(moment: datetime) -> str:
 
 
 def _with_page_footer(embed: dict[str, Any], page: int, pages: int, *extra: str) -> dict[str, Any]:
-    """Adds "Page n/N · …" as the footer (the page only when there are several); no footer when empty."""
+    """Adds "Page n/N · …" as the footer (the page only when there are several); no footer when empty.
+    The footer gets what the rest of the embed leaves of the 6000-character total."""
     parts = [f"Page {page}/{pages}"] if pages > 1 else []
     parts.extend(part for part in extra if part)
-    if parts:
-        embed["footer"] = _footer(" · ".join(parts))
+    room = min(FOOTER_LIMIT, EMBED_TOTAL_LIMIT - embed_length(embed))
+    text = truncate(" · ".join(parts), room) if room > 0 else ""
+    if text:
+        embed["footer"] = {"text": text}
     return embed
 
 

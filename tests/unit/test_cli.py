@@ -166,3 +166,46 @@ def test_version_and_module_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "--version"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("digestbot ")
+
+
+def test_lookups_on_a_missing_database_say_to_load_first_and_create_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere" / "store.sqlite3"
+    for argv in (["search", "police"], ["show", FIRST_SEED_ID], ["preview"], ["digests"]):
+        code, _, err = run(capsys, *argv, "--db", str(missing))
+        assert code == EXIT_FAILED and "digestbot load" in err and err.count("\n") == 1, (argv, err)
+    assert not missing.parent.exists()
+
+
+def test_an_unusable_database_path_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    code, _, err = run(capsys, "load", "--corpus", str(corpus), "--db", str(blocker / "store.sqlite3"))
+    assert code == EXIT_FAILED and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_field_warnings_are_shown_with_the_load_report(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path
+) -> None:
+    (corpus / "odd.md").write_text(
+        "---\ntitle: Odd\nwebUrl: https://example.com/odd\npublishedDateTime: 2024-01-02\n"
+        "quality: high\n---\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "load", "--corpus", str(corpus), "--db", str(db))
+    assert code == EXIT_OK and "warning odd.md: quality" in out
+
+
+def test_a_closed_pipe_ends_quietly(corpus: Path, db: Path) -> None:
+    main(["load", "--corpus", str(corpus), "--db", str(db)])
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    writer = subprocess.run(
+        [sys.executable, "-m", "bot", "search", "facial", "--db", str(db), "--json", "--limit", "50"],
+        cwd=ROOT, stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=60,
+    )
+    reader.stdin.close()  # type: ignore[union-attr]
+    reader.wait(timeout=10)
+    assert "Traceback" not in writer.stderr

@@ -282,7 +282,12 @@ def test_secured_is_verbatim_and_text_only() -> None:
     blob = "  bJUPK6y+/==\u200b;  sjzha3dY==  "
     assert article(normalize_article("f.txt", raw(secured=blob))).secured == blob
     odd = article(normalize_article("f.txt", raw(secured=12345)))
-    assert odd.secured is None and odd.warnings == ("secured: expected text, got 12345",)
+    assert odd.secured is None and odd.warnings == (
+        "secured: expected text, got a int (not stored; its content is not shown)",
+    )
+    hidden = article(normalize_article("f.txt", raw(secured={"token": "SECRET-123"})))
+    assert "SECRET-123" not in " ".join(hidden.warnings) and "SECRET" not in repr(hidden)
+    assert "bJUPK6y" not in repr(article(normalize_article("f.txt", raw(secured=blob))))
 
 
 def test_text_fields_are_repaired() -> None:

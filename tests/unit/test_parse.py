@@ -114,8 +114,17 @@ def test_title_containing_dashes_does_not_end_the_front_matter() -> None:
 
 
 def test_front_matter_ends_at_first_line_that_is_only_dashes() -> None:
-    data = (MINIMAL.replace("---\n", "--- \n", 1) + "body text\n---\nnot: yaml: [\n").encode()
+    data = (MINIMAL + "body text\n---\nnot: yaml: [\n").encode()
     assert article(parse_article("a.txt", data)).title == "A plain title"
+
+
+def test_only_a_line_of_exactly_three_dashes_opens_or_closes_front_matter() -> None:
+    opened_with_space = MINIMAL.replace("---\n", "--- \n", 1).encode()
+    assert "no front matter" in rejection(parse_article("a.txt", opened_with_space)).reason
+    lines = MINIMAL.splitlines(keepends=True)
+    closed_with_space = "".join([*lines[:-1], "--- \n", "excerpt: kept\n", "---\n"]).encode()
+    # `--- ` is not the closing line, so YAML sees it (a second document) and names its line.
+    assert "line 5" in rejection(parse_article("a.txt", closed_with_space)).reason
 
 
 def test_invalid_utf8_is_rejected_with_the_byte_offset() -> None:

@@ -336,3 +336,10 @@ def test_paginate() -> None:
     assert paginate([], 5) == []
     with pytest.raises(ValueError, match="page_size"):
         paginate([1], 0)
+
+
+def test_a_results_page_with_a_long_footer_hint_stays_within_the_total() -> None:
+    hits = [(make_article(title="word " * 60, excerpt="x"), "**word** " * 200) for _ in range(5)]
+    embed = results_page("T" * 300, hits, page=2, pages=9, total=45, footer_hint="topic: " + "y " * 1500)
+    assert message_problems(message([embed])) == []
+    assert embed["footer"]["text"].startswith("Page 2/9")

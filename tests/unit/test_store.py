@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.db import Database, DatabaseMissing, SchemaTooNew, migrations
+from bot.store.db import Database, DatabaseMissing, Fts5Unavailable, SchemaTooNew, migrations
 
 
 async def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
@@ -105,3 +105,20 @@ async def test_reader_sees_a_snapshot_while_a_write_is_open(tmp_path: Path) -> N
         assert await db.get_state("k") == "new"
     finally:
         await db.close()
+
+
+async def test_a_sqlite_without_fts5_refuses_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiosqlite
+
+    real_execute = aiosqlite.Connection.execute
+
+    async def execute(self: aiosqlite.Connection, sql: str, *args: object) -> object:
+        if "USING fts5" in sql:
+            raise sqlite3.OperationalError("no such module: fts5")
+        return await real_execute(self, sql, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", execute)
+    with pytest.raises(Fts5Unavailable, match="lacks the FTS5 full-text extension"):
+        await Database.open(tmp_path / "x.sqlite3")
