@@ -65,11 +65,12 @@ class RenderedEmbed:
 
 
 def score_line(quality: int | None, heat: int | None = None) -> str:
-    """Quality and heat the same way everywhere: "Quality 61 · Heat 12" (missing parts left out)."""
+    """Quality and heat the same way everywhere: "Quality 61 · Heat 12" (missing parts left out; the
+    corpus marks "no heat measured" with a negative heat, which is not shown)."""
     parts = []
     if quality is not None:
         parts.append(f"Quality {quality}")
-    if heat is not None:
+    if heat is not None and heat >= 0:
         parts.append(f"Heat {heat}")
     return " · ".join(parts)
 

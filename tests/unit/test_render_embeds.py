@@ -20,6 +20,7 @@ from bot.render.embeds import (
     notice,
     paginate,
     results_page,
+    score_line,
     stats_embed,
 )
 from bot.render.text import ZERO_WIDTH_SPACE
@@ -343,3 +344,9 @@ def test_a_results_page_with_a_long_footer_hint_stays_within_the_total() -> None
     embed = results_page("T" * 300, hits, page=2, pages=9, total=45, footer_hint="topic: " + "y " * 1500)
     assert message_problems(message([embed])) == []
     assert embed["footer"]["text"].startswith("Page 2/9")
+
+
+def test_a_negative_heat_means_not_measured_and_is_not_shown() -> None:
+    assert score_line(40, -1) == "Quality 40"
+    assert score_line(40, 0) == "Quality 40 · Heat 0"
+    assert score_line(None, None) == ""
