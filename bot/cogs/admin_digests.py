@@ -5,7 +5,7 @@ as config.yaml (`digest_settings_from_mapping`), and the bot's permissions in th
 before a digest is saved or resumed. Digests are per guild: these commands see only the digests whose
 channel is in the server they are used in. Config digests can be paused, resumed, run, marked seen and
 inspected here, but changed only in config.yaml. Every change is written to the audit log (who, what,
-before → after) and announced in the log channel.
+before → after) and announced in the log channel, and so is every refusal (with its reason).
 
 Thin on purpose: bot/digest/edits.py turns options into settings and describes changes, the store and
 bot/delivery.py do the work, the replies are built from the renderer's primitives below.
@@ -14,6 +14,7 @@ bot/delivery.py do the work, the replies are built from the renderer's primitive
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -99,8 +100,26 @@ def reply(text: str, *, kind: str = "info", title: str | None = None, footer: st
     return message([embed])
 
 
+def typed_name(name: str) -> str:
+    """A digest name as typed, on one line and cut short: it may be anything until validated."""
+    return truncate(" ".join(name.split()), NAME_SHOWN)
+
+
 def shown_name(name: str) -> str:
-    return clean(truncate(" ".join(name.split()), NAME_SHOWN))
+    return clean(typed_name(name))
+
+
+def unknown_text(name: str) -> str:
+    return f"There is no digest named **{shown_name(name)}** in this server. See `/digest list`."
+
+
+_MARKDOWN_OR_ESCAPE = re.compile(r"\\(.)|\*\*")
+
+
+def plain_reason(text: str) -> str:
+    """A reply of the bot's own wording as plain text for the audit trail: bold markers and the escapes
+    `clean` added dropped (the announcement escapes it again)."""
+    return _MARKDOWN_OR_ESCAPE.sub(lambda match: match.group(1) or "", text)
 
 
 def next_run_text(settings: DigestSettings, after: datetime) -> str:
@@ -205,10 +224,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
     @staticmethod
     def unknown(name: str) -> dict[str, Any]:
-        return reply(
-            f"There is no digest named **{shown_name(name)}** in this server. See `/digest list`.",
-            kind="warning",
-        )
+        return reply(unknown_text(name), kind="warning")
 
     async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         if interaction.guild_id is None:
@@ -273,6 +289,26 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         )
         await audit(self.bot, event, actor_name=str(interaction.user))
 
+    async def record_refusal(
+        self, interaction: discord.Interaction, *, action: str, target: str | None, reason: str
+    ) -> None:
+        """The one audit path of every refusal: who was refused what, on which digest, and why (plain text,
+        stored with the entry and announced)."""
+        await self.audit(interaction, action=action, target=target, outcome=AUDIT_REFUSED, summary=reason,
+                         after={"reason": reason})
+
+    async def refuse(
+        self, interaction: discord.Interaction, *, action: str, target: str, text: str
+    ) -> dict[str, Any]:
+        """Audit a refusal and return the reply telling the admin (`text`, the bot's own markdown)."""
+        await self.record_refusal(interaction, action=action, target=target, reason=plain_reason(text))
+        return reply(text, kind="warning")
+
+    async def refuse_unknown(self, interaction: discord.Interaction, action: str, name: str
+                             ) -> dict[str, Any]:
+        """Refuse acting on a digest this server does not have (another server's stays invisible)."""
+        return await self.refuse(interaction, action=action, target=typed_name(name), text=unknown_text(name))
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:
@@ -280,11 +316,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         command = interaction.command
         if not isinstance(error, AdminOnly) or command is None:
             return
-        event = AuditEvent(
-            actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"digest {command.name}",
-            target=None, outcome=AUDIT_REFUSED, summary=error.message,
-        )
-        self.bot.spawn(audit(self.bot, event, actor_name=str(interaction.user)), name="audit-refusal")
+        refusal = self.record_refusal(interaction, action=command.name, target=None, reason=error.message)
+        self.bot.spawn(refusal, name="audit-refusal")
 
     # --- create and edit
 
@@ -320,19 +353,22 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         guild = interaction.guild
         assert guild is not None  # /admin is guild-only
 
+        async def refused(text: str) -> tuple[dict[str, Any], None]:
+            return await self.refuse(interaction, action="create", target=typed_name(name), text=text), None
+
         async def work() -> tuple[dict[str, Any], store.DigestRecord | None]:
             try:
                 settings = self.validate(edits.creation_mapping(name, channel.id, schedule, options))
             except ConfigError as error:
-                return reply(f"Not created: {edits.settings_problem(error, clean)}", kind="warning"), None
+                return await refused(f"Not created: {edits.settings_problem(error, clean)}")
             problem = self.permission_problem(guild, settings)
             if problem is not None:
-                return reply(f"Not created. {problem}", kind="warning"), None
+                return await refused(f"Not created. {problem}")
             try:
                 record = await store.create_digest(self.bot.db, settings, guild_id=guild.id,
                                                    now=self.bot.now())
             except store.DuplicateDigest as error:
-                return reply(f"Not created: {clean(str(error))}.", kind="warning"), None
+                return await refused(f"Not created: {clean(str(error))}.")
             await self.refresh_schedule()
             after = settings.as_mapping()
             await self.audit(
@@ -393,15 +429,18 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
     ) -> dict[str, Any]:
         record = await self.guild_digest(guild.id, name)
         if record is None:
-            return self.unknown(name)
+            return await self.refuse_unknown(interaction, "edit", name)
         if record.source == "config":
-            return reply(CONFIG_ONLY.format(name=clean(record.name)), kind="warning")
+            return await self.refuse(interaction, action="edit", target=record.name,
+                                     text=CONFIG_ONLY.format(name=clean(record.name)))
         if not options.given:
-            return reply("Nothing to change: give at least one setting to edit.", kind="warning")
+            return await self.refuse(interaction, action="edit", target=record.name,
+                                     text="Nothing to change: give at least one setting to edit.")
         try:
             settings = self.validate(edits.edited_mapping(record.settings, options))
         except ConfigError as error:
-            return reply(f"Not changed: {edits.settings_problem(error, clean)}", kind="warning")
+            return await self.refuse(interaction, action="edit", target=record.name,
+                                     text=f"Not changed: {edits.settings_problem(error, clean)}")
         before, after = record.settings.as_mapping(), settings.as_mapping()
         changes = edits.describe_changes(before, after, clean)
         if not changes:
@@ -410,7 +449,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             record.settings.channel_id, record.settings.mode, record.settings.log_channel_id)
         problem = self.permission_problem(guild, settings) if moved else None
         if problem is not None:
-            return reply(f"Not changed. {problem}", kind="warning")
+            return await self.refuse(interaction, action="edit", target=record.name,
+                                     text=f"Not changed. {problem}")
         now = self.bot.now()
         updated = await store.update_digest(self.bot.db, record.name, settings, now=now)
         if updated.guild_id != guild.id:
@@ -432,20 +472,29 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
     async def delete(self, interaction: discord.Interaction, name: str) -> None:
         guild_id = interaction.guild_id
         assert guild_id is not None
-        record = await replies.within_deadline(interaction, self.guild_digest(guild_id, name), ephemeral=True)
+
+        async def deletable() -> tuple[store.DigestRecord | None, dict[str, Any] | None]:
+            """The digest to delete, or the refusal (only runtime digests of this server can be)."""
+            record = await self.guild_digest(guild_id, name)
+            if record is None:
+                return None, await self.refuse_unknown(interaction, "delete", name)
+            if record.source == "config":
+                refusal = CONFIG_ONLY.format(name=clean(record.name))
+                return None, await self.refuse(interaction, action="delete", target=record.name, text=refusal)
+            return record, None
+
+        record, refusal = await replies.within_deadline(interaction, deletable(), ephemeral=True)
         if record is None:
-            await replies.send(interaction, self.unknown(name), ephemeral=True)
-            return
-        shown = f"**{clean(record.name)}**"
-        if record.source == "config":
-            refusal = reply(CONFIG_ONLY.format(name=clean(record.name)), kind="warning")
+            assert refusal is not None
             await replies.send(interaction, refusal, ephemeral=True)
             return
+        shown = f"**{clean(record.name)}**"
 
         async def confirmed(click: discord.Interaction) -> dict[str, Any]:
             current = await self.guild_digest(guild_id, record.name)
             if current is None:
-                return reply(f"Digest {shown} is already gone.", kind="warning")
+                return await self.refuse(click, action="delete", target=record.name,
+                                         text=f"Digest {shown} is already gone.")
             await store.delete_digest(self.bot.db, current.name)
             await self.refresh_schedule()
             before = current.settings.as_mapping()
@@ -482,10 +531,11 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         assert interaction.guild_id is not None
         record = await self.guild_digest(interaction.guild_id, name)
         if record is None:
-            return self.unknown(name)
+            return await self.refuse_unknown(interaction, "pause", name)
         shown = f"**{clean(record.name)}**"
         if record.paused_reason is not None:
-            return reply(f"Digest {shown} is already paused: {clean(record.paused_reason)}.", kind="warning")
+            return await self.refuse(interaction, action="pause", target=record.name,
+                                     text=f"Digest {shown} is already paused: {clean(record.paused_reason)}.")
         stated = " ".join((reason or "").split())
         why = f"paused by {interaction.user.display_name}" + (f": {stated}" if stated else "")
         paused = await store.set_paused(self.bot.db, record.name, why, now=self.bot.now())
@@ -507,13 +557,15 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         assert guild is not None
         record = await self.guild_digest(guild.id, name)
         if record is None:
-            return self.unknown(name)
+            return await self.refuse_unknown(interaction, "resume", name)
         shown = f"**{clean(record.name)}**"
         if record.paused_reason is None:
-            return reply(f"Digest {shown} is not paused.", kind="warning")
+            return await self.refuse(interaction, action="resume", target=record.name,
+                                     text=f"Digest {shown} is not paused.")
         problem = self.permission_problem(guild, record.settings)
         if problem is not None:
-            return reply(f"Still paused. {problem}", kind="warning")
+            return await self.refuse(interaction, action="resume", target=record.name,
+                                     text=f"Still paused. {problem}")
         # Slots that passed during the pause are recorded as skipped before resuming: no catching up.
         await runner_of(self.bot).reconcile(record.name)
         resumed = await store.set_paused(self.bot.db, record.name, None, now=self.bot.now())
@@ -531,16 +583,27 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
     @app_commands.describe(name="The digest")
     @guild_admin(ACTION)
     async def run(self, interaction: discord.Interaction, name: str) -> None:
-        assert interaction.guild_id is not None
-        record = await replies.within_deadline(interaction, self.guild_digest(interaction.guild_id, name),
-                                               ephemeral=True)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+
+        async def runnable() -> tuple[store.DigestRecord | None, dict[str, Any] | None]:
+            record = await self.guild_digest(guild_id, name)
+            if record is None:
+                return None, await self.refuse_unknown(interaction, "run", name)
+            return record, None
+
+        record, refusal = await replies.within_deadline(interaction, runnable(), ephemeral=True)
         if record is None:
-            await replies.send(interaction, self.unknown(name), ephemeral=True)
+            assert refusal is not None
+            await replies.send(interaction, refusal, ephemeral=True)
             return
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await run_now(self.bot, record.name, actor=interaction.user.id)
-        if outcome.status != REFUSED:
+        if outcome.status == REFUSED:
+            await self.record_refusal(interaction, action="run", target=record.name,
+                                      reason=f"Did not run digest {record.name}: {outcome.detail}.")
+        else:
             after = {"slot": outcome.slot_key, "status": outcome.status, "messages": outcome.messages_sent}
             ran = outcome.status in ("posted", "empty")
             await self.audit(
@@ -564,7 +627,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         assert interaction.guild_id is not None
         record = await self.guild_digest(interaction.guild_id, name)
         if record is None:
-            return self.unknown(name)
+            return await self.refuse_unknown(interaction, "mark-seen", name)
         added = await mark_all_seen(self.bot.db, record, now=self.bot.now())
         shown = f"**{clean(record.name)}**"
         await self.audit(interaction, action="mark-seen", target=record.name, after={"marked": added},

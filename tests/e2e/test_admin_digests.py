@@ -565,3 +565,38 @@ async def test_changes_are_audited_and_announced_in_the_log_channel(scene: Scene
     assert len(announcements) == 3
     assert announcements[1].startswith(f"**digest edit** by {clean(scene.admin.user.username)}")
     assert "Minimum quality: 40 → 61" in announcements[1]
+
+
+def announcements_in(scene: Scene) -> list[str]:
+    return [message.embeds[0]["description"] for message in scene.emu.channel_messages(scene.logs)]
+
+
+async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) -> None:
+    bot_role = next(role for role in scene.guild.roles.values() if role.managed)
+    closed = scene.emu.add_channel(scene.guild, "closed")
+    scene.emu.set_channel_overwrite(closed, Overwrite(bot_role.id, 0, deny=SEND_MESSAGES))
+    await scene.create("blocked", channel=closed)
+    await scene.run("edit", name="configured", max_articles=2)
+    await scene.create()
+    await scene.run("pause", name="harbour", reason="quiet week")
+    await scene.run("run", name="harbour")
+
+    admin_id, guild_id = int(scene.admin.user.id), int(scene.guild.id)
+    refused = [entry for entry in await store.audit_entries(scene.bot.db) if entry.outcome == "refused"]
+    assert [(entry.action, entry.target) for entry in reversed(refused)] == [
+        ("digest create", "blocked"), ("digest edit", "configured"), ("digest run", "harbour"),
+    ]
+    assert all(entry.actor_id == admin_id and entry.guild_id == guild_id for entry in refused)
+    run, edit, create = refused
+    assert "Send Messages" in create.after["reason"] and "**" not in create.after["reason"]
+    assert "defined in config.yaml" in edit.after["reason"]
+    assert "is paused" in run.after["reason"] and "quiet week" in run.after["reason"]
+    assert await store.get_digest(scene.bot.db, "blocked") is None
+
+    announced = announcements_in(scene)
+    who = clean(scene.admin.user.username)
+    refusals = [text for text in announced if ": refused — " in text]
+    assert len(refusals) == 3 and len(announced) == 5, "create and pause of harbour are announced too"
+    assert refusals[0].startswith(f"**digest create** by {who}") and "Send Messages" in refusals[0]
+    assert refusals[1].startswith(f"**digest edit** by {who}") and "config.yaml" in refusals[1]
+    assert refusals[2].startswith(f"**digest run** by {who}") and "quiet week" in refusals[2]
