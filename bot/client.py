@@ -31,6 +31,7 @@ from discord.ext import commands
 
 from bot import clock as default_clock
 from bot.config import Config
+from bot.gate import CorpusGate
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
 from bot.permissions import application_operator_ids
 from bot.scheduler import DigestScheduler
@@ -115,8 +116,10 @@ class DigestBot(commands.Bot):
         self.application_operator_ids: frozenset[int] = frozenset()
         self._db: Database | None = None
         self.digest_scheduler: DigestScheduler | None = None
-        #: Held by a corpus reload and by a digest delivery in progress, so neither runs during the other.
-        self.corpus_lock = asyncio.Lock()
+        #: Digest deliveries hold it shared from the claim to their last message, corpus reloads (the admin
+        #: command and the folder watcher) exclusively: a reload waits for the deliveries in progress and a
+        #: delivery starting during a reload waits for it, while deliveries still run side by side.
+        self.corpus_gate = CorpusGate()
         self._background: set[asyncio.Task[Any]] = set()
 
     @property

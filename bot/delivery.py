@@ -5,18 +5,22 @@ minute sweep all call it): it finishes runs a crash left unfinished, records mis
 claims and delivers the due slot. Exactly once rests on three things: the ledger (a slot is claimed once,
 each message is recorded as soon as Discord confirms it), a deterministic nonce per message with
 `enforce_nonce` (Discord returns the message it already created for a repeat within a few minutes), and,
-for a resumed message whose outcome is unknown after longer than that, a look through the bot's recent
-messages for the message's marker line.
+for a message whose outcome is unknown after longer than that (resumed after a crash, or retried after a
+timeout or a dropped connection), a look through the channel's messages since the claim for the message's
+marker line.
 
 Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
-reconciled twice at once (a request during a run makes it run once more afterwards).
+reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
+bot's corpus gate (bot/gate.py) shared from its claim to its last message, so a corpus reload waits for it
+and a delivery starting during a reload waits for the reload.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,11 +41,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Discord honours a nonce for a few minutes; a message attempted more recently than this is safely
-#: re-sent with its nonce, an older one is first looked for among the channel's recent messages.
+#: Discord honours a nonce for a few minutes; a message first attempted more recently than this is safely
+#: re-sent with its nonce, an older one is first looked for among the channel's messages since the claim.
 NONCE_TRUST = timedelta(minutes=2)
-#: How many of the channel's latest messages are searched for an unconfirmed message's marker.
-ADOPT_LOOKBACK = 50
+#: The look for an unconfirmed message's marker reads the channel forward from the run's claim, this many
+#: messages a page, at most this many pages (the message went out soon after the claim, so it is near the
+#: start; the bound keeps a flooded channel from being read to its end).
+ADOPT_PAGE_SIZE = 100
+ADOPT_MAX_PAGES = 10
+#: Message ids carry Discord's clock, the claim time ours: the look starts this much before the claim.
+ADOPT_CLOCK_MARGIN = timedelta(minutes=5)
 THREAD_ARCHIVE_MINUTES = 1440
 REFUSED = "refused"
 
@@ -141,6 +150,7 @@ class DigestRunner:
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._again: set[str] = set()
         self._pacer = _Pacer()
+        self._pausing = asyncio.Lock()
 
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
@@ -198,13 +208,22 @@ class DigestRunner:
                 return RunOutcome(name, slot.key, REFUSED, detail=detail)
             return outcome
 
-    async def pause(self, name: str, reason: str) -> None:
+    async def pause(self, name: str, reason: str) -> bool:
         """Pause the digest with `reason` and announce it in its log channel (once: a failed announcement
-        is logged, never retried)."""
-        record = await store.set_paused(self.bot.db, name, reason, now=self.bot.now())
+        is logged, never retried). A digest already paused keeps its first reason and is not announced
+        again (a deleted channel is reported both by its CHANNEL_DELETE and by a delivery's 404); False
+        then."""
+        async with self._pausing:
+            current = await store.get_digest(self.bot.db, name)
+            if current is not None and current.paused_reason is not None:
+                log.info("digest %r is already paused (%s); not pausing again for: %s", name,
+                         current.paused_reason, reason)
+                return False
+            record = await store.set_paused(self.bot.db, name, reason, now=self.bot.now())
         log.warning("digest %r paused: %s", name, reason)
         text = f"⏸️ Digest **{name}** is paused: {reason}. Fix it, then resume the digest."
         await self._announce(record, text)
+        return True
 
     # --- reconcile ---------------------------------------------------------------------------------
 
@@ -248,8 +267,18 @@ class DigestRunner:
                 outcomes.append(RunOutcome(record.name, run.slot_key, "paused", detail=reason))
                 continue
             log.info("digest %r: resuming slot %s", record.name, run.slot_key)
-            outcomes.append(await self._deliver(record, run, resumed=True))
+            async with self._delivering(record.name):
+                outcomes.append(await self._deliver(record, run, resumed=True))
         return outcomes
+
+    @contextlib.asynccontextmanager
+    async def _delivering(self, name: str) -> AsyncIterator[None]:
+        """Hold the corpus gate shared for one delivery (waiting, and saying so, for a corpus reload)."""
+        gate = self.bot.corpus_gate
+        if gate.reloading_now or gate.reloads_waiting:
+            log.info("digest %r: waiting for a corpus reload to finish", name)
+        async with gate.delivering():
+            yield
 
     async def _claim_and_deliver(
         self, record: store.DigestRecord, slot: Slot, *, kind: str, manual_at: datetime | None = None
@@ -264,17 +293,18 @@ class DigestRunner:
                                                   slot_time=slot.fire_time)
             return plan
 
-        # The corpus lock lets a corpus reload say it waits for this claim (and a claim wait for a reload);
-        # composing inside the claim's transaction keeps a load from slipping in between.
-        async with self.bot.corpus_lock:
+        # From the claim to the last message sent the corpus gate is held, so a corpus reload neither
+        # changes the corpus under the plan being composed nor overlaps the sending; composing inside the
+        # claim's transaction keeps other writers from slipping in between.
+        async with self._delivering(record.name):
             run = await store.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
                                         plan=compose, now=now)
-        if run is None:
-            return None
-        if run.status == "empty":
-            log.info("digest %r slot %s: nothing new to post (empty)", record.name, slot.key)
-            return RunOutcome(record.name, slot.key, "empty")
-        return await self._deliver(record, run, resumed=False)
+            if run is None:
+                return None
+            if run.status == "empty":
+                log.info("digest %r slot %s: nothing new to post (empty)", record.name, slot.key)
+                return RunOutcome(record.name, slot.key, "empty")
+            return await self._deliver(record, run, resumed=False)
 
     # --- delivering a run --------------------------------------------------------------------------
 
@@ -321,9 +351,12 @@ class DigestRunner:
         message = delivery.run.messages[index]
         target = self._target(delivery, index)
         payload = message.planned.payload
+        content = payload.get("content")
+        # A part resumed after an interruption may have gone out as early as the claim.
+        first_attempt = delivery.run.claimed_at if index == delivery.uncertain else self.bot.now()
         message_id = None
-        if index == delivery.uncertain and self.bot.now() - delivery.run.claimed_at >= NONCE_TRUST:
-            message_id = await self._find_posted(delivery, target, payload.get("content"))
+        if index == delivery.uncertain and self.bot.now() - first_attempt >= NONCE_TRUST:
+            message_id = await self._find_posted(delivery, target, content)
         if message_id is None:
             nonce = decisions.message_nonce(delivery.record.name, delivery.run.slot_key, message.part)
             body = {**payload, "nonce": nonce, "enforce_nonce": True}
@@ -333,30 +366,50 @@ class DigestRunner:
                 await self._pacer.turn(self.policy.messages_per_second)
                 return await self.bot.http.request(route, json=body)
 
-            created = await self._call(delivery, target, f"part {message.part}", send)
+            async def posted_meanwhile() -> dict[str, Any] | None:
+                """Once the nonce may have expired, an attempt whose answer was lost is looked for."""
+                if self.bot.now() - first_attempt < NONCE_TRUST:
+                    return None
+                found = await self._find_posted(delivery, target, content)
+                return None if found is None else {"id": str(found)}
+
+            created = await self._call(delivery, target, f"part {message.part}", send,
+                                       before_retry=posted_meanwhile)
             message_id = int(created["id"])
         await store.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
                                 channel_id=target, now=self.bot.now())
         delivery.message_ids[index] = message_id
 
     async def _find_posted(self, delivery: _Delivery, channel_id: int, content: str | None) -> int | None:
-        """The id of a message the bot already posted in the channel with this marker line, if any."""
+        """The id of a message the bot already posted in the channel with this marker line, if any: the
+        channel is read forward from just before the run's claim (however busy it has been since), a page
+        at a time, up to ADOPT_MAX_PAGES pages."""
         marker = parse_marker(content)
         if marker is None or self.bot.user is None:
             return None
-        try:
-            recent = await self._call(delivery, channel_id, "recent messages",
-                                      lambda: self.bot.http.logs_from(channel_id, ADOPT_LOOKBACK))
-        except (_GaveUp, _ChannelUnusable) as error:
-            log.warning("%s: could not look for an earlier attempt (%s); sending with its nonce",
-                        delivery.log_prefix, error)
-            return None
         bot_id = str(self.bot.user.id)
-        for item in recent:
-            if item.get("author", {}).get("id") == bot_id and marker_matches(item.get("content"), *marker):
-                log.info("%s: adopting message %s posted before an interruption", delivery.log_prefix,
-                         item["id"])
-                return int(item["id"])
+        after = discord.utils.time_snowflake(delivery.run.claimed_at - ADOPT_CLOCK_MARGIN)
+        for _page in range(ADOPT_MAX_PAGES):
+            try:
+                page = await self._call(
+                    delivery, channel_id, "messages since the claim",
+                    lambda since=after: self.bot.http.logs_from(channel_id, ADOPT_PAGE_SIZE, after=since),
+                )
+            except (_GaveUp, _ChannelUnusable) as error:
+                log.warning("%s: could not look for an earlier attempt (%s); sending with its nonce",
+                            delivery.log_prefix, error)
+                return None
+            for item in page:
+                mine = item.get("author", {}).get("id") == bot_id
+                if mine and marker_matches(item.get("content"), *marker):
+                    log.info("%s: adopting message %s posted before an interruption", delivery.log_prefix,
+                             item["id"])
+                    return int(item["id"])
+            if len(page) < ADOPT_PAGE_SIZE:
+                return None
+            after = max(int(item["id"]) for item in page)
+        log.warning("%s: no earlier attempt among the first %d messages since the claim; sending with its "
+                    "nonce", delivery.log_prefix, ADOPT_PAGE_SIZE * ADOPT_MAX_PAGES)
         return None
 
     async def _ensure_thread(self, delivery: _Delivery) -> None:
@@ -389,13 +442,27 @@ class DigestRunner:
         delivery.thread_id = thread_id
 
     async def _call(
-        self, delivery: _Delivery, channel_id: int, what: str, request: Callable[[], Awaitable[Any]]
+        self,
+        delivery: _Delivery,
+        channel_id: int,
+        what: str,
+        request: Callable[[], Awaitable[Any]],
+        *,
+        before_retry: Callable[[], Awaitable[Any | None]] | None = None,
     ) -> Any:
         """One Discord request with the delivery's failure rules: 429 is discord.py's business; transient
         failures are retried after the policy's waits; a channel the bot cannot use raises _ChannelUnusable;
-        anything else (or retries running out) raises _GaveUp."""
+        anything else (or retries running out) raises _GaveUp.
+
+        Once an attempt timed out or lost its connection, Discord may have acted on it: every later retry
+        first asks `before_retry`, and a result it finds is returned instead of retrying."""
         delays = self.policy.retry_delays
+        outcome_unknown = False
         for attempt in range(len(delays) + 1):
+            if outcome_unknown and before_retry is not None:
+                found = await before_retry()
+                if found is not None:
+                    return found
             try:
                 return await asyncio.wait_for(request(), self.policy.request_timeout)
             except discord.HTTPException as error:
@@ -407,6 +474,7 @@ class DigestRunner:
                 failure: BaseException = error
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
                 failure = error
+                outcome_unknown = True
             if attempt == len(delays):
                 detail = f"{what}: still failing after {attempt + 1} attempts: {_describe(failure)}"
                 raise _GaveUp(detail) from failure

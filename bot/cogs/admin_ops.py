@@ -1,7 +1,7 @@
 """`/admin reload corpus|config|extension` and `/admin status`: running the bot without restarting it.
 
 - `reload corpus` (bot-wide) applies the corpus folder through the same atomic load as `digestbot load`,
-  waiting for a digest delivery in progress (`bot.corpus_lock`); a load that looks like a mistake (more
+  waiting for the digest deliveries in progress (`bot.corpus_gate`); a load that looks like a mistake (more
   than half the articles gone, an empty folder) is refused unless forced, a missing folder always.
 - `reload config` (bot-wide) re-reads the config file and applies what can apply live; an invalid file
   changes nothing.
@@ -40,6 +40,7 @@ from bot.compose import next_run
 from bot.config import Config, ConfigError, load_config
 from bot.config_diff import ConfigDiff, applicable_config, change_record, config_changes, format_value
 from bot.corpus.model import LoadReport
+from bot.guild_digests import guild_digests
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
 from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, message, notice
 from bot.render.text import (
@@ -55,7 +56,6 @@ from bot.store.digests import (
     DigestRecord,
     LogEntry,
     delivery_log,
-    list_digests,
     sync_config_digests,
 )
 from bot.store.loader import LoadRefused, load_corpus
@@ -382,12 +382,12 @@ class AdminOps(commands.Cog):
     ) -> CorpusReload:
         """Apply the corpus folder through the loader, after any digest delivery in progress."""
         corpus = self.bot.config.corpus
-        lock = self.bot.corpus_lock
-        if lock.locked():
-            log.info("corpus reload: waiting for a digest delivery to finish")
+        gate = self.bot.corpus_gate
+        if gate.deliveries_in_progress:
+            log.info("corpus reload: waiting for %d digest deliveries to finish", gate.deliveries_in_progress)
             if on_wait is not None:
                 await on_wait()
-        async with lock:
+        async with gate.reloading():
             try:
                 report = await load_corpus(
                     self.bot.db, corpus.path, force=force, max_file_bytes=corpus.max_file_bytes,
@@ -582,9 +582,7 @@ class AdminOps(commands.Cog):
         stats = await corpus_stats(bot.db)
         last = stats.last_load
         digests = []
-        for record in await list_digests(bot.db):
-            if not self._in_guild(record, guild_id):
-                continue
+        for record in await guild_digests(bot, bot.db, guild_id):
             runs = await delivery_log(bot.db, record.name, limit=1)
             upcoming = None if record.paused else next_run(record.settings, max(now, record.last_checked))
             digests.append(DigestStatus(record, upcoming, runs[0] if runs else None))
@@ -601,14 +599,6 @@ class AdminOps(commands.Cog):
             digests=digests,
             watching=self.watch_task is not None and not self.watch_task.done(),
         )
-
-    def _in_guild(self, record: DigestRecord, guild_id: int) -> bool:
-        """A digest belongs to the guild of its channel (recorded, or seen by the bot when not yet)."""
-        if record.guild_id is not None:
-            return record.guild_id == guild_id
-        channel = self.bot.get_channel(record.channel_id)
-        guild = getattr(channel, "guild", None)
-        return guild is not None and guild.id == guild_id
 
 
 def _database_bytes(path: Path) -> int | None:

@@ -25,10 +25,11 @@ class DigestEvents(commands.Cog):
         self.bot = bot
 
     async def _pause(self, records: list[store.DigestRecord], reason: str) -> None:
+        """Pause each digest; one already paused (say by a delivery's 404 a moment earlier) keeps its
+        reason and is not announced again (the runner decides that, atomically)."""
         runner = runner_of(self.bot)
         for record in records:
-            if record.paused_reason is None:
-                await runner.pause(record.name, reason)
+            await runner.pause(record.name, reason)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from bot import __version__
+from bot import delivery as delivery_module
 from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.cogs.admin_ops import WAITING_FOR_DELIVERY
@@ -277,27 +278,107 @@ async def test_more_than_ten_rejected_files_come_as_an_attached_report(world: Wo
         assert names == ["load-report.json", "load-report.txt"]
 
 
-async def test_a_reload_waits_for_a_digest_delivery_in_progress(world: World) -> None:
+NEWCOMER_URL = "https://example.org/2026/06/01/harbour-newcomer"
+
+
+def newcomer_text() -> str:
+    """An article that, once loaded, leads any digest composed after the load."""
+    return (
+        '---\ntitle: "Harbour newcomer leads the day"\n'
+        f'webUrl: "{NEWCOMER_URL}"\npublishedDateTime: 2026-06-01T07:00:00Z\nquality: 99\nheat: 99\n'
+        "provider:\n  name: Example\n  domain: example.org\n---\n"
+    )
+
+
+def wide_digest(world: World) -> dict[str, Any]:
+    return {**world.digest("morning", "0 8 * * *"), "min_quality": 0, "max_articles": 10, "backlog": 10}
+
+
+def posted_digest(world: World) -> str:
+    """Everything the bot posted in the digest's channel, as one text."""
+    return str([(m.content, m.embeds) for m in world.emu.channel_messages(world.general)
+                if m.author.id == world.emu.bot_user.id])
+
+
+async def test_a_reload_waits_for_a_digest_delivery_in_progress_and_applies_after_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.document["digests"] = [wide_digest(world)]
     async with world.bot() as bot:
-        (world.corpus / "zebra.md").write_text(article_text("Zebra migration tracked", "https://example.org/z"))
-        await bot.corpus_lock.acquire()  # a delivery in progress holds it
-        try:
-            invocation = asyncio.create_task(world.invoke("admin reload corpus", world.operator))
+        runner = delivery_module.runner_of(bot)
+        retry_allowed = asyncio.Event()
 
-            async def waiting() -> bool:
-                return any(
-                    WAITING_FOR_DELIVERY in (embed.get("description") or "")
-                    for message in world.emu.world.messages.values()
-                    for embed in message.embeds
-                )
+        async def retry_wait(_seconds: float) -> None:
+            await retry_allowed.wait()
 
-            await eventually(waiting)
-            assert await article_count(bot) == 5
-        finally:
-            bot.corpus_lock.release()
+        runner.policy = delivery_module.DeliveryPolicy(sleep=retry_wait)
+        # Discord is slow to take the digest: a delayed 503, then the retry waits until the test allows it.
+        world.emu.inject("POST", rf"/channels/{world.general.id}/messages", status=503, delay=0.2, times=1)
+        articles_when_delivery_finished: list[int] = []
+        finish_run = store.finish_run
+
+        async def finish_run_counting(*args: Any, **kwargs: Any) -> Any:
+            articles_when_delivery_finished.append(await article_count(bot))
+            return await finish_run(*args, **kwargs)
+
+        monkeypatch.setattr(store, "finish_run", finish_run_counting)
+        (world.corpus / "newcomer.md").write_text(newcomer_text())
+
+        delivery = asyncio.create_task(runner.run_now("morning", actor=None))
+        await eventually(lambda: bot.corpus_gate.deliveries_in_progress == 1)
+        invocation = asyncio.create_task(world.invoke("admin reload corpus", world.operator))
+
+        def waiting() -> bool:
+            return any(
+                WAITING_FOR_DELIVERY in (embed.get("description") or "")
+                for message in world.emu.world.messages.values()
+                for embed in message.embeds
+            )
+
+        await eventually(waiting)
+        assert not delivery.done() and await article_count(bot) == 5
+        retry_allowed.set()
+        outcome = await delivery
         result = await invocation
-        assert "1 added" in text_of(result)
-        assert await article_count(bot) == 6
+
+    assert outcome.status == "posted"
+    assert articles_when_delivery_finished == [5], "the reload applied before the delivery finished"
+    assert "1 added" in text_of(result)
+    assert NEWCOMER_URL not in posted_digest(world)
+
+
+async def test_a_delivery_starting_during_a_reload_waits_for_it_and_sends_the_new_corpus(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.document["digests"] = [wide_digest(world)]
+    async with world.bot() as bot:
+        load_started, load_may_finish = asyncio.Event(), asyncio.Event()
+        admin_ops = sys.modules["bot.cogs.admin_ops"]  # the module the bot loaded as an extension
+        load_corpus = admin_ops.load_corpus
+
+        async def slow_load(*args: Any, **kwargs: Any) -> Any:
+            load_started.set()
+            await load_may_finish.wait()
+            return await load_corpus(*args, **kwargs)
+
+        monkeypatch.setattr(admin_ops, "load_corpus", slow_load)
+        (world.corpus / "newcomer.md").write_text(newcomer_text())
+        invocation = asyncio.create_task(world.invoke("admin reload corpus", world.operator))
+        await load_started.wait()
+        assert bot.corpus_gate.reloading_now
+
+        delivery = asyncio.create_task(delivery_module.runner_of(bot).run_now("morning", actor=None))
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert not delivery.done() and bot.corpus_gate.deliveries_in_progress == 0
+        assert world.emu.requests_to("POST", rf"/channels/{world.general.id}/messages") == []
+        load_may_finish.set()
+        result = await invocation
+        outcome = await delivery
+
+    assert "1 added" in text_of(result)
+    assert outcome.status == "posted"
+    assert NEWCOMER_URL in posted_digest(world), "the delivery composed its plan before the reload applied"
 
 
 # --- reload config ------------------------------------------------------------------------------------

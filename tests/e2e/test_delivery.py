@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot import delivery as delivery_module
@@ -25,6 +27,7 @@ from bot.render.digest import parse_marker
 from bot.store import digests as store
 from tests.emulator import Channel, Emulator, Guild, running_bot
 from tests.emulator.faults import enforce_rate_limits
+from tests.emulator.state import Message
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -264,8 +267,11 @@ async def test_channel_delete_pauses_the_digest(world: World) -> None:
     assert any("morning" in m.content for m in world.posted(world.log_channel))
 
 
-async def test_guild_delete_pauses_its_digests(world: World) -> None:
+async def test_guild_delete_pauses_its_digests_announces_it_and_later_slots_are_skipped(world: World) -> None:
+    operations = world.emu.add_guild("operations")
+    ops_log = world.emu.add_channel(operations, "digest-log")
     config = world.config(digest("morning", world.channel), log_channel=False)
+    config = replace(config, discord=replace(config.discord, log_channel_id=int(ops_log.id)))
     async with world.bot(config) as bot:
         await world.emu.remove_guild(world.guild)
 
@@ -274,6 +280,55 @@ async def test_guild_delete_pauses_its_digests(world: World) -> None:
             return record is not None and record.paused_reason is not None
 
         await eventually(paused)
+        record = await store.get_digest(bot.db, "morning")
+        assert await reconcile_at(world, bot, utc(2026, 6, 1, 8, 0, 5), "morning") == []
+        entries = await ledger(bot, "morning")
+    reason = f"the bot is no longer in server {world.guild.id} (news)"
+    assert record is not None and record.paused_reason == reason
+    announcements = [m.content for m in world.posted(ops_log)]
+    assert len(announcements) == 1 and "**morning**" in announcements[0] and reason in announcements[0]
+    assert [(e.kind, e.status, e.error, e.skipped_first, e.skipped_count) for e in entries] == [
+        ("skipped", "skipped", "paused", "2026-06-01T08:00", 1)
+    ]
+    assert world.emu.requests_to("POST", rf"/channels/{world.channel.id}/messages") == []
+
+
+async def test_a_digest_paused_twice_is_announced_once_and_keeps_its_first_reason(world: World) -> None:
+    config = world.config(digest("morning", world.channel))
+    async with world.bot(config) as bot:
+        runner = world.runner(bot)
+        first, second = await asyncio.gather(runner.pause("morning", "first reason"),
+                                             runner.pause("morning", "second reason"))
+        again = await runner.pause("morning", "third reason")
+        record = await store.get_digest(bot.db, "morning")
+    assert (first, second, again) == (True, False, False)
+    assert record is not None and record.paused_reason == "first reason"
+    announcements = [m.content for m in world.posted(world.log_channel)]
+    assert len(announcements) == 1 and "first reason" in announcements[0]
+
+
+async def test_a_channel_deleted_during_a_delivery_is_announced_once(world: World) -> None:
+    """CHANNEL_DELETE pauses the digest while its delivery waits to retry; the retry's 404 then finds the
+    digest paused already and does not announce it a second time."""
+    config = world.config(digest("morning", world.channel))
+    async with world.bot(config) as bot:
+
+        async def paused() -> bool:
+            record = await store.get_digest(bot.db, "morning")
+            return record is not None and record.paused_reason is not None
+
+        async def channel_deleted_while_waiting(_seconds: float) -> None:
+            await world.emu.delete_channel(world.channel)
+            await eventually(paused)
+
+        world.runner(bot).policy = DeliveryPolicy(sleep=channel_deleted_while_waiting)
+        world.emu.inject("POST", rf"/channels/{world.channel.id}/messages", status=503, times=1)
+        outcomes = await reconcile_at(world, bot, utc(2026, 6, 1, 8, 0, 5), "morning")
+        record = await store.get_digest(bot.db, "morning")
+    assert [o.status for o in outcomes] == ["paused"]
+    assert record is not None and "was deleted" in (record.paused_reason or "")
+    announcements = [m.content for m in world.posted(world.log_channel)]
+    assert len(announcements) == 1 and "was deleted" in announcements[0]
 
 
 # --- crashes between Discord and the ledger ---------------------------------------------------------
@@ -341,6 +396,106 @@ async def test_a_corpus_reload_between_a_crash_and_the_resume_sends_the_original
     posted = world.posted()
     assert [m.embeds for m in posted] == [message.planned.payload["embeds"] for message in claimed.messages]
     assert newcomer not in str([m.embeds for m in posted])
+
+
+def chatter(world: World, count: int) -> None:
+    """Other people talking in the digest's channel: `count` messages, newest last."""
+    reader = world.emu.add_user("reader")
+    for number in range(count):
+        message = Message(id=world.emu.world.snowflakes.next(), channel_id=world.channel.id,
+                          guild_id=world.guild.id, author=reader, content=f"chatter {number}")
+        world.emu.world.messages[message.id] = message
+
+
+async def test_a_part_posted_before_a_crash_is_found_in_a_busy_channel(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look for the marker pages forward from the claim: 150 messages between the claim and the part,
+    60 after it, and the part is still adopted instead of posted again."""
+    config = world.config(digest("morning", world.channel))
+    async with world.bot(config) as bot:
+
+        async def others_talk_meanwhile(_seconds: float) -> None:
+            chatter(world, 150)
+
+        world.runner(bot).policy = DeliveryPolicy(sleep=others_talk_meanwhile)
+        world.emu.inject("POST", rf"/channels/{world.channel.id}/messages", status=503, times=1)
+        crash_once(monkeypatch, "record_sent")
+        world.clock.set(utc(2026, 6, 1, 8, 0, 5))
+        with pytest.raises(Crash):
+            await world.runner(bot).reconcile("morning")
+    assert len(world.posted()) == 1
+    chatter(world, 60)
+    world.emu.clock = lambda: time.monotonic() + 3600
+    world.clock.set(utc(2026, 6, 1, 8, 30))
+    async with world.bot(config) as bot:
+        run = await only_run(bot, "morning")
+    assert run.status == "posted"
+    assert [m.content for m in world.posted()] == planned_contents(run)
+    lookups = world.emu.requests_to("GET", rf"/channels/{world.channel.id}/messages")
+    assert len(lookups) == 2 and all("after" in lookup.query for lookup in lookups)
+
+
+def advance_clock_on_retry(world: World, minutes: float) -> Callable[[float], Any]:
+    """A retry wait that lets `minutes` pass on the bot's clock (and on Discord's nonce clock)."""
+    emulator_clock = world.emu.clock
+    passed = 0.0
+
+    async def wait(seconds: float) -> None:
+        nonlocal passed
+        world.sleeps.append(seconds)
+        world.clock.advance(minutes=minutes)
+        passed += minutes * 60
+        world.emu.clock = lambda: emulator_clock() + passed
+
+    return wait
+
+
+async def test_a_dropped_connection_retried_after_the_nonce_window_looks_for_the_part_first(
+    world: World,
+) -> None:
+    config = world.config(digest("morning", world.channel))
+    async with world.bot(config) as bot:
+        world.runner(bot).policy = DeliveryPolicy(sleep=advance_clock_on_retry(world, 3))
+        world.emu.inject("POST", rf"/channels/{world.channel.id}/messages", drop=True, times=1)
+        outcomes = await reconcile_at(world, bot, utc(2026, 6, 1, 8, 0, 5), "morning")
+        run = await only_run(bot, "morning")
+    assert [o.status for o in outcomes] == ["posted"]
+    assert [m.content for m in world.posted()] == planned_contents(run)
+    channel = rf"/channels/{world.channel.id}/messages"
+    order = [request.method for request in world.emu.requests if re.fullmatch(channel, request.path)]
+    assert order[:3] == ["POST", "GET", "POST"], "the part was re-sent without looking for it first"
+
+
+@pytest.mark.parametrize("minutes", [1, 6], ids=["within-nonce-window", "after-nonce-window"])
+async def test_a_part_whose_answer_was_lost_is_not_posted_twice_when_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch, minutes: float
+) -> None:
+    """Discord created the message but its answer never arrived (the connection dropped afterwards): within
+    the nonce window the retry's nonce returns it; after it (Discord's window too has passed) the marker look
+    adopts it."""
+    config = world.config(digest("morning", world.channel))
+    async with world.bot(config) as bot:
+        world.runner(bot).policy = DeliveryPolicy(sleep=advance_clock_on_retry(world, minutes))
+        request = bot.http.request
+        lost: list[str] = []
+
+        async def answer_lost_once(route: Any, **kwargs: Any) -> Any:
+            response = await request(route, **kwargs)
+            if route.method == "POST" and route.channel_id == int(world.channel.id) and not lost:
+                lost.append(response["id"])
+                raise aiohttp.ServerDisconnectedError()
+            return response
+
+        monkeypatch.setattr(bot.http, "request", answer_lost_once)
+        outcomes = await reconcile_at(world, bot, utc(2026, 6, 1, 8, 0, 5), "morning")
+        run = await only_run(bot, "morning")
+    assert [o.status for o in outcomes] == ["posted"]
+    posted = world.posted()
+    assert [m.content for m in posted] == planned_contents(run)
+    assert run.messages[0].message_id == int(lost[0])
+    lookups = world.emu.requests_to("GET", rf"/channels/{world.channel.id}/messages")
+    assert bool(lookups) is (minutes > 2)
 
 
 # --- thread mode ------------------------------------------------------------------------------------
@@ -418,6 +573,23 @@ async def test_a_rate_limited_fan_out_to_many_channels_finishes_despite_one_slow
     assert all(len(world.posted(channel)) >= 1 for channel in channels)
     finished_first = world.emu.requests_to("POST", rf"/channels/{channels[1].id}/messages")
     assert finished_first and all(r.status == 200 for r in finished_first)
+
+
+async def test_a_fan_out_to_200_channels_at_discords_rate_limits_posts_every_digest_once(
+    world: World,
+) -> None:
+    channels = [world.emu.add_channel(world.guild, f"feed-{i}") for i in range(200)]
+    digests = [digest(f"feed{i}", channel, max_articles=2) for i, channel in enumerate(channels)]
+    config = world.config(*digests)
+    async with world.bot(config) as bot:
+        enforce_rate_limits(world.emu)
+        world.clock.set(utc(2026, 6, 1, 8, 0, 5))
+        await bot.digest_scheduler.sweep()
+        await world.runner(bot).wait_idle()
+        runs = [await only_run(bot, d.name) for d in digests]
+    assert [run.status for run in runs] == ["posted"] * len(digests)
+    for channel, run in zip(channels, runs, strict=True):
+        assert [m.content for m in world.posted(channel)] == planned_contents(run)
 
 
 async def test_the_scheduler_keeps_one_alarm_per_digest_and_a_sweep(world: World) -> None:
