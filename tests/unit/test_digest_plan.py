@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.config import DigestSettings
@@ -11,35 +11,7 @@ from bot.digest.plan import compose_plan, delivered_urls
 from bot.digest.select import DigestContext
 from bot.render.digest import parse_marker
 from bot.render.embeds import message_problems
-
-SLOT = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-WATERMARK = 3
-
-
-def make_settings(**changes: Any) -> DigestSettings:
-    values: dict[str, Any] = {
-        "name": "daily",
-        "channel_id": 100,
-        "schedule": "0 8 * * *",
-        "timezone": "UTC",
-        "min_quality": 0,
-        "topics": (),
-        "providers": (),
-        "keywords": (),
-        "published_only": False,
-        "max_age_days": None,
-        "max_articles": 10,
-        "max_related": 5,
-        "backlog": 5,
-        "mode": "channel",
-        "log_channel_id": None,
-    }
-    values.update(changes)
-    return DigestSettings(**values)
-
-
-def url_of(key: str) -> str:
-    return f"https://news.example/{key}"
+from tests.unit.digest_builders import SLOT, WATERMARK, make_settings, url_of
 
 
 def make_article(key: str, quality: int = 50, *related: Related, **changes: Any) -> Article:

@@ -8,12 +8,9 @@ from typing import Any
 from bot.corpus.model import Article, Provider, Related
 from bot.digest.model import Story
 from bot.digest.stories import as_related, group_stories
+from tests.unit.digest_builders import url_of
 
 PUBLISHED = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-
-
-def url_of(key: str) -> str:
-    return f"https://news.example/{key}"
 
 
 def make_article(key: str, quality: int | None = 50, *related: Related, **changes: Any) -> Article:
