@@ -180,6 +180,8 @@ class DigestBot(commands.Bot):
             names = ", ".join(rejection.file for rejection in report.rejected[:10])
             more = f" and {len(report.rejected) - 10} more" if len(report.rejected) > 10 else ""
             log.warning("corpus: %d file(s) rejected at start-up: %s%s", len(report.rejected), names, more)
+        for warning in report.warnings:
+            log.info("corpus: value dropped, article kept: %s", warning)
 
     async def load_extensions(self) -> None:
         for name in EXTENSIONS:
