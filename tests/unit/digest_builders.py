@@ -1,11 +1,13 @@
-"""Shared builders for the digest core's unit tests: one digest's settings and article URLs."""
+"""Shared builders for the digest core's unit tests: a digest's settings, its run context, article URLs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import DigestSettings
+from bot.digest.select import Delivered, DigestContext
 
 SLOT = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 WATERMARK = 3
@@ -35,3 +37,20 @@ def make_settings(**changes: Any) -> DigestSettings:
 
 def url_of(key: str) -> str:
     return f"https://news.example/{key}"
+
+
+def make_ctx(
+    settings: DigestSettings | None = None,
+    *,
+    first_run: bool = False,
+    delivered: Iterable[Delivered] = (),
+    keyword_hits: frozenset[str] | None = None,
+) -> DigestContext:
+    return DigestContext(
+        settings=settings or make_settings(),
+        watermark=WATERMARK,
+        first_run=first_run,
+        delivered={record.url: record for record in delivered},
+        keyword_hits=keyword_hits,
+        slot_time=SLOT,
+    )

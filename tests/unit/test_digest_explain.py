@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from bot.config import DigestSettings
 from bot.corpus.model import Article, Provider, Related
 from bot.digest.explain import explain
 from bot.digest.plan import compose_plan
-from bot.digest.select import Delivered, DigestContext, select_stories
-from tests.unit.digest_builders import SLOT, WATERMARK, make_settings, url_of
+from bot.digest.select import Delivered, select_stories
+from tests.unit.digest_builders import SLOT, WATERMARK, make_ctx, make_settings, url_of
 
 
 def make_article(key: str, quality: int = 50, *related: str, **changes: Any) -> Article:
@@ -33,23 +31,6 @@ def make_article(key: str, quality: int = 50, *related: str, **changes: Any) -> 
     }
     values.update(changes)
     return Article(**values)
-
-
-def make_ctx(
-    settings: DigestSettings | None = None,
-    *,
-    first_run: bool = False,
-    delivered: Iterable[Delivered] = (),
-    keyword_hits: frozenset[str] | None = None,
-) -> DigestContext:
-    return DigestContext(
-        settings=settings or make_settings(),
-        watermark=WATERMARK,
-        first_run=first_run,
-        delivered={record.url: record for record in delivered},
-        keyword_hits=keyword_hits,
-        slot_time=SLOT,
-    )
 
 
 def test_an_article_not_in_the_corpus() -> None:

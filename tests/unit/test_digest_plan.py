@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.config import DigestSettings
 from bot.corpus.model import Article, Provider, Related
 from bot.digest.plan import compose_plan, delivered_urls
-from bot.digest.select import DigestContext
 from bot.render.digest import parse_marker
 from bot.render.embeds import message_problems
-from tests.unit.digest_builders import SLOT, WATERMARK, make_settings, url_of
+from tests.unit.digest_builders import SLOT, WATERMARK, make_ctx, make_settings, url_of
 
 
 def make_article(key: str, quality: int = 50, *related: Related, **changes: Any) -> Article:
@@ -34,17 +32,6 @@ def make_article(key: str, quality: int = 50, *related: Related, **changes: Any)
 
 def rel(key: str, quality: int) -> Related:
     return Related(title=f"Coverage {key}", url=url_of(key), quality=quality)
-
-
-def make_ctx(settings: DigestSettings | None = None, *, first_run: bool = False) -> DigestContext:
-    return DigestContext(
-        settings=settings or make_settings(),
-        watermark=WATERMARK,
-        first_run=first_run,
-        delivered={},
-        keyword_hits=None,
-        slot_time=SLOT,
-    )
 
 
 def test_nothing_to_post_is_an_empty_plan() -> None:

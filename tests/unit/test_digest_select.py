@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import DigestSettings
 from bot.corpus.model import Article, Provider, Related
 from bot.digest.select import Delivered, DigestContext, passes_filters, rank_key, select_stories
-from tests.unit.digest_builders import SLOT, WATERMARK, make_settings, url_of
+from tests.unit.digest_builders import SLOT, WATERMARK, make_ctx, make_settings, url_of
 
 
 def make_article(key: str, **changes: Any) -> Article:
@@ -33,23 +32,6 @@ def make_article(key: str, **changes: Any) -> Article:
 
 def related_to(*keys: str) -> tuple[Related, ...]:
     return tuple(Related(title=f"Story {key}", url=url_of(key)) for key in keys)
-
-
-def make_ctx(
-    settings: DigestSettings | None = None,
-    *,
-    first_run: bool = False,
-    delivered: Iterable[Delivered] = (),
-    keyword_hits: frozenset[str] | None = None,
-) -> DigestContext:
-    return DigestContext(
-        settings=settings or make_settings(),
-        watermark=WATERMARK,
-        first_run=first_run,
-        delivered={record.url: record for record in delivered},
-        keyword_hits=keyword_hits,
-        slot_time=SLOT,
-    )
 
 
 def lead_ids(pool: Iterable[Article], ctx: DigestContext) -> list[str]:
