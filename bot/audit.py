@@ -16,7 +16,7 @@ import discord
 
 from bot.render.embeds import message, notice
 from bot.render.text import FIELD_VALUE_LIMIT, clean, truncate
-from bot.store.digests import record_audit
+from bot.store.audit_log import record_audit
 from bot.ui.replies import message_kwargs
 
 if TYPE_CHECKING:

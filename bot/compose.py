@@ -16,6 +16,7 @@ from bot.digest.plan import compose_plan
 from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
 from bot.digest.select import DigestContext, Selection
 from bot.store import digests as store
+from bot.store import runs
 from bot.store.articles import current_load_seq, get_article
 from bot.store.db import Database
 
@@ -68,7 +69,7 @@ async def _context(
 ) -> DigestContext:
     settings = state.settings
     urls = [article.url for article in pool]
-    delivered = await store.channel_deliveries(db, settings.channel_id, urls)
+    delivered = await runs.channel_deliveries(db, settings.channel_id, urls)
     hits = None
     if settings.keywords:
         hits = await store.keyword_hits(db, settings.keywords, [article.id for article in pool])
@@ -131,4 +132,4 @@ async def mark_all_seen(db: Database, record: store.DigestRecord, *, now: dateti
     """Treat every article currently matching the digest as delivered to its channel (posts nothing).
     Returns how many URLs were newly recorded."""
     urls = await store.matching_urls(db, record.settings, now=now)
-    return await store.mark_seen(db, record.name, urls, now=now)
+    return await runs.mark_seen(db, record.name, urls, now=now)

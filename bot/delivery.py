@@ -35,6 +35,7 @@ from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
 from bot.store import digests as store
+from bot.store import runs
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -126,7 +127,7 @@ class _Delivery:
     interruption (parts go out in order, so only it may have reached Discord unrecorded)."""
 
     record: store.DigestRecord
-    run: store.RunRecord
+    run: runs.RunRecord
     message_ids: list[int | None]
     thread_id: int | None
     uncertain: int | None
@@ -246,7 +247,7 @@ class DigestRunner:
         )
         if decision.skipped is not None:
             skipped = decision.skipped
-            await store.record_skipped(
+            await runs.record_skipped(
                 db, name, first=skipped.first, last=skipped.last, count=skipped.count, reason=skipped.reason,
                 now=now,
             )
@@ -260,10 +261,10 @@ class DigestRunner:
     async def _resume_unfinished(self, record: store.DigestRecord) -> list[RunOutcome]:
         """Continue runs left `pending` by a crash (a run that gave up is not retried in a loop)."""
         outcomes = []
-        for run in await store.unfinished_runs(self.bot.db, record.name):
+        for run in await runs.unfinished_runs(self.bot.db, record.name):
             reason = record.paused_reason
             if reason is not None:
-                await store.finish_run(self.bot.db, run.id, "paused", reason, now=self.bot.now())
+                await runs.finish_run(self.bot.db, run.id, "paused", reason, now=self.bot.now())
                 outcomes.append(RunOutcome(record.name, run.slot_key, "paused", detail=reason))
                 continue
             log.info("digest %r: resuming slot %s", record.name, run.slot_key)
@@ -297,7 +298,7 @@ class DigestRunner:
         # changes the corpus under the plan being composed nor overlaps the sending; composing inside the
         # claim's transaction keeps other writers from slipping in between.
         async with self._delivering(record.name):
-            run = await store.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
+            run = await runs.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
                                         plan=compose, now=now)
             if run is None:
                 return None
@@ -309,7 +310,7 @@ class DigestRunner:
     # --- delivering a run --------------------------------------------------------------------------
 
     async def _deliver(
-        self, record: store.DigestRecord, run: store.RunRecord, *, resumed: bool
+        self, record: store.DigestRecord, run: runs.RunRecord, *, resumed: bool
     ) -> RunOutcome:
         message_ids = [message.message_id for message in run.messages]
         uncertain = decisions.first_unsent([m is not None for m in message_ids]) if resumed else None
@@ -322,16 +323,16 @@ class DigestRunner:
                 if thread_mode and index == 0:
                     await self._ensure_thread(delivery)
         except _ChannelUnusable as unusable:
-            await store.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
+            await runs.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
             await self.pause(record.name, unusable.reason)
             return self._outcome(delivery, "paused", unusable.reason)
         except _GaveUp as gave_up:
             status = decisions.final_status(delivery.sent)
-            await store.finish_run(self.bot.db, run.id, status, str(gave_up), now=self.bot.now())
+            await runs.finish_run(self.bot.db, run.id, status, str(gave_up), now=self.bot.now())
             log.error("%s: %s after %d of %d message(s): %s", delivery.log_prefix, status,
                       sum(delivery.sent), len(delivery.sent), gave_up)
             return self._outcome(delivery, status, str(gave_up))
-        await store.finish_run(self.bot.db, run.id, "posted", now=self.bot.now())
+        await runs.finish_run(self.bot.db, run.id, "posted", now=self.bot.now())
         log.info("%s: posted %d message(s)", delivery.log_prefix, len(delivery.sent))
         return self._outcome(delivery, "posted")
 
@@ -376,7 +377,7 @@ class DigestRunner:
             created = await self._call(delivery, target, f"part {message.part}", send,
                                        before_retry=posted_meanwhile)
             message_id = int(created["id"])
-        await store.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
+        await runs.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
                                 channel_id=target, now=self.bot.now())
         delivery.message_ids[index] = message_id
 
@@ -438,7 +439,7 @@ class DigestRunner:
                 raise
             thread_id = header_id
             log.info("%s: adopting the thread already open on message %s", delivery.log_prefix, header_id)
-        await store.set_thread(self.bot.db, delivery.run.id, thread_id)
+        await runs.set_thread(self.bot.db, delivery.run.id, thread_id)
         delivery.thread_id = thread_id
 
     async def _call(

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.delivery import DeliveryPolicy, DigestRunner
 from bot.digest.schedule import ScheduleError, cron_trigger, parse_cron, zone
 from bot.store import digests as store
+from bot.store import runs
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -91,6 +92,6 @@ class DigestScheduler:
         try:
             for name in await self.refresh():
                 self.runner.request(name)
-            await store.prune_log(self.bot.db, now=self.bot.now(), keep_days=LOG_KEEP_DAYS)
+            await runs.prune_log(self.bot.db, now=self.bot.now(), keep_days=LOG_KEEP_DAYS)
         except Exception:
             log.exception("digest sweep failed; the next one tries again")

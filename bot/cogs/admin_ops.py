@@ -51,14 +51,9 @@ from bot.render.text import (
     truncate,
 )
 from bot.store.articles import corpus_stats
-from bot.store.digests import (
-    ConfigDigestChanges,
-    DigestRecord,
-    LogEntry,
-    delivery_log,
-    sync_config_digests,
-)
+from bot.store.digests import ConfigDigestChanges, DigestRecord, sync_config_digests
 from bot.store.loader import LoadRefused, load_corpus
+from bot.store.runs import LogEntry, delivery_log
 from bot.ui import replies
 from bot.ui.choices import matching_names
 from bot.watch import CorpusWatcher

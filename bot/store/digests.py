@@ -1,44 +1,34 @@
-"""Digest definitions, the run ledger (one row per slot, claimed once), the per-channel delivered-URL record
-and the audit log.
+"""Digest definitions and the candidate pool of a run.
 
-The database is the source of truth for digests: the scheduler only asks it what is due, a slot is claimed
-by inserting its row (unique per digest and slot) together with the exact messages it will post, and each
-message is recorded right after Discord confirms it. Every write goes through `db.write()` (the in-process
-write lock plus `BEGIN IMMEDIATE`), so a claim never interleaves with a corpus load.
+The database is the source of truth for digests: the scheduler only asks it what is due. Every write goes
+through `db.write()` (the in-process write lock plus `BEGIN IMMEDIATE`), so a definition change never
+interleaves with a corpus load. The run ledger lives in `runs`, the audit log in `audit_log`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from bot.config import DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.corpus.model import Article
-from bot.digest.model import Plan, PlannedMessage
-from bot.digest.schedule import Slot
-from bot.digest.select import Delivered
 from bot.store.articles import current_load_seq, get_articles_by_url
 from bot.store.db import Database
 from bot.store.fts import build_match
+from bot.store.rows import chunked, placeholders, to_json, utc_or_none, utc_text
 
 log = logging.getLogger(__name__)
 
 DIGEST_SOURCES = ("config", "runtime")
-RUN_KINDS = ("scheduled", "manual")
-RUN_STATUSES = ("pending", "posted", "partial", "empty", "skipped", "failed", "paused")
-FINAL_STATUSES = ("posted", "partial", "empty", "failed", "paused")
-SKIP_REASONS = ("downtime", "paused")
 #: How many new articles (best first) a run's pool holds at most: far more than the stories a run posts,
 #: enough for story grouping to fold in the coverage that matters, small enough to compose in milliseconds.
 POOL_LIMIT = 200
-#: SQLite's default limit on bound parameters is 32766; stay well below it per statement.
-_PARAMETER_CHUNK = 900
 
 
 class DigestError(Exception):
@@ -94,100 +84,7 @@ class ConfigDigestChanges:
     conflicts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RunMessage:
-    """One planned message of a run (`part` from 1) and, once Discord confirmed it, where it went."""
-
-    run_id: int
-    part: int
-    planned: PlannedMessage
-    message_id: int | None = None
-    channel_id: int | None = None
-    sent_at: datetime | None = None
-
-    @property
-    def sent(self) -> bool:
-        return self.message_id is not None
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One ledger row: a claimed slot (with its messages) or a summary of skipped slots."""
-
-    id: int
-    digest: str
-    slot_key: str
-    kind: str
-    fire_time: datetime | None
-    claimed_at: datetime
-    status: str
-    error: str | None
-    skipped_first: str | None
-    skipped_last: str | None
-    skipped_count: int | None
-    thread_id: int | None
-    finished_at: datetime | None
-    messages: tuple[RunMessage, ...] = ()
-
-    @property
-    def plan(self) -> Plan:
-        """The plan exactly as claimed."""
-        return Plan(digest=self.digest, messages=tuple(message.planned for message in self.messages))
-
-    @property
-    def next_part(self) -> RunMessage | None:
-        """The first message not yet confirmed by Discord (None when all were sent)."""
-        return next((message for message in self.messages if not message.sent), None)
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One line of a digest's delivery log."""
-
-    run_id: int
-    slot_key: str
-    kind: str
-    status: str
-    fire_time: datetime | None
-    claimed_at: datetime
-    finished_at: datetime | None
-    messages_planned: int
-    messages_sent: int
-    article_count: int
-    error: str | None
-    skipped_first: str | None
-    skipped_last: str | None
-    skipped_count: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor_id: int | None
-    guild_id: int | None
-    action: str
-    target: str | None
-    before: Any
-    after: Any
-    outcome: str
-
-
 # --- conversions ------------------------------------------------------------------------------------
-
-
-def _ts(moment: datetime) -> str:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"timestamps must be timezone-aware, got naive {moment.isoformat()}")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _settings(raw: str, name: str) -> DigestSettings:
@@ -214,54 +111,9 @@ def _record(row: Sequence[Any]) -> DigestRecord:
         schedule_from=datetime.fromisoformat(schedule_from),
         last_checked=datetime.fromisoformat(checked),
         paused_reason=reason,
-        paused_at=_dt(paused_at),
+        paused_at=utc_or_none(paused_at),
         first_run_claimed=bool(first),
     )
-
-
-_RUN_COLUMNS = (
-    "id, digest, slot_key, kind, fire_time, claimed_at, status, error, skipped_first, skipped_last, "
-    "skipped_count, thread_id, finished_at"
-)
-
-
-def _run(row: Sequence[Any], messages: tuple[RunMessage, ...] = ()) -> RunRecord:
-    return RunRecord(
-        id=row[0],
-        digest=row[1],
-        slot_key=row[2],
-        kind=row[3],
-        fire_time=_dt(row[4]),
-        claimed_at=datetime.fromisoformat(row[5]),
-        status=row[6],
-        error=row[7],
-        skipped_first=row[8],
-        skipped_last=row[9],
-        skipped_count=row[10],
-        thread_id=row[11],
-        finished_at=_dt(row[12]),
-        messages=messages,
-    )
-
-
-def _run_message(row: Sequence[Any]) -> RunMessage:
-    run_id, part, payload, article_ids, urls, in_thread, message_id, channel_id, sent_at = row
-    planned = PlannedMessage(
-        payload=json.loads(payload),
-        article_ids=tuple(json.loads(article_ids)),
-        delivered_urls=tuple(json.loads(urls)),
-        in_thread=bool(in_thread),
-    )
-    return RunMessage(run_id, part, planned, message_id, channel_id, _dt(sent_at))
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _PARAMETER_CHUNK):
-        yield items[start : start + _PARAMETER_CHUNK]
-
-
-def _placeholders(count: int) -> str:
-    return ",".join("?" * count)
 
 
 # --- digest definitions -----------------------------------------------------------------------------
@@ -273,7 +125,7 @@ async def _fetch_record(conn: aiosqlite.Connection, name: str) -> DigestRecord |
     return None if row is None else _record(row)
 
 
-async def _require(conn: aiosqlite.Connection, name: str) -> DigestRecord:
+async def require_digest(conn: aiosqlite.Connection, name: str) -> DigestRecord:
     record = await _fetch_record(conn, name)
     if record is None:
         raise DigestNotFound(f"there is no digest called {name!r}")
@@ -306,11 +158,11 @@ async def _insert_digest(
     watermark: int,
     now: datetime,
 ) -> None:
-    stamp = _ts(now)
+    stamp = utc_text(now)
     await conn.execute(
         "INSERT INTO digests (name, guild_id, channel_id, source, settings, watermark, created_at, "
         "schedule_from, last_checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (settings.name, guild_id, settings.channel_id, source, _json(settings.as_mapping()), watermark,
+        (settings.name, guild_id, settings.channel_id, source, to_json(settings.as_mapping()), watermark,
          stamp, stamp, stamp),
     )
 
@@ -323,14 +175,14 @@ async def _update_settings(
     conn: aiosqlite.Connection, old: DigestRecord, settings: DigestSettings, now: datetime
 ) -> None:
     """Store new settings; a new schedule counts slots from `now`, a new channel forgets the guild."""
-    stamp = _ts(now)
+    stamp = utc_text(now)
     reschedule = _schedule_changed(old.settings, settings)
     await conn.execute(
         "UPDATE digests SET settings = ?, channel_id = ?, "
         "guild_id = CASE WHEN channel_id = ? THEN guild_id ELSE NULL END, "
         "schedule_from = CASE WHEN ? THEN ? ELSE schedule_from END, "
         "last_checked = CASE WHEN ? THEN ? ELSE last_checked END WHERE name = ?",
-        (_json(settings.as_mapping()), settings.channel_id, settings.channel_id,
+        (to_json(settings.as_mapping()), settings.channel_id, settings.channel_id,
          reschedule, stamp, reschedule, stamp, settings.name),
     )
 
@@ -391,7 +243,7 @@ async def create_digest(
                 f"a digest called {settings.name!r} already exists ({origin}); pick another name"
             )
         await _insert_digest(conn, settings, guild_id=guild_id, source=source, watermark=watermark, now=now)
-        record = await _require(conn, settings.name)
+        record = await require_digest(conn, settings.name)
     log.info(
         "digest %r created (%s, guild %s, watermark load %d)", settings.name, source, guild_id, watermark
     )
@@ -403,9 +255,9 @@ async def update_digest(db: Database, name: str, settings: DigestSettings, *, no
     if settings.name != name:
         raise DigestError(f"digest {name!r} cannot be renamed to {settings.name!r}")
     async with db.write() as conn:
-        record = await _require(conn, name)
+        record = await require_digest(conn, name)
         await _update_settings(conn, record, settings, now)
-        return await _require(conn, name)
+        return await require_digest(conn, name)
 
 
 async def delete_digest(db: Database, name: str) -> bool:
@@ -423,9 +275,9 @@ async def set_paused(db: Database, name: str, reason: str | None, *, now: dateti
 
     `last_checked` is left to the reconcile, which records the slots passing during a pause as skipped.
     """
-    stamp = _ts(now)
+    stamp = utc_text(now)
     async with db.write() as conn:
-        await _require(conn, name)
+        await require_digest(conn, name)
         if reason is None:
             await conn.execute(
                 "UPDATE digests SET paused_reason = NULL, paused_at = NULL WHERE name = ?", (name,)
@@ -435,7 +287,7 @@ async def set_paused(db: Database, name: str, reason: str | None, *, now: dateti
                 "UPDATE digests SET paused_reason = ?, paused_at = coalesce(paused_at, ?) WHERE name = ?",
                 (reason, stamp, name),
             )
-        record = await _require(conn, name)
+        record = await require_digest(conn, name)
     log.info("digest %r %s", name, f"paused: {reason}" if reason else "resumed")
     return record
 
@@ -443,14 +295,13 @@ async def set_paused(db: Database, name: str, reason: str | None, *, now: dateti
 async def set_last_checked(db: Database, name: str, at: datetime) -> None:
     """Slots up to `at` have been dealt with; the next look for due slots starts there."""
     async with db.write() as conn:
-        await conn.execute("UPDATE digests SET last_checked = ? WHERE name = ?", (_ts(at), name))
+        await conn.execute("UPDATE digests SET last_checked = ? WHERE name = ?", (utc_text(at), name))
 
 
 async def set_guild(db: Database, name: str, guild_id: int | None) -> None:
     """Record the guild of the digest's channel (resolved when the bot sees the channel)."""
     async with db.write() as conn:
         await conn.execute("UPDATE digests SET guild_id = ? WHERE name = ?", (guild_id, name))
-
 
 # --- the pool of a run ------------------------------------------------------------------------------
 
@@ -483,7 +334,7 @@ def _pool_filters(
     if settings.topics and _is_ascii(settings.topics):
         conditions.append(
             "EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid "
-            f"AND t.topic IN ({_placeholders(len(settings.topics))}))"
+            f"AND t.topic IN ({placeholders(len(settings.topics))}))"
         )
         params.extend(settings.topics)
     if settings.providers and _is_ascii(settings.providers):
@@ -493,7 +344,7 @@ def _pool_filters(
         domain_tests = " OR ".join([domain_test] * len(domains))
         conditions.append(
             "EXISTS (SELECT 1 FROM providers p WHERE p.id = a.provider_id AND "
-            f"(lower(p.name) IN ({_placeholders(len(names))}) OR {domain_tests}))"
+            f"(lower(p.name) IN ({placeholders(len(names))}) OR {domain_tests}))"
         )
         params.extend(names)
         for domain in domains:
@@ -585,11 +436,11 @@ async def keyword_hits(db: Database, keywords: Sequence[str], article_ids: Itera
         return frozenset()
     hits: set[str] = set()
     async with db.read() as conn:
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             # Looking each article's index row up by rowid keeps this proportional to the ids asked about,
             # not to how many articles match.
             query = (
-                f"SELECT a.id FROM articles a WHERE a.id IN ({_placeholders(len(chunk))}) AND EXISTS "
+                f"SELECT a.id FROM articles a WHERE a.id IN ({placeholders(len(chunk))}) AND EXISTS "
                 "(SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND articles_fts.rowid = a.fts_key)"
             )
             async with conn.execute(query, [*chunk, match]) as cursor:
@@ -603,369 +454,4 @@ async def matching_urls(db: Database, settings: DigestSettings, *, now: datetime
     query = f"SELECT a.url FROM articles a WHERE {' AND '.join(conditions)}"
     async with db.read() as conn, conn.execute(query, params) as cursor:
         return [row[0] for row in await cursor.fetchall()]
-
-
-# --- the per-channel delivered-URL record -----------------------------------------------------------
-
-
-async def channel_deliveries(
-    db: Database, channel_id: int, urls: Iterable[str] | None = None
-) -> dict[str, Delivered]:
-    """What was already posted to the channel (by any digest): all of it, or only among `urls`."""
-    rows: list[Sequence[Any]] = []
-    async with db.read() as conn:
-        if urls is None:
-            async with conn.execute(
-                "SELECT url, delivered_at, digest FROM delivered WHERE channel_id = ?", (channel_id,)
-            ) as cursor:
-                rows.extend(await cursor.fetchall())
-        else:
-            for chunk in _chunks(list(dict.fromkeys(urls))):
-                async with conn.execute(
-                    "SELECT url, delivered_at, digest FROM delivered WHERE channel_id = ? "
-                    f"AND url IN ({_placeholders(len(chunk))})",
-                    [channel_id, *chunk],
-                ) as cursor:
-                    rows.extend(await cursor.fetchall())
-    return {url: Delivered(url, datetime.fromisoformat(at), digest) for url, at, digest in rows}
-
-
-async def _deliver(
-    conn: aiosqlite.Connection, channel_id: int, urls: Iterable[str], *, digest: str, run_id: int | None,
-    now: datetime,
-) -> int:
-    """Record URLs as delivered to the channel; the first delivery of a URL is the one kept."""
-    stamp = _ts(now)
-    rows = [(channel_id, url, stamp, digest, run_id) for url in dict.fromkeys(urls)]
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT INTO delivered (channel_id, url, delivered_at, digest, run_id) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (channel_id, url) DO NOTHING",
-        rows,
-    )
-    return conn.total_changes - before
-
-
-async def mark_seen(db: Database, name: str, urls: Iterable[str], *, now: datetime) -> int:
-    """Treat `urls` as delivered to the digest's channel without posting; returns how many were new."""
-    async with db.write() as conn:
-        record = await _require(conn, name)
-        added = await _deliver(conn, record.channel_id, urls, digest=name, run_id=None, now=now)
-    log.info("digest %r: %d URL(s) marked as seen in channel %d", name, added, record.channel_id)
-    return added
-
-
-# --- the run ledger ---------------------------------------------------------------------------------
-
-
-async def _messages_of(conn: aiosqlite.Connection, run_ids: Sequence[int]) -> dict[int, list[RunMessage]]:
-    found: dict[int, list[RunMessage]] = {run_id: [] for run_id in run_ids}
-    for chunk in _chunks(list(run_ids)):
-        async with conn.execute(
-            "SELECT run_id, part, payload, article_ids, delivered_urls, in_thread, message_id, channel_id, "
-            f"sent_at FROM run_messages WHERE run_id IN ({_placeholders(len(chunk))}) ORDER BY run_id, part",
-            chunk,
-        ) as cursor:
-            for row in await cursor.fetchall():
-                found[row[0]].append(_run_message(row))
-    return found
-
-
-async def _fetch_run(conn: aiosqlite.Connection, run_id: int) -> RunRecord:
-    async with conn.execute(f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE id = ?", (run_id,)) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        raise DigestError(f"there is no digest run {run_id}")
-    messages = await _messages_of(conn, [run_id])
-    return _run(row, tuple(messages[run_id]))
-
-
-async def claim_run(
-    db: Database,
-    name: str,
-    slot_key: str,
-    *,
-    kind: str,
-    fire_time: datetime,
-    plan: Plan | Callable[[], Awaitable[Plan]],
-    now: datetime,
-) -> RunRecord | None:
-    """Claim the slot with its plan, in one transaction: None when the slot was already claimed.
-
-    `plan` may be a coroutine function composing it: it then runs inside the claim's BEGIN IMMEDIATE
-    transaction (under the write lock the corpus loader also takes), so no load can slip in between
-    composing and claiming, and nothing is composed for a slot already claimed. The plan's messages are
-    stored as they will be sent, so a resume after a crash or a corpus reload posts exactly what was
-    planned. An empty plan is recorded as `empty` (and finished). Any claim counts as the digest's first
-    run, which ends its backlog.
-    """
-    if kind not in RUN_KINDS:
-        raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
-    stamp = _ts(now)
-    async with db.write() as conn:
-        await _require(conn, name)
-        async with conn.execute(
-            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
-        ) as cursor:
-            if await cursor.fetchone() is not None:
-                log.debug("digest %r slot %s already claimed", name, slot_key)
-                return None
-        if not isinstance(plan, Plan):
-            plan = await plan()
-        if plan.digest != name:
-            raise ValueError(f"the plan is for digest {plan.digest!r}, not {name!r}")
-        status = "empty" if plan.is_empty else "pending"
-        summary = {
-            "parts": len(plan.messages),
-            "article_ids": [article_id for message in plan.messages for article_id in message.article_ids],
-        }
-        cursor = await conn.execute(
-            "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, plan, "
-            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest, slot_key) DO NOTHING",
-            (name, slot_key, kind, _ts(fire_time), stamp, status, _json(summary),
-             stamp if plan.is_empty else None),
-        )
-        if cursor.rowcount == 0:
-            log.debug("digest %r slot %s already claimed", name, slot_key)
-            return None
-        run_id = cursor.lastrowid
-        await conn.executemany(
-            "INSERT INTO run_messages (run_id, part, payload, article_ids, delivered_urls, in_thread) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (run_id, part, _json(message.payload), _json(list(message.article_ids)),
-                 _json(list(message.delivered_urls)), int(message.in_thread))
-                for part, message in enumerate(plan.messages, start=1)
-            ],
-        )
-        await conn.execute("UPDATE digests SET first_run_claimed = 1 WHERE name = ?", (name,))
-        record = await _fetch_run(conn, run_id)
-    log.info("digest %r claimed slot %s (%s, %d message(s))", name, slot_key, kind, len(plan.messages))
-    return record
-
-
-def _slot_label(slot: str | Slot) -> str:
-    return slot.key if isinstance(slot, Slot) else slot
-
-
-async def record_skipped(
-    db: Database,
-    name: str,
-    *,
-    first: str | Slot,
-    last: str | Slot,
-    count: int,
-    reason: str,
-    now: datetime,
-) -> RunRecord | None:
-    """One ledger row for `count` slots that did not run (first … last), because of downtime or a pause.
-
-    A range that directly follows the digest's latest entry, skipped for the same reason, extends that
-    entry, so a week-long pause of a per-minute digest is one row, not one per sweep. Recording the same
-    range twice is a no-op (None), so a reconcile retried after a crash stays exact.
-    """
-    if reason not in SKIP_REASONS:
-        raise ValueError(f"skip reason must be one of {SKIP_REASONS}, got {reason!r}")
-    if count < 1:
-        raise ValueError(f"a skipped entry covers at least one slot, got {count}")
-    first_key, last_key = _slot_label(first), _slot_label(last)
-    fire_time = last.fire_time if isinstance(last, Slot) else None
-    stamp = _ts(now)
-    async with db.write() as conn:
-        await _require(conn, name)
-        async with conn.execute(
-            "SELECT id, error, skipped_first, skipped_last, skipped_count FROM digest_runs "
-            "WHERE digest = ? ORDER BY id DESC LIMIT 1",
-            (name,),
-        ) as cursor:
-            latest = await cursor.fetchone()
-        if latest is not None and latest[1] == reason and latest[3] is not None:
-            latest_id, _, latest_first, latest_last, latest_count = latest
-            if first_key <= latest_last:
-                return None
-            await conn.execute(
-                "UPDATE digest_runs SET slot_key = ?, fire_time = coalesce(?, fire_time), skipped_last = ?, "
-                "skipped_count = ?, finished_at = ? WHERE id = ?",
-                (f"skipped-{latest_first}..{last_key}", None if fire_time is None else _ts(fire_time),
-                 last_key, latest_count + count, stamp, latest_id),
-            )
-            record = await _fetch_run(conn, latest_id)
-            log.info("digest %r: %d more slot(s) skipped (%s), up to %s", name, count, reason, last_key)
-            return record
-        cursor = await conn.execute(
-            "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, error, "
-            "skipped_first, skipped_last, skipped_count, finished_at) "
-            "VALUES (?, ?, 'skipped', ?, ?, 'skipped', ?, ?, ?, ?, ?) "
-            "ON CONFLICT (digest, slot_key) DO NOTHING",
-            (name, f"skipped-{first_key}..{last_key}", None if fire_time is None else _ts(fire_time), stamp,
-             reason, first_key, last_key, count, stamp),
-        )
-        if cursor.rowcount == 0:
-            return None
-        record = await _fetch_run(conn, cursor.lastrowid)
-    log.info("digest %r: %d slot(s) skipped (%s), %s … %s", name, count, reason, first_key, last_key)
-    return record
-
-
-async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
-    """Claimed runs still to deliver (`pending`: a crash interrupted them), oldest first, with their
-    messages. A run that ended `partial` gave up after its retries and stays as the log shows it."""
-    async with db.read() as conn:
-        async with conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status = 'pending' "
-            "ORDER BY id",
-            (name,),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        messages = await _messages_of(conn, [row[0] for row in rows])
-    return [_run(row, tuple(messages[row[0]])) for row in rows]
-
-
-async def get_run(db: Database, run_id: int) -> RunRecord:
-    async with db.read() as conn:
-        return await _fetch_run(conn, run_id)
-
-
-async def run_messages(db: Database, run_id: int) -> list[RunMessage]:
-    async with db.read() as conn:
-        return (await _messages_of(conn, [run_id]))[run_id]
-
-
-async def record_sent(
-    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime
-) -> None:
-    """Discord confirmed the part: remember the message, and the URLs it shows as delivered to the digest's
-    channel (the digest's own channel, also for thread items)."""
-    async with db.write() as conn:
-        async with conn.execute(
-            "SELECT r.digest, d.channel_id, m.delivered_urls FROM run_messages m "
-            "JOIN digest_runs r ON r.id = m.run_id JOIN digests d ON d.name = r.digest "
-            "WHERE m.run_id = ? AND m.part = ?",
-            (run_id, part),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            raise DigestError(f"digest run {run_id} has no part {part}")
-        digest, digest_channel, urls = row
-        await conn.execute(
-            "UPDATE run_messages SET message_id = ?, channel_id = ?, sent_at = ? "
-            "WHERE run_id = ? AND part = ?",
-            (message_id, channel_id, _ts(now), run_id, part),
-        )
-        await _deliver(conn, digest_channel, json.loads(urls), digest=digest, run_id=run_id, now=now)
-
-
-async def set_thread(db: Database, run_id: int, thread_id: int) -> None:
-    async with db.write() as conn:
-        await conn.execute("UPDATE digest_runs SET thread_id = ? WHERE id = ?", (thread_id, run_id))
-
-
-async def finish_run(
-    db: Database, run_id: int, status: str, error: str | None = None, *, now: datetime
-) -> None:
-    """Close a run with its outcome."""
-    if status not in FINAL_STATUSES:
-        raise ValueError(f"a run finishes as one of {FINAL_STATUSES}, got {status!r}")
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "UPDATE digest_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-            (status, error, _ts(now), run_id),
-        )
-        if cursor.rowcount == 0:
-            raise DigestError(f"there is no digest run {run_id}")
-
-
-async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int = 0) -> list[LogEntry]:
-    """The digest's ledger, newest first."""
-    query = (
-        "SELECT r.id, r.slot_key, r.kind, r.status, r.fire_time, r.claimed_at, r.finished_at, r.error, "
-        "r.skipped_first, r.skipped_last, r.skipped_count, "
-        "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id), "
-        "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id AND m.message_id IS NOT NULL), "
-        "coalesce(json_array_length(r.plan, '$.article_ids'), 0) "
-        "FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
-    )
-    async with db.read() as conn, conn.execute(query, (name, limit, offset)) as cursor:
-        rows = await cursor.fetchall()
-    return [
-        LogEntry(
-            run_id=row[0], slot_key=row[1], kind=row[2], status=row[3], fire_time=_dt(row[4]),
-            claimed_at=datetime.fromisoformat(row[5]), finished_at=_dt(row[6]), error=row[7],
-            skipped_first=row[8], skipped_last=row[9], skipped_count=row[10],
-            messages_planned=row[11], messages_sent=row[12], article_count=row[13],
-        )
-        for row in rows
-    ]
-
-
-async def prune_log(db: Database, *, now: datetime, keep_days: int = 90) -> int:
-    """Forget finished runs claimed more than `keep_days` ago (unfinished ones stay until delivered).
-    The per-channel delivered-URL record is kept forever."""
-    cutoff = _ts(now - timedelta(days=keep_days))
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "DELETE FROM digest_runs WHERE claimed_at < ? AND status != 'pending'", (cutoff,)
-        )
-        removed = cursor.rowcount
-    if removed:
-        log.info("delivery log: %d run(s) older than %d days pruned", removed, keep_days)
-    return removed
-
-
-# --- the audit log ----------------------------------------------------------------------------------
-
-
-async def record_audit(
-    db: Database,
-    *,
-    actor_id: int | None,
-    guild_id: int | None,
-    action: str,
-    target: str | None,
-    before: Any,
-    after: Any,
-    outcome: str,
-    now: datetime,
-) -> int:
-    """Remember who changed what (state before → after, as JSON-ready data) and how it ended."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "INSERT INTO audit_log (at, actor_id, guild_id, action, target, before, after, outcome) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (_ts(now), actor_id, guild_id, action, target,
-             None if before is None else _json(before), None if after is None else _json(after), outcome),
-        )
-        return int(cursor.lastrowid)
-
-
-async def audit_entries(
-    db: Database,
-    *,
-    guild_id: int | None = None,
-    target: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[AuditEntry]:
-    """Audit entries newest first, optionally of one guild and/or one target."""
-    conditions: list[str] = []
-    params: list[Any] = []
-    for column, value in (("guild_id", guild_id), ("target", target)):
-        if value is not None:
-            conditions.append(f"{column} = ?")
-            params.append(value)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    query = (
-        "SELECT id, at, actor_id, guild_id, action, target, before, after, outcome FROM audit_log "
-        f"{where} ORDER BY id DESC LIMIT ? OFFSET ?"
-    )
-    async with db.read() as conn, conn.execute(query, [*params, limit, offset]) as cursor:
-        rows = await cursor.fetchall()
-    return [
-        AuditEntry(
-            id=row[0], at=datetime.fromisoformat(row[1]), actor_id=row[2], guild_id=row[3], action=row[4],
-            target=row[5], before=None if row[6] is None else json.loads(row[6]),
-            after=None if row[7] is None else json.loads(row[7]), outcome=row[8],
-        )
-        for row in rows
-    ]
 

@@ -28,6 +28,7 @@ from bot.config import (
 )
 from bot.permissions import Access, access_of
 from bot.render.text import clean
+from bot.store import audit_log, runs
 from bot.store import digests as store
 from bot.ui.confirm import ConfirmView
 from tests.emulator import CommandUnavailable, Emulator, Guild, InteractionResult, Member, running_bot
@@ -230,7 +231,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     [header] = scene.posted()
     assert "harbour" in header
     assert len(scene.urls_posted()) == ARTICLES
-    [entry] = await store.delivery_log(scene.bot.db, "harbour")
+    [entry] = await runs.delivery_log(scene.bot.db, "harbour")
     assert entry.status == "posted" and entry.kind == "scheduled"
 
 
@@ -383,7 +384,7 @@ async def test_pause_skips_the_slot_and_resume_rechecks_permissions_without_catc
 
     await scene.reach(datetime(2026, 3, 2, 8, 31, tzinfo=UTC))
     assert scene.posted() == [], "resuming does not catch up the slot skipped during the pause"
-    [skipped] = await store.delivery_log(scene.bot.db, "harbour")
+    [skipped] = await runs.delivery_log(scene.bot.db, "harbour")
     assert skipped.status == "skipped" and skipped.error == "paused"
 
     await scene.reach(datetime(2026, 3, 3, 8, 0, 5, tzinfo=UTC))
@@ -412,7 +413,7 @@ async def test_run_now_twice_posts_only_what_is_new(scene: Scene) -> None:
     urls = scene.urls_posted()
     assert urls[-1] == new_url and urls.count(new_url) == 1
     assert len(urls) == len(set(urls)) == ARTICLES + 1
-    kinds = [entry.kind for entry in await store.delivery_log(scene.bot.db, "harbour")]
+    kinds = [entry.kind for entry in await runs.delivery_log(scene.bot.db, "harbour")]
     assert kinds == ["manual", "manual", "manual"]
 
 
@@ -552,7 +553,7 @@ async def test_changes_are_audited_and_announced_in_the_log_channel(scene: Scene
     await scene.run("edit", name="harbour", min_quality=61)
     await scene.run("pause", name="harbour")
 
-    entries = await store.audit_entries(scene.bot.db, target="harbour")
+    entries = await audit_log.audit_entries(scene.bot.db, target="harbour")
     assert [entry.action for entry in reversed(entries)] == ["digest create", "digest edit", "digest pause"]
     edit = entries[1]
     assert edit.actor_id == int(scene.admin.user.id) and edit.guild_id == int(scene.guild.id)
@@ -582,7 +583,7 @@ async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) 
     await scene.run("run", name="harbour")
 
     admin_id, guild_id = int(scene.admin.user.id), int(scene.guild.id)
-    refused = [entry for entry in await store.audit_entries(scene.bot.db) if entry.outcome == "refused"]
+    refused = [entry for entry in await audit_log.audit_entries(scene.bot.db) if entry.outcome == "refused"]
     assert [(entry.action, entry.target) for entry in reversed(refused)] == [
         ("digest create", "blocked"), ("digest edit", "configured"), ("digest run", "harbour"),
     ]

@@ -25,6 +25,7 @@ from bot.clock import FakeClock
 from bot.cogs.admin_ops import WAITING_FOR_DELIVERY
 from bot.config import load_config
 from bot.store import articles as article_store
+from bot.store import audit_log, runs
 from bot.store import digests as store
 from tests.emulator import CommandUnavailable, Emulator, Member, running_bot
 from tests.emulator.state import MANAGE_GUILD
@@ -125,8 +126,8 @@ async def article_count(bot: DigestBot) -> int:
     return (await article_store.corpus_stats(bot.db)).articles
 
 
-async def audits(bot: DigestBot) -> list[store.AuditEntry]:
-    return list(reversed(await store.audit_entries(bot.db, limit=200)))
+async def audits(bot: DigestBot) -> list[audit_log.AuditEntry]:
+    return list(reversed(await audit_log.audit_entries(bot.db, limit=200)))
 
 
 # --- who may do what ----------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ async def test_in_global_mode_a_server_admin_who_is_no_operator_is_refused_a_bot
         assert "Bot status" in text_of(status)
 
 
-async def _refusals(bot: DigestBot) -> list[store.AuditEntry]:
+async def _refusals(bot: DigestBot) -> list[audit_log.AuditEntry]:
     entries = [entry for entry in await audits(bot) if entry.outcome == "refused"]
     return entries if len(entries) == 2 else []
 
@@ -315,13 +316,13 @@ async def test_a_reload_waits_for_a_digest_delivery_in_progress_and_applies_afte
         # Discord is slow to take the digest: a delayed 503, then the retry waits until the test allows it.
         world.emu.inject("POST", rf"/channels/{world.general.id}/messages", status=503, delay=0.2, times=1)
         articles_when_delivery_finished: list[int] = []
-        finish_run = store.finish_run
+        finish_run = runs.finish_run
 
         async def finish_run_counting(*args: Any, **kwargs: Any) -> Any:
             articles_when_delivery_finished.append(await article_count(bot))
             return await finish_run(*args, **kwargs)
 
-        monkeypatch.setattr(store, "finish_run", finish_run_counting)
+        monkeypatch.setattr(runs, "finish_run", finish_run_counting)
         (world.corpus / "newcomer.md").write_text(newcomer_text())
 
         delivery = asyncio.create_task(runner.run_now("morning", actor=None))
@@ -560,7 +561,7 @@ async def test_watch_mode_turns_a_burst_of_writes_into_one_reload(world: World) 
                 article_text(f"Burst story {index}", f"https://example.org/burst/{index}")
             )
 
-        async def watched() -> list[store.AuditEntry]:
+        async def watched() -> list[audit_log.AuditEntry]:
             return [entry for entry in await audits(bot) if entry.action == "reload corpus (watch)"]
 
         entries = await eventually(watched)
@@ -576,7 +577,7 @@ async def test_a_refused_watched_reload_is_logged_and_announced_never_forced(wor
         for path in world.corpus.iterdir():
             path.unlink()
 
-        async def refused() -> list[store.AuditEntry]:
+        async def refused() -> list[audit_log.AuditEntry]:
             return [entry for entry in await audits(bot) if entry.outcome == "refused"]
 
         entries = await eventually(refused)

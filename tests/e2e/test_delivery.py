@@ -25,6 +25,7 @@ from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import DeliveryPolicy, DigestRunner, RunOutcome
 from bot.render.digest import parse_marker
 from bot.store import digests as store
+from bot.store import runs
 from tests.emulator import Channel, Emulator, Guild, running_bot
 from tests.emulator.faults import enforce_rate_limits
 from tests.emulator.state import Message
@@ -102,8 +103,8 @@ async def reconcile_at(world: World, bot: DigestBot, moment: datetime, name: str
     return await world.runner(bot).reconcile(name)
 
 
-async def ledger(bot: DigestBot, name: str) -> list[store.LogEntry]:
-    return list(reversed(await store.delivery_log(bot.db, name, limit=500)))
+async def ledger(bot: DigestBot, name: str) -> list[runs.LogEntry]:
+    return list(reversed(await runs.delivery_log(bot.db, name, limit=500)))
 
 
 async def eventually(check: Callable[[], Any]) -> None:
@@ -114,14 +115,14 @@ async def eventually(check: Callable[[], Any]) -> None:
         await asyncio.sleep(0.02)
 
 
-def planned_contents(run: store.RunRecord) -> list[str]:
+def planned_contents(run: runs.RunRecord) -> list[str]:
     return [message.planned.payload["content"] for message in run.messages]
 
 
-async def only_run(bot: DigestBot, name: str) -> store.RunRecord:
+async def only_run(bot: DigestBot, name: str) -> runs.RunRecord:
     entries = [entry for entry in await ledger(bot, name) if entry.kind != "skipped"]
     assert len(entries) == 1, entries
-    return await store.get_run(bot.db, entries[0].run_id)
+    return await runs.get_run(bot.db, entries[0].run_id)
 
 
 # --- on schedule, once ------------------------------------------------------------------------------
@@ -339,14 +340,14 @@ class Crash(Exception):
 
 
 def crash_once(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    """The next call of store.<name> dies as a process would, after Discord already did its part."""
-    original = getattr(store, name)
+    """The next call of runs.<name> dies as a process would, after Discord already did its part."""
+    original = getattr(runs, name)
 
     async def dying(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(store, name, original)
+        monkeypatch.setattr(runs, name, original)
         raise Crash(name)
 
-    monkeypatch.setattr(store, name, dying)
+    monkeypatch.setattr(runs, name, dying)
 
 
 @pytest.mark.parametrize("later", [False, True], ids=["within-nonce-window", "after-nonce-window"])

@@ -1,0 +1,84 @@
+"""The audit log: who changed what from Discord, with the state before and after, and how it ended."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.store.db import Database
+from bot.store.rows import to_json, utc_text
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor_id: int | None
+    guild_id: int | None
+    action: str
+    target: str | None
+    before: Any
+    after: Any
+    outcome: str
+
+
+# --- the audit log ----------------------------------------------------------------------------------
+
+
+async def record_audit(
+    db: Database,
+    *,
+    actor_id: int | None,
+    guild_id: int | None,
+    action: str,
+    target: str | None,
+    before: Any,
+    after: Any,
+    outcome: str,
+    now: datetime,
+) -> int:
+    """Remember who changed what (state before → after, as JSON-ready data) and how it ended."""
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "INSERT INTO audit_log (at, actor_id, guild_id, action, target, before, after, outcome) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (utc_text(now), actor_id, guild_id, action, target,
+             None if before is None else to_json(before), None if after is None else to_json(after), outcome),
+        )
+        return int(cursor.lastrowid)
+
+
+async def audit_entries(
+    db: Database,
+    *,
+    guild_id: int | None = None,
+    target: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AuditEntry]:
+    """Audit entries newest first, optionally of one guild and/or one target."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    for column, value in (("guild_id", guild_id), ("target", target)):
+        if value is not None:
+            conditions.append(f"{column} = ?")
+            params.append(value)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    query = (
+        "SELECT id, at, actor_id, guild_id, action, target, before, after, outcome FROM audit_log "
+        f"{where} ORDER BY id DESC LIMIT ? OFFSET ?"
+    )
+    async with db.read() as conn, conn.execute(query, [*params, limit, offset]) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        AuditEntry(
+            id=row[0], at=datetime.fromisoformat(row[1]), actor_id=row[2], guild_id=row[3], action=row[4],
+            target=row[5], before=None if row[6] is None else json.loads(row[6]),
+            after=None if row[7] is None else json.loads(row[7]), outcome=row[8],
+        )
+        for row in rows
+    ]
+
+
