@@ -15,8 +15,8 @@ from bot.digest.model import Plan
 from bot.digest.plan import compose_plan
 from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
 from bot.digest.select import DigestContext, Selection
+from bot.store import candidates, runs
 from bot.store import digests as store
-from bot.store import runs
 from bot.store.articles import current_load_seq, get_article
 from bot.store.db import Database
 
@@ -72,7 +72,7 @@ async def _context(
     delivered = await runs.channel_deliveries(db, settings.channel_id, urls)
     hits = None
     if settings.keywords:
-        hits = await store.keyword_hits(db, settings.keywords, [article.id for article in pool])
+        hits = await candidates.keyword_hits(db, settings.keywords, [article.id for article in pool])
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -98,7 +98,7 @@ async def compose_next(
     """
     state = await digest_state(db, digest)
     moment = slot_time or now
-    pool = await store.digest_pool(
+    pool = await candidates.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
     )
     ctx = await _context(db, state, pool, moment)
@@ -116,9 +116,9 @@ async def explain_article(
     """Why `article_id` would or would not be in the digest's next run, judged on the same pool the run
     uses plus the article itself (which the pool leaves out when it is filtered or delivered)."""
     state = await digest_state(db, digest)
-    pool = await store.digest_pool(
+    pool = await candidates.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run,
-        slot_time=now, existing_limit=store.POOL_LIMIT,
+        slot_time=now, existing_limit=candidates.POOL_LIMIT,
     )
     if all(article.id != article_id for article in pool):
         article = await get_article(db, article_id)
@@ -131,5 +131,5 @@ async def explain_article(
 async def mark_all_seen(db: Database, record: store.DigestRecord, *, now: datetime) -> int:
     """Treat every article currently matching the digest as delivered to its channel (posts nothing).
     Returns how many URLs were newly recorded."""
-    urls = await store.matching_urls(db, record.settings, now=now)
+    urls = await candidates.matching_urls(db, record.settings, now=now)
     return await runs.mark_seen(db, record.name, urls, now=now)

@@ -40,14 +40,15 @@ async def record_audit(
     now: datetime,
 ) -> int:
     """Remember who changed what (state before → after, as JSON-ready data) and how it ended."""
-    async with db.write() as conn:
-        cursor = await conn.execute(
+    async with db.state.write() as conn:
+        row = await conn.fetchone(
             "INSERT INTO audit_log (at, actor_id, guild_id, action, target, before, after, outcome) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (utc_text(now), actor_id, guild_id, action, target,
              None if before is None else to_json(before), None if after is None else to_json(after), outcome),
         )
-        return int(cursor.lastrowid)
+    assert row is not None
+    return int(row[0])
 
 
 async def audit_entries(
@@ -70,8 +71,8 @@ async def audit_entries(
         "SELECT id, at, actor_id, guild_id, action, target, before, after, outcome FROM audit_log "
         f"{where} ORDER BY id DESC LIMIT ? OFFSET ?"
     )
-    async with db.read() as conn, conn.execute(query, [*params, limit, offset]) as cursor:
-        rows = await cursor.fetchall()
+    async with db.state.read() as conn:
+        rows = await conn.fetch(query, [*params, limit, offset])
     return [
         AuditEntry(
             id=row[0], at=datetime.fromisoformat(row[1]), actor_id=row[2], guild_id=row[3], action=row[4],

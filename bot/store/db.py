@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from bot.store.engine import SqliteState, StateStore
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
@@ -51,9 +53,10 @@ class Migration:
     sql: str
 
 
-def migrations() -> list[Migration]:
-    """Every numbered `migrations/NNNN_name.sql`, in order; numbering must run 1, 2, 3… without gaps."""
-    folder = resources.files("bot.store").joinpath("migrations")
+def migrations(folder_name: str = "migrations") -> list[Migration]:
+    """Every numbered `NNNN_name.sql` of a migrations folder (`migrations` for SQLite, `migrations_pg` for
+    PostgreSQL), in order; numbering must run 1, 2, 3… without gaps."""
+    folder = resources.files("bot.store").joinpath(folder_name)
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -112,10 +115,15 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> int:
 
 
 class Database:
-    """The store's connections. Open with `await Database.open(path)`; always `await db.close()`."""
+    """The store's connections. Open with `await Database.open(path)`; always `await db.close()`.
+
+    `state` is where digests, runs, delivered URLs and the audit log live: this SQLite file by default, or
+    PostgreSQL when `open` is given a `state_url` (the corpus then stays here, local to the process).
+    """
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self.path = path
+        self.state: StateStore = SqliteState(self)
         self.write_lock = asyncio.Lock()
         self._writer = writer
         self._readers = readers
@@ -124,8 +132,11 @@ class Database:
             self._idle.put_nowait(reader)
 
     @classmethod
-    async def open(cls, path: Path | str, *, create: bool = True, readers: int = READERS) -> Database:
-        """Open (and with `create`, create) the database, check FTS5 and bring the schema up to date."""
+    async def open(
+        cls, path: Path | str, *, create: bool = True, readers: int = READERS, state_url: str | None = None
+    ) -> Database:
+        """Open (and with `create`, create) the database, check FTS5 and bring the schema up to date; with
+        `state_url` (postgresql://…), connect to the shared state there and bring its schema up to date."""
         path = Path(path)
         if not create and not path.exists():
             raise DatabaseMissing(f"no database at {path} (run `digestbot load` first)")
@@ -144,11 +155,16 @@ class Database:
                 opened.append(reader)
                 await _configure(reader)
                 await reader.execute("PRAGMA query_only = ON")
+            database = cls(path, writer, opened[1:])
+            if state_url is not None:
+                from bot.store.postgres import PostgresState
+
+                database.state = await PostgresState.open(state_url)
         except BaseException:
             for conn in opened:
                 await conn.close()
             raise
-        return cls(path, writer, opened[1:])
+        return database
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -191,6 +207,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (each owns a thread that would otherwise keep the process alive)."""
+        await self.state.close()
         for conn in [*self._readers, self._writer]:
             try:
                 await conn.close()

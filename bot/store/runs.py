@@ -1,9 +1,8 @@
 """The run ledger (one row per slot, claimed once) and the per-channel delivered-URL record.
 
 A slot is claimed by inserting its row (unique per digest and slot) together with the exact messages it
-will post, and each message is recorded right after Discord confirms it. Every write goes through
-`db.write()` (the in-process write lock plus `BEGIN IMMEDIATE`), so a claim never interleaves with a
-corpus load.
+will post, and each message is recorded right after Discord confirms it. All of it is shared state
+(`db.state`: the SQLite file, or PostgreSQL for a cluster), written in one transaction per step.
 """
 
 from __future__ import annotations
@@ -15,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
 from bot.digest.select import Delivered
 from bot.store.db import Database
 from bot.store.digests import DigestError, require_digest
+from bot.store.engine import StateConnection
 from bot.store.rows import chunked, placeholders, to_json, utc_or_none, utc_text
 
 log = logging.getLogger(__name__)
@@ -146,42 +144,43 @@ async def channel_deliveries(
 ) -> dict[str, Delivered]:
     """What was already posted to the channel (by any digest): all of it, or only among `urls`."""
     rows: list[Sequence[Any]] = []
-    async with db.read() as conn:
+    async with db.state.read() as conn:
         if urls is None:
-            async with conn.execute(
+            rows.extend(await conn.fetch(
                 "SELECT url, delivered_at, digest FROM delivered WHERE channel_id = ?", (channel_id,)
-            ) as cursor:
-                rows.extend(await cursor.fetchall())
+            ))
         else:
             for chunk in chunked(list(dict.fromkeys(urls))):
-                async with conn.execute(
+                rows.extend(await conn.fetch(
                     "SELECT url, delivered_at, digest FROM delivered WHERE channel_id = ? "
                     f"AND url IN ({placeholders(len(chunk))})",
                     [channel_id, *chunk],
-                ) as cursor:
-                    rows.extend(await cursor.fetchall())
+                ))
     return {url: Delivered(url, datetime.fromisoformat(at), digest) for url, at, digest in rows}
 
 
 async def _deliver(
-    conn: aiosqlite.Connection, channel_id: int, urls: Iterable[str], *, digest: str, run_id: int | None,
+    conn: StateConnection, channel_id: int, urls: Iterable[str], *, digest: str, run_id: int | None,
     now: datetime,
 ) -> int:
-    """Record URLs as delivered to the channel; the first delivery of a URL is the one kept."""
+    """Record URLs as delivered to the channel; the first delivery of a URL is the one kept. Returns how
+    many were new (several rows per statement: each statement's count is exact on every engine)."""
     stamp = utc_text(now)
-    rows = [(channel_id, url, stamp, digest, run_id) for url in dict.fromkeys(urls)]
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT INTO delivered (channel_id, url, delivered_at, digest, run_id) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (channel_id, url) DO NOTHING",
-        rows,
-    )
-    return conn.total_changes - before
+    values = [value for url in dict.fromkeys(urls) for value in (channel_id, url, stamp, digest, run_id)]
+    added = 0
+    for chunk in chunked(values):
+        rows = ", ".join(["(?, ?, ?, ?, ?)"] * (len(chunk) // 5))
+        added += await conn.execute(
+            f"INSERT INTO delivered (channel_id, url, delivered_at, digest, run_id) VALUES {rows} "
+            "ON CONFLICT (channel_id, url) DO NOTHING",
+            chunk,
+        )
+    return added
 
 
 async def mark_seen(db: Database, name: str, urls: Iterable[str], *, now: datetime) -> int:
     """Treat `urls` as delivered to the digest's channel without posting; returns how many were new."""
-    async with db.write() as conn:
+    async with db.state.write() as conn:
         record = await require_digest(conn, name)
         added = await _deliver(conn, record.channel_id, urls, digest=name, run_id=None, now=now)
     log.info("digest %r: %d URL(s) marked as seen in channel %d", name, added, record.channel_id)
@@ -190,22 +189,20 @@ async def mark_seen(db: Database, name: str, urls: Iterable[str], *, now: dateti
 # --- the run ledger ---------------------------------------------------------------------------------
 
 
-async def _messages_of(conn: aiosqlite.Connection, run_ids: Sequence[int]) -> dict[int, list[RunMessage]]:
+async def _messages_of(conn: StateConnection, run_ids: Sequence[int]) -> dict[int, list[RunMessage]]:
     found: dict[int, list[RunMessage]] = {run_id: [] for run_id in run_ids}
     for chunk in chunked(list(run_ids)):
-        async with conn.execute(
+        for row in await conn.fetch(
             "SELECT run_id, part, payload, article_ids, delivered_urls, in_thread, message_id, channel_id, "
             f"sent_at FROM run_messages WHERE run_id IN ({placeholders(len(chunk))}) ORDER BY run_id, part",
             chunk,
-        ) as cursor:
-            for row in await cursor.fetchall():
-                found[row[0]].append(_run_message(row))
+        ):
+            found[row[0]].append(_run_message(row))
     return found
 
 
-async def _fetch_run(conn: aiosqlite.Connection, run_id: int) -> RunRecord:
-    async with conn.execute(f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE id = ?", (run_id,)) as cursor:
-        row = await cursor.fetchone()
+async def _fetch_run(conn: StateConnection, run_id: int) -> RunRecord:
+    row = await conn.fetchone(f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE id = ?", (run_id,))
     if row is None:
         raise DigestError(f"there is no digest run {run_id}")
     messages = await _messages_of(conn, [run_id])
@@ -224,9 +221,11 @@ async def claim_run(
 ) -> RunRecord | None:
     """Claim the slot with its plan, in one transaction: None when the slot was already claimed.
 
-    `plan` may be a coroutine function composing it: it then runs inside the claim's BEGIN IMMEDIATE
-    transaction (under the write lock the corpus loader also takes), so no load can slip in between
-    composing and claiming, and nothing is composed for a slot already claimed. The plan's messages are
+    `plan` may be a coroutine function composing it: it then runs inside the claim's transaction, with the
+    digest's row locked (with the state in SQLite: under the write lock the corpus loader also takes, so no
+    load slips in between composing and claiming), and nothing is composed for a slot already claimed. Two
+    processes claiming the same slot at once (a rolling restart) meet at the row lock and at the slot's
+    unique row: one claims it, the other gets None. The plan's messages are
     stored as they will be sent, so a resume after a crash or a corpus reload posts exactly what was
     planned. An empty plan is recorded as `empty` (and finished). Any claim counts as the digest's first
     run, which ends its backlog.
@@ -234,14 +233,13 @@ async def claim_run(
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
     stamp = utc_text(now)
-    async with db.write() as conn:
-        await require_digest(conn, name)
-        async with conn.execute(
+    async with db.state.write() as conn:
+        await require_digest(conn, name, lock=True)
+        if await conn.fetchone(
             "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
-        ) as cursor:
-            if await cursor.fetchone() is not None:
-                log.debug("digest %r slot %s already claimed", name, slot_key)
-                return None
+        ) is not None:
+            log.debug("digest %r slot %s already claimed", name, slot_key)
+            return None
         if not isinstance(plan, Plan):
             plan = await plan()
         if plan.digest != name:
@@ -251,16 +249,17 @@ async def claim_run(
             "parts": len(plan.messages),
             "article_ids": [article_id for message in plan.messages for article_id in message.article_ids],
         }
-        cursor = await conn.execute(
+        inserted = await conn.fetchone(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, plan, "
-            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest, slot_key) DO NOTHING",
+            "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest, slot_key) DO NOTHING "
+            "RETURNING id",
             (name, slot_key, kind, utc_text(fire_time), stamp, status, to_json(summary),
              stamp if plan.is_empty else None),
         )
-        if cursor.rowcount == 0:
+        if inserted is None:
             log.debug("digest %r slot %s already claimed", name, slot_key)
             return None
-        run_id = cursor.lastrowid
+        run_id = int(inserted[0])
         await conn.executemany(
             "INSERT INTO run_messages (run_id, part, payload, article_ids, delivered_urls, in_thread) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -303,14 +302,13 @@ async def record_skipped(
     first_key, last_key = _slot_label(first), _slot_label(last)
     fire_time = last.fire_time if isinstance(last, Slot) else None
     stamp = utc_text(now)
-    async with db.write() as conn:
-        await require_digest(conn, name)
-        async with conn.execute(
+    async with db.state.write() as conn:
+        await require_digest(conn, name, lock=True)
+        latest = await conn.fetchone(
             "SELECT id, error, skipped_first, skipped_last, skipped_count FROM digest_runs "
             "WHERE digest = ? ORDER BY id DESC LIMIT 1",
             (name,),
-        ) as cursor:
-            latest = await cursor.fetchone()
+        )
         if latest is not None and latest[1] == reason and latest[3] is not None:
             latest_id, _, latest_first, latest_last, latest_count = latest
             if first_key <= latest_last:
@@ -324,17 +322,17 @@ async def record_skipped(
             record = await _fetch_run(conn, latest_id)
             log.info("digest %r: %d more slot(s) skipped (%s), up to %s", name, count, reason, last_key)
             return record
-        cursor = await conn.execute(
+        inserted = await conn.fetchone(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, error, "
             "skipped_first, skipped_last, skipped_count, finished_at) "
             "VALUES (?, ?, 'skipped', ?, ?, 'skipped', ?, ?, ?, ?, ?) "
-            "ON CONFLICT (digest, slot_key) DO NOTHING",
+            "ON CONFLICT (digest, slot_key) DO NOTHING RETURNING id",
             (name, f"skipped-{first_key}..{last_key}", None if fire_time is None else utc_text(fire_time),
              stamp, reason, first_key, last_key, count, stamp),
         )
-        if cursor.rowcount == 0:
+        if inserted is None:
             return None
-        record = await _fetch_run(conn, cursor.lastrowid)
+        record = await _fetch_run(conn, int(inserted[0]))
     log.info("digest %r: %d slot(s) skipped (%s), %s … %s", name, count, reason, first_key, last_key)
     return record
 
@@ -342,24 +340,22 @@ async def record_skipped(
 async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
     """Claimed runs still to deliver (`pending`: a crash interrupted them), oldest first, with their
     messages. A run that ended `partial` gave up after its retries and stays as the log shows it."""
-    async with db.read() as conn:
-        async with conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status = 'pending' "
-            "ORDER BY id",
+    async with db.state.read() as conn:
+        rows = await conn.fetch(
+            f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status = 'pending' ORDER BY id",
             (name,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         messages = await _messages_of(conn, [row[0] for row in rows])
     return [_run(row, tuple(messages[row[0]])) for row in rows]
 
 
 async def get_run(db: Database, run_id: int) -> RunRecord:
-    async with db.read() as conn:
+    async with db.state.read() as conn:
         return await _fetch_run(conn, run_id)
 
 
 async def run_messages(db: Database, run_id: int) -> list[RunMessage]:
-    async with db.read() as conn:
+    async with db.state.read() as conn:
         return (await _messages_of(conn, [run_id]))[run_id]
 
 
@@ -368,14 +364,13 @@ async def record_sent(
 ) -> None:
     """Discord confirmed the part: remember the message, and the URLs it shows as delivered to the digest's
     channel (the digest's own channel, also for thread items)."""
-    async with db.write() as conn:
-        async with conn.execute(
+    async with db.state.write() as conn:
+        row = await conn.fetchone(
             "SELECT r.digest, d.channel_id, m.delivered_urls FROM run_messages m "
             "JOIN digest_runs r ON r.id = m.run_id JOIN digests d ON d.name = r.digest "
             "WHERE m.run_id = ? AND m.part = ?",
             (run_id, part),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             raise DigestError(f"digest run {run_id} has no part {part}")
         digest, digest_channel, urls = row
@@ -388,7 +383,7 @@ async def record_sent(
 
 
 async def set_thread(db: Database, run_id: int, thread_id: int) -> None:
-    async with db.write() as conn:
+    async with db.state.write() as conn:
         await conn.execute("UPDATE digest_runs SET thread_id = ? WHERE id = ?", (thread_id, run_id))
 
 
@@ -398,13 +393,18 @@ async def finish_run(
     """Close a run with its outcome."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"a run finishes as one of {FINAL_STATUSES}, got {status!r}")
-    async with db.write() as conn:
-        cursor = await conn.execute(
+    async with db.state.write() as conn:
+        changed = await conn.execute(
             "UPDATE digest_runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
             (status, error, utc_text(now), run_id),
         )
-        if cursor.rowcount == 0:
+        if changed == 0:
             raise DigestError(f"there is no digest run {run_id}")
+
+
+def _article_count(plan: str | None) -> int:
+    """How many articles a run's plan summary lists (skipped entries have none)."""
+    return 0 if plan is None else len(json.loads(plan).get("article_ids", ()))
 
 
 async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int = 0) -> list[LogEntry]:
@@ -414,17 +414,16 @@ async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int 
         "r.skipped_first, r.skipped_last, r.skipped_count, "
         "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id), "
         "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id AND m.message_id IS NOT NULL), "
-        "coalesce(json_array_length(r.plan, '$.article_ids'), 0) "
-        "FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
+        "r.plan FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
     )
-    async with db.read() as conn, conn.execute(query, (name, limit, offset)) as cursor:
-        rows = await cursor.fetchall()
+    async with db.state.read() as conn:
+        rows = await conn.fetch(query, (name, limit, offset))
     return [
         LogEntry(
             run_id=row[0], slot_key=row[1], kind=row[2], status=row[3], fire_time=utc_or_none(row[4]),
             claimed_at=datetime.fromisoformat(row[5]), finished_at=utc_or_none(row[6]), error=row[7],
             skipped_first=row[8], skipped_last=row[9], skipped_count=row[10],
-            messages_planned=row[11], messages_sent=row[12], article_count=row[13],
+            messages_planned=row[11], messages_sent=row[12], article_count=_article_count(row[13]),
         )
         for row in rows
     ]
@@ -434,11 +433,10 @@ async def prune_log(db: Database, *, now: datetime, keep_days: int = 90) -> int:
     """Forget finished runs claimed more than `keep_days` ago (unfinished ones stay until delivered).
     The per-channel delivered-URL record is kept forever."""
     cutoff = utc_text(now - timedelta(days=keep_days))
-    async with db.write() as conn:
-        cursor = await conn.execute(
+    async with db.state.write() as conn:
+        removed = await conn.execute(
             "DELETE FROM digest_runs WHERE claimed_at < ? AND status != 'pending'", (cutoff,)
         )
-        removed = cursor.rowcount
     if removed:
         log.info("delivery log: %d run(s) older than %d days pruned", removed, keep_days)
     return removed

@@ -1,4 +1,5 @@
-"""The digest store: definitions, config sync, the run ledger, delivered URLs, log pruning, the audit log."""
+"""The digest store: definitions, config sync, the run ledger, delivered URLs, log pruning, the audit log —
+on both engines of the shared state (SQLite beside the corpus, and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from bot.config import DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
-from bot.store import audit_log, runs
+from bot.store import audit_log, candidates, runs
 from bot.store import digests as store
 from bot.store.db import Database
 from bot.store.loader import load_corpus
@@ -45,8 +46,8 @@ def plan_for(name: str, *urls_per_message: tuple[str, ...]) -> Plan:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "digests.sqlite3")
+async def db(tmp_path: Path, state_url: str | None) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "digests.sqlite3", state_url=state_url)
     try:
         yield database
     finally:
@@ -340,54 +341,54 @@ async def test_finish_run_rejects_unknown_statuses_and_runs(db: Database) -> Non
 
 async def test_pool_is_narrowed_by_quality_topic_provider_and_delivery(seeded: Database) -> None:
     everything = digest(min_quality=0)
-    pool = await store.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
+    pool = await candidates.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
     assert len(pool) == 5
     assert [article.quality for article in pool] == sorted((a.quality for a in pool), reverse=True)
 
-    assert {a.quality for a in await store.digest_pool(
+    assert {a.quality for a in await candidates.digest_pool(
         seeded, digest(min_quality=40), watermark=0, first_run=False, slot_time=T0)} == {74, 47}
-    by_provider = await store.digest_pool(seeded, digest(min_quality=0, providers=["www.NOLA.com"]),
+    by_provider = await candidates.digest_pool(seeded, digest(min_quality=0, providers=["www.NOLA.com"]),
                                           watermark=0, first_run=False, slot_time=T0)
     assert {a.provider.name for a in by_provider if a.provider} == {"NOLA.com"}
-    assert await store.digest_pool(seeded, digest(min_quality=0, topics=["sports"]), watermark=0,
+    assert await candidates.digest_pool(seeded, digest(min_quality=0, topics=["sports"]), watermark=0,
                                    first_run=False, slot_time=T0) == []
 
     await store.create_digest(seeded, everything, guild_id=1, now=T0)
     await runs.mark_seen(seeded, "morning", [pool[0].url], now=T0)
-    after = await store.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
+    after = await candidates.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
     assert pool[0].url not in {article.url for article in after} and len(after) == 4
 
 
 async def test_pool_takes_existing_articles_only_on_the_first_run_up_to_the_backlog(seeded: Database) -> None:
     settings = digest(min_quality=0, backlog=2)
-    assert await store.digest_pool(seeded, settings, watermark=1, first_run=False, slot_time=T0) == []
-    first = await store.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0)
+    assert await candidates.digest_pool(seeded, settings, watermark=1, first_run=False, slot_time=T0) == []
+    first = await candidates.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0)
     assert [article.quality for article in first] == [74, 47]
-    wider = await store.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0,
+    wider = await candidates.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0,
                                     existing_limit=10)
     assert len(wider) == 5
 
 
 async def test_keywords_narrow_the_pool_with_full_text_search(seeded: Database) -> None:
     settings = digest(min_quality=0, keywords=['"zero arrests"', "Reuters"])
-    pool = await store.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=T0)
+    pool = await candidates.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=T0)
     ids = {article.id for article in pool}
     assert "7e22685a7d214d17" in ids
-    assert await store.keyword_hits(seeded, settings.keywords, ids) == frozenset(ids)
-    assert await store.keyword_hits(seeded, ["nothing-like-this"], ids) == frozenset()
+    assert await candidates.keyword_hits(seeded, settings.keywords, ids) == frozenset(ids)
+    assert await candidates.keyword_hits(seeded, ["nothing-like-this"], ids) == frozenset()
 
 
 async def test_max_age_narrows_the_pool_from_the_slot_time(seeded: Database) -> None:
     settings = digest(min_quality=0, max_age_days=30)
     at = datetime(2023, 8, 1, tzinfo=UTC)
-    pool = await store.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=at)
+    pool = await candidates.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=at)
     assert [article.id for article in pool] == ["7e22685a7d214d17"]
 
 
 async def test_matching_urls_ignore_delivery(seeded: Database) -> None:
     settings = digest(min_quality=40)
-    assert len(await store.matching_urls(seeded, settings, now=T0)) == 2
-    assert len(await store.matching_urls(seeded, replace(settings, min_quality=0), now=T0)) == 5
+    assert len(await candidates.matching_urls(seeded, settings, now=T0)) == 2
+    assert len(await candidates.matching_urls(seeded, replace(settings, min_quality=0), now=T0)) == 5
 
 
 # --- audit
