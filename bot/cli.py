@@ -86,11 +86,18 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 async def _open_database(config: Any, *, create: bool) -> Any:
     """The store; only `load` creates it (a lookup on a missing database says to load first)."""
-    from bot.store.db import Database, DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
+    from bot.store.db import (
+        Database,
+        DatabaseMissing,
+        Fts5Unavailable,
+        MigrationFailed,
+        SchemaTooNew,
+        StateUnavailable,
+    )
 
     try:
-        return await Database.open(config.database.path, create=create)
-    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed) as error:
+        return await Database.open(config.database.path, create=create, state_url=config.database.url)
+    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed, StateUnavailable) as error:
         raise CommandFailed(str(error)) from None
 
 

@@ -20,7 +20,7 @@ import discord
 from bot.client import create_bot
 from bot.config import Config
 from bot.logs import setup_logging
-from bot.store.db import DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
+from bot.store.db import DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew, StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ async def _serve(config: Config, token: str, *, force_sync: bool) -> None:
     except discord.HTTPException as error:
         detail = error.text or error
         raise StartupFailed(f"Discord answered {error.status} during start-up: {detail}") from None
-    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed) as error:
+    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed, StateUnavailable) as error:
         raise StartupFailed(str(error)) from None
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -42,6 +42,10 @@ class MigrationFailed(Exception):
     """A migration script failed; it was rolled back and the database keeps its previous schema."""
 
 
+class StateUnavailable(Exception):
+    """The shared-state database (PostgreSQL) could not be reached or refused the connection."""
+
+
 class DatabaseMissing(Exception):
     """`Database.open(..., create=False)` on a path where no database exists."""
 

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.store.db import MigrationFailed, SchemaTooNew, migrations
+from bot.config import redact_url
+from bot.store.db import MigrationFailed, SchemaTooNew, StateUnavailable, migrations
 from bot.store.engine import Row, StateConnection
 
 log = logging.getLogger(__name__)
@@ -28,22 +28,6 @@ POOL_SIZE = 4
 #: Any constant shared by every digestbot: the advisory lock migrations run under.
 _MIGRATION_LOCK = 0x6469_6765_7374
 _STATEMENT_TIMEOUT_MS = 30_000
-
-
-class StateUnavailable(Exception):
-    """PostgreSQL could not be reached or refused the connection."""
-
-
-def redact(url: str) -> str:
-    """The URL without its password, fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit(parts._replace(netloc=user + host))
 
 
 @lru_cache(maxsize=512)
@@ -129,13 +113,13 @@ class PostgresState:
     beside_corpus = False
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
-        self.where = redact(url)
+        self.where = redact_url(url)
         self._pool = pool
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresState:
         """Connect, then bring the schema up to date (or refuse a newer one)."""
-        where = redact(url)
+        where = redact_url(url)
         try:
             pool = await asyncpg.create_pool(
                 url, min_size=1, max_size=pool_size,
