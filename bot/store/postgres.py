@@ -9,9 +9,11 @@ starting together migrate once; a schema newer than this digestbot is refused.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -23,8 +25,10 @@ from bot.store.engine import Row, StateConnection
 
 log = logging.getLogger(__name__)
 
-#: Connections per process: deliveries, the scheduler's sweep and interactions overlap a little.
-POOL_SIZE = 4
+#: Connections per process: deliveries, the scheduler's sweep and interactions overlap.
+POOL_SIZE = 8
+#: How long a step waits for a free pooled connection before it fails (instead of hanging).
+ACQUIRE_TIMEOUT_SECONDS = 30.0
 #: Any constant shared by every digestbot: the advisory lock migrations run under.
 _MIGRATION_LOCK = 0x6469_6765_7374
 _STATEMENT_TIMEOUT_MS = 30_000
@@ -115,6 +119,9 @@ class PostgresState:
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         self.where = redact_url(url)
         self._pool = pool
+        self._current: ContextVar[tuple[asyncio.Task[Any] | None, PostgresConnection] | None] = ContextVar(
+            f"digestbot-state-{id(self)}", default=None
+        )
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresState:
@@ -137,13 +144,38 @@ class PostgresState:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[StateConnection]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield PostgresConnection(conn)
+        """A transaction on a pooled connection. Inside it, the same task's further reads and writes join
+        it (a claim composing its plan reads digests): one task never holds two pooled connections, so
+        concurrent deliveries cannot exhaust the pool waiting on each other."""
+        joined = self._joinable()
+        if joined is not None:
+            yield joined
+            return
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as conn, conn.transaction():
+            connection = PostgresConnection(conn)
+            token = self._current.set((asyncio.current_task(), connection))
+            try:
+                yield connection
+            finally:
+                self._current.reset(token)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[StateConnection]:
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        joined = self._joinable()
+        if joined is not None:
+            yield joined
+            return
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as conn, conn.transaction(
+            isolation="repeatable_read", readonly=True
+        ):
             yield PostgresConnection(conn)
+
+    def _joinable(self) -> PostgresConnection | None:
+        """The write transaction this very task has open, if any (a task started inside one gets its own)."""
+        current = self._current.get()
+        if current is None or current[0] is not asyncio.current_task():
+            return None
+        return current[1]
 
     async def close(self) -> None:
         await self._pool.close()

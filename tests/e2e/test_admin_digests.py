@@ -140,7 +140,7 @@ class Scene:
 
 
 @pytest.fixture
-async def scene(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Scene]:
+async def scene(emulator: Emulator, tmp_path: Path, state_url: str | None) -> AsyncIterator[Scene]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for number in range(ARTICLES):
@@ -159,7 +159,7 @@ async def scene(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Scene]:
     )
     config = Config(
         corpus=CorpusConfig(path=corpus),
-        database=DatabaseConfig(path=tmp_path / "data" / "digestbot.sqlite3"),
+        database=DatabaseConfig(path=tmp_path / "data" / "digestbot.sqlite3", url=state_url),
         discord=DiscordConfig(guild_ids=(int(guild.id), int(other_guild.id)), log_channel_id=int(logs.id)),
         digests=(configured,),
     )

@@ -59,7 +59,7 @@ async def eventually(check: Callable[[], Any]) -> Any:
 class World:
     """One test's emulator, corpus folder, config file, database, clock and people."""
 
-    def __init__(self, emu: Emulator, tmp_path: Path) -> None:
+    def __init__(self, emu: Emulator, tmp_path: Path, state_url: str | None) -> None:
         self.emu = emu
         self.corpus = tmp_path / "corpus"
         shutil.copytree(SEEDS, self.corpus)
@@ -75,7 +75,7 @@ class World:
         self.member: Member = emu.add_member(self.guild)
         self.document: dict[str, Any] = {
             "corpus": {"path": str(self.corpus)},
-            "database": {"path": str(self.db_path)},
+            "database": {"path": str(self.db_path), "url": state_url},
             "discord": {"guild_ids": [int(self.guild.id)], "log_channel_id": int(self.log_channel.id)},
         }
 
@@ -108,8 +108,8 @@ class World:
 
 
 @pytest.fixture
-def world(emulator: Emulator, tmp_path: Path) -> World:
-    return World(emulator, tmp_path)
+def world(emulator: Emulator, tmp_path: Path, state_url: str | None) -> World:
+    return World(emulator, tmp_path, state_url)
 
 
 def text_of(result: Any) -> str:

@@ -52,8 +52,9 @@ def digest(name: str, channel: Channel, **changes: Any) -> DigestSettings:
 class World:
     """One test's emulator, corpus, database and clock; bots started from it share the database."""
 
-    def __init__(self, emu: Emulator, tmp_path: Path) -> None:
+    def __init__(self, emu: Emulator, tmp_path: Path, state_url: str | None) -> None:
         self.emu = emu
+        self.state_url = state_url
         self.corpus = tmp_path / "corpus"
         shutil.copytree(SEEDS, self.corpus)
         self.db_path = tmp_path / "data" / "digestbot.sqlite3"
@@ -64,8 +65,8 @@ class World:
         self.sleeps: list[float] = []
 
     def config(self, *digests: DigestSettings, log_channel: bool = True) -> Config:
-        config = Config(corpus=CorpusConfig(path=self.corpus), database=DatabaseConfig(path=self.db_path),
-                        digests=digests)
+        config = Config(corpus=CorpusConfig(path=self.corpus),
+                        database=DatabaseConfig(path=self.db_path, url=self.state_url), digests=digests)
         if log_channel:
             config = replace(config, discord=replace(config.discord, log_channel_id=int(self.log_channel.id)))
         return config
@@ -94,8 +95,8 @@ class World:
 
 
 @pytest.fixture
-def world(emulator: Emulator, tmp_path: Path) -> World:
-    return World(emulator, tmp_path)
+def world(emulator: Emulator, tmp_path: Path, state_url: str | None) -> World:
+    return World(emulator, tmp_path, state_url)
 
 
 async def reconcile_at(world: World, bot: DigestBot, moment: datetime, name: str) -> list[RunOutcome]:
