@@ -110,6 +110,21 @@ async def _migrate(conn: asyncpg.Connection, where: str) -> int:
     return newest
 
 
+async def stored_schema_version(url: str) -> int | None:
+    """The schema version a PostgreSQL database holds (None before the first migration), read without
+    changing anything; StateUnavailable when it cannot be reached."""
+    try:
+        conn = await asyncpg.connect(url, timeout=10)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TimeoutError) as error:
+        raise StateUnavailable(f"cannot connect to PostgreSQL at {redact_url(url)}: {error}") from None
+    try:
+        if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+            return None
+        return int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+    finally:
+        await conn.close()
+
+
 class PostgresState:
     """The shared state in PostgreSQL. Open with `await PostgresState.open(url)`; close with `close()`."""
 
@@ -132,7 +147,7 @@ class PostgresState:
                 url, min_size=1, max_size=pool_size,
                 server_settings={"statement_timeout": str(_STATEMENT_TIMEOUT_MS)},
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TimeoutError) as error:
             raise StateUnavailable(f"cannot connect to PostgreSQL at {where}: {error}") from None
         try:
             async with pool.acquire() as conn:
