@@ -10,8 +10,9 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -68,6 +69,8 @@ class RecordedRequest:
     json: Any
     files: list[UploadedFile]
     status: int = 0
+    #: When it arrived (time.monotonic()), for benchmarks that time a burst of requests.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
