@@ -196,3 +196,42 @@ def test_placeholders_are_numbered_outside_quoted_text() -> None:
 def test_postgresql_migrations_are_numbered_from_one() -> None:
     found = migrations("migrations_pg")
     assert [migration.version for migration in found] == list(range(1, len(found) + 1))
+
+
+#: Tables that stay in each process's SQLite file (the corpus and what describes it); every other table is
+#: shared state and must exist, with the same columns, in PostgreSQL's migrations too.
+LOCAL_TABLES = frozenset(
+    {"bot_state", "loads", "files", "providers", "articles", "related", "article_topics"}
+)
+#: Tables only PostgreSQL has: what a cluster shares beyond one process's state.
+CLUSTER_TABLES = frozenset({"schema_version", "corpus_loads", "article_first_seen"})
+
+
+async def test_every_shared_table_has_the_same_columns_on_both_engines(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    db = await Database.open(tmp_path / "a.sqlite3", state_url=postgres_url)
+    try:
+        async with db.read() as conn:
+            names = [row[0] for row in await conn.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'articles_fts%' "
+                "AND name NOT LIKE 'sqlite_%'"
+            )]
+            sqlite_tables = {}
+            for name in names:
+                if name not in LOCAL_TABLES:
+                    columns = await conn.execute_fetchall(f"PRAGMA table_info({name})")
+                    sqlite_tables[name] = sorted(column[1] for column in columns)
+        async with db.state.read() as state:
+            rows = await state.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
+            )
+    finally:
+        await db.close()
+    postgres_tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        if table not in CLUSTER_TABLES:
+            postgres_tables.setdefault(table, []).append(column)
+    assert {name: sorted(columns) for name, columns in postgres_tables.items()} == sqlite_tables, (
+        "a SQLite migration changed shared state: add the same change to bot/store/migrations_pg/"
+    )
