@@ -125,7 +125,7 @@ class DigestBot(commands.Bot):
         #: delivery starting during a reload waits for it, while deliveries still run side by side.
         self.corpus_gate = CorpusGate()
         self._background: set[asyncio.Task[Any]] = set()
-        #: The newest cluster corpus load this process followed (or tried to): a refused one is not retried.
+        #: The newest cluster corpus load this process refused to follow: it is not tried again.
         self._followed_load = 0
 
     @property
@@ -201,7 +201,6 @@ class DigestBot(commands.Bot):
         latest = await cluster_load_seq(self.db)
         if latest is None or latest <= max(self._followed_load, await current_load_seq(self.db)):
             return False
-        self._followed_load = latest
         corpus = self.config.corpus
         async with self.corpus_gate.reloading():
             try:
@@ -209,6 +208,7 @@ class DigestBot(commands.Bot):
                     self.db, corpus.path, max_file_bytes=corpus.max_file_bytes, now=self.now(), follow=latest
                 )
             except LoadRefused as error:
+                self._followed_load = latest
                 log.warning("corpus load %d of the cluster not followed: %s", latest, error)
                 return False
         log.info("corpus load %d of the cluster followed: %d added, %d updated, %d removed",
