@@ -35,6 +35,14 @@ _EVERYONE_HERE = re.compile(r"@(everyone|here)", re.IGNORECASE)
 # <@123>, <@!123>, <@&123>, <#123>, </name sub:123>: what Discord turns into mentions.
 _ANGLE_MENTION = re.compile(r"<(?=(?:@[!&]?\d+|#\d+|/[^<>:\n]+:\d+)>)")
 _WORD_BREAK = re.compile(r"\s")
+#: How a complete sentence may end: its mark, then closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_DANGLING = " \t,;:–—-"
+
+#: What marks a matched word in a search snippet (see `bot.store.articles.search`). Control characters,
+#: which the corpus loader strips from every text, so no title or excerpt can fake or break a highlight.
+HIGHLIGHT_START = "\x02"
+HIGHLIGHT_END = "\x03"
 
 
 def escape_markdown(text: str) -> str:
@@ -96,6 +104,27 @@ def truncate(text: str, limit: int, *, ellipsis: str = "…") -> str:
     if trailing_backslashes % 2:
         cut = cut[:-1].rstrip()
     return cut + ellipsis
+
+
+def finish_excerpt(text: str) -> str:
+    """An excerpt that ends cleanly: one the source cut mid-sentence ("…since at least") gets "…".
+
+    Text ending in a sentence mark (or a closing quote after one) is left alone; a dangling comma, colon
+    or dash before the cut is dropped.
+    """
+    stripped = text.rstrip()
+    if not stripped or _SENTENCE_END.search(stripped):
+        return stripped
+    return stripped.rstrip(_DANGLING) + "…"
+
+
+def highlighted_pieces(snippet: str) -> list[tuple[str, bool]]:
+    """A search snippet as (text, is_match) pieces in order, the markers removed; empty pieces left out."""
+    pieces: list[tuple[str, bool]] = []
+    for index, part in enumerate(snippet.split(HIGHLIGHT_START)):
+        matched, _, rest = part.partition(HIGHLIGHT_END) if index else ("", "", part)
+        pieces += [(text, bold) for text, bold in ((matched, True), (rest, False)) if text]
+    return pieces
 
 
 def safe_url(url: str | None) -> str | None:
