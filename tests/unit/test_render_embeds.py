@@ -12,15 +12,15 @@ from bot.render.embeds import (
     BRAND_COLOR,
     article_embed,
     article_list,
+    article_menu_options,
     counts_page,
     embed_length,
+    heat_words,
     highlight_snippet,
     message,
     message_problems,
     notice,
     paginate,
-    article_menu_options,
-    heat_words,
     quality_words,
     rating_line,
     results_page,
@@ -33,7 +33,8 @@ def marked(text: str) -> str:
     """A snippet as the store returns it, written with `**` for readability."""
     parts = text.split("**")
     return "".join(
-        part if index % 2 == 0 else f"{HIGHLIGHT_START}{part}{HIGHLIGHT_END}" for index, part in enumerate(parts)
+        part if index % 2 == 0 else f"{HIGHLIGHT_START}{part}{HIGHLIGHT_END}"
+        for index, part in enumerate(parts)
     )
 
 PUBLISHED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -204,7 +205,8 @@ def test_url_parentheses_do_not_break_masked_links() -> None:
 
 
 def test_highlight_snippet_bolds_the_matches_and_escapes_the_rest() -> None:
-    assert highlight_snippet(marked("the **quick** brown_fox [x](y).")) == r"the **quick** brown\_fox \[x\]\(y\)."
+    shown = highlight_snippet(marked("the **quick** brown_fox [x](y)."))
+    assert shown == r"the **quick** brown\_fox \[x\]\(y\)."
     assert highlight_snippet(marked("**a*b** c.")) == r"**a\*b** c."
 
 
@@ -226,7 +228,7 @@ def test_highlight_snippet_truncation_closes_the_highlight() -> None:
 @pytest.mark.parametrize(
     ("snippet", "shown"),
     [
-        ("raised privacy concerns for years from the Council,", "raised privacy concerns for years from the Council…"),
+        ("concerns for years from the Council,", "concerns for years from the Council…"),
         ("the tool has been used since at least", "the tool has been used since at least…"),
         ("It ended.", "It ended."),
         ('He said "no."', r'He said "no."'),
@@ -240,14 +242,17 @@ def test_an_excerpt_cut_mid_sentence_ends_with_an_ellipsis(snippet: str, shown: 
 
 def test_results_page_reads_like_a_search_engine() -> None:
     hits = [
-        (make_article(id=f"id{n}", title=f"Result {n}"), marked(f"about **ai** number {n}.")) for n in range(5)
+        (make_article(id=f"id{n}", title=f"Result {n}"), marked(f"about **ai** number {n}."))
+        for n in range(5)
     ]
     embed = results_page("Search: ai", hits, page=2, pages=3, summary="14 results", footer_hint="topic AI")
     assert embed["title"] == "Search: ai"
     assert embed["footer"]["text"] == "Page 2/3 · 14 results · topic AI"
     stamp = f"<t:{int(PUBLISHED.timestamp())}:d>"
     blocks = embed["description"].split("\n\n")
-    assert blocks[0] == f"**[Result 0](https://news.example/story)**\nNews Outlet · {stamp}\nabout **ai** number 0."
+    assert blocks[0] == (
+        f"**[Result 0](https://news.example/story)**\nNews Outlet · {stamp}\nabout **ai** number 0."
+    )
     assert len(blocks) == 5
     for text in ("id0", "ID", "Quality", "Heat", "61", "12"):
         assert text not in embed["description"]
