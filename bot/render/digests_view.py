@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.digest.explain import Explanation
 from bot.digest.model import Plan
+from bot.digest.schedule import describe, parse_cron
 from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, embed_length, message, notice
 from bot.render.text import (
     CONTENT_LIMIT,
@@ -64,7 +65,7 @@ def _digest_field(item: DigestListItem) -> dict[str, Any]:
         next_run = f"{discord_timestamp(item.next_run, 'f')} ({discord_timestamp(item.next_run, 'R')})"
     origin = "config file" if item.source == "config" else "created in Discord"
     lines = [
-        f"Schedule: {_code(item.schedule)} ({clean(item.timezone)})",
+        f"Posts: {clean(describe(parse_cron(item.schedule), item.timezone))} ({_code(item.schedule)})",
         f"Next run: {next_run}" if item.paused_reason is None else f"Next slot: {next_run}",
         f"Channel: <#{item.channel_id}>" + (" · in a thread" if item.mode == "thread" else ""),
         f"{_state(item)} · {origin}",

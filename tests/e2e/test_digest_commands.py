@@ -70,7 +70,8 @@ async def test_digest_list_shows_this_servers_digests_only(emulator: Emulator, t
     assert set(fields) == {"morning", "weekly"}, "another server's digest is invisible"
     morning_next = int(datetime(2026, 3, 3, 7, 0, tzinfo=UTC).timestamp())
     assert f"<t:{morning_next}:f>" in fields["morning"]
-    assert "`0 8 * * *` (Europe/Paris)" in fields["morning"]
+    assert "Posts: at 08:00, every day, Europe/Paris (`0 8 * * *`)" in fields["morning"]
+    assert "Posts: at 09:00, on Mondays, UTC (`0 9 * * mon`)" in fields["weekly"]
     assert f"<#{news.id}>" in fields["morning"]
     assert "Active" in fields["morning"] and "config file" in fields["morning"]
     assert "Paused: missing access to the channel" in fields["weekly"]

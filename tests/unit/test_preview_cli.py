@@ -117,7 +117,9 @@ async def test_digests_table_shows_next_runs_in_local_time_and_utc(db: Database)
 
     text = format_schedule_table(rows)
     lines = text.splitlines()
-    assert lines[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
+    assert lines[0].split() == ["NAME", "WHEN", "SCHEDULE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
                                 "(UTC)", "CHANNEL", "STATE"]
     assert "2026-03-03 08:00 CET" in lines[1] and "2026-03-03 07:00 UTC" in lines[1]
+    assert "at 08:00, every day, Europe/Paris" in lines[1]
+    assert "every 15 minutes, UTC" in lines[3]
     assert format_schedule_table([]) == "No digests are configured or created."
