@@ -25,6 +25,7 @@ from bot.render.text import (
     TITLE_LIMIT,
     clean,
     discord_timestamp,
+    link_urls,
     truncate,
 )
 
@@ -126,17 +127,24 @@ def preview_payload(name: str, plan: Plan) -> dict[str, Any]:
     return message(embeds, content)
 
 
-def explanation_payload(name: str, article_id: str, explanation: Explanation) -> dict[str, Any]:
-    """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts."""
+def explanation_payload(
+    name: str, article_id: str, explanation: Explanation, *, channel_id: int | None = None
+) -> dict[str, Any]:
+    """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts.
+
+    URLs in the facts are working links; the digest's channel is a mention (an embed never pings)."""
     verdict = "In the next run" if explanation.included else "Not in the next run"
     icon = "✅" if explanation.included else "❌"
+    reason = link_urls(explanation.reason, text_limit=DESCRIPTION_LIMIT - 200)
+    if channel_id is not None:
+        reason = f"{reason}\nDigest **{clean(name)}** posts to <#{int(channel_id)}>."
     embed: dict[str, Any] = {
         "title": truncate(f"{icon} {verdict} of {clean(name)}", TITLE_LIMIT),
         "color": BRAND_COLOR if explanation.included else NOTICE_COLORS["warning"],
-        "description": truncate(clean(explanation.reason), DESCRIPTION_LIMIT),
+        "description": truncate(reason, DESCRIPTION_LIMIT),
     }
     if explanation.detail:
-        shown = [f"• {truncate(clean(line), 300)}" for line in explanation.detail[:DETAIL_LINES_SHOWN]]
+        shown = [f"• {link_urls(line)}" for line in explanation.detail[:DETAIL_LINES_SHOWN]]
         embed["fields"] = [{"name": "Details", "value": truncate("\n".join(shown), FIELD_VALUE_LIMIT),
                             "inline": False}]
     embed["footer"] = {"text": truncate(f"Article {article_id}", 2048)}

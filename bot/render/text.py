@@ -147,6 +147,43 @@ def link_target(url: str) -> str:
     return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>]+", re.IGNORECASE)
+#: A URL longer than this is shown as text: as a link it would crowd a field's 1024 characters.
+LINKED_URL_LIMIT = 600
+
+
+def _without_trailing_punctuation(url: str) -> str:
+    """A URL found in prose without the sentence's punctuation after it; a closing bracket stays when it
+    closes one the URL opened (`…/wiki/A_(b)`)."""
+    while url:
+        if url[-1] in ".,;:!?'\"" or (url[-1] == ")" and url.count(")") > url.count("(")):
+            url = url[:-1]
+        else:
+            return url
+    return url
+
+
+def link_urls(text: str, *, label_limit: int = 80, text_limit: int = 300) -> str:
+    """`text` made safe to show with each http(s) URL in it as a working link.
+
+    `clean` would escape the URL's `_` and `*` and so break it; here the URL is the link's target
+    (untouched but for `link_target`) and a short readable form of it the label, while the text around
+    it is cleaned and cut to `text_limit`.
+    """
+    out: list[str] = []
+    position = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        url = _without_trailing_punctuation(match.group(0))
+        end = match.start() + len(url)
+        out.append(clean(truncate(text[position : match.start()], text_limit)))
+        label = clean(truncate(url.split("://", 1)[1], label_limit))
+        safe = safe_url(url)
+        out.append(f"[{label}]({link_target(safe)})" if safe and len(safe) <= LINKED_URL_LIMIT else label)
+        position = end
+    out.append(clean(truncate(text[position:], text_limit)))
+    return "".join(out)
+
+
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC ending in `Z`: the one timestamp format of our JSON output."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
