@@ -617,3 +617,47 @@ async def test_slow_answers_defer_then_edit(scene: Scene, monkeypatch: pytest.Mo
     assert only_embed(article)["title"] == "Gigantic report on harbours"
     stats = await scene.run("stats")
     assert stats.deferred and "Articles" in text_of(only_embed(stats))
+
+
+# --- the worst case
+
+
+async def test_the_worst_case_article_fits_every_limit_and_midnight_counts_for_since(scene: Scene) -> None:
+    """The longest title, provider and topics, 10 related entries with long titles, a 5,000-character
+    excerpt without spaces, published at exactly 00:00 UTC: /article, search pages, lists and the menu all
+    pass the emulator's limit checks and Discord's OpenAPI schema."""
+    from bot.store.loader import load_corpus
+
+    worst_id = "00000000000000ff"
+    _write(scene.bot.config.corpus.path, 99, worst_id, {
+        "title": "Zanzibar " + "W" * 3000,
+        "webUrl": "https://news.example/" + "u" * 1900,
+        "publishedDateTime": "2024-05-31T00:00:00Z",
+        "excerpt": "x" * 5000,
+        "quality": 100, "heat": 5000,
+        "provider": {"name": "P" * 500, "domain": "worst.example"},
+        "topics": [f"{n} " + "T" * 200 for n in range(60)],
+        "images": [{"url": "https://img.example/" + "i" * 1900, "width": 1, "height": 1}],
+        "related": [
+            {"title": f"Zanzibar related {n} " + "L" * 500, "webUrl": f"https://r{n}.example/" + "p" * 1900,
+             "provider": {"name": "R" * 300}, "quality": n, "publishedDateTime": "2024-05-30T10:00:00Z"}
+            for n in range(10)
+        ],
+    })
+    await load_corpus(scene.bot.db, scene.bot.config.corpus.path, now=NOW)
+
+    article = only_embed(await scene.run("article", id=worst_id, public=True))
+    assert len(article["title"]) == 256 and article["description"].endswith("…")
+    found = await scene.run("search", query="zanzibar", since="2024-05-31", until="2024-05-31")
+    assert ids_shown(found) == [worst_id], "published at 00:00 UTC counts for that day"
+    assert "1 result" in only_embed(found)["footer"]["text"]
+    before = await scene.run("search", query="zanzibar", until="2024-05-30")
+    assert only_embed(before)["description"].startswith("No articles match")
+    top = await scene.run("top")
+    assert ids_shown(top)[0] == worst_id
+    latest = await scene.run("latest")
+    assert ids_shown(latest)[0] == worst_id
+    menu = article_menu(top)
+    assert menu is not None and all(len(option["label"]) <= 100 for option in menu["options"])
+    opened = await scene.emu.click(top.message, menu["custom_id"], user=scene.alice, values=[worst_id])
+    assert opened.answered and not opened.errors and only_embed(opened)["footer"]["text"].startswith("ID ")
