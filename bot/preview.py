@@ -16,7 +16,7 @@ from bot.compose import compose_next, default_digest, next_run
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import describe, parse_cron, zone
-from bot.render.text import iso_utc
+from bot.render.text import iso_utc, markdown_to_plain
 from bot.store import digests as store
 from bot.store.db import Database
 
@@ -70,10 +70,11 @@ def plan_payloads(plan: Plan) -> list[Payload]:
 
 
 def _terminal(text: str) -> str:
-    """Discord timestamps (`<t:unix:style>`) as UTC dates, since a terminal does not render them."""
-    return _DISCORD_TIMESTAMP.sub(
+    """Discord timestamps (`<t:unix:style>`) as UTC dates and Discord markdown as plain text, since a
+    terminal renders neither."""
+    return markdown_to_plain(_DISCORD_TIMESTAMP.sub(
         lambda match: datetime.fromtimestamp(int(match.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"), text
-    )
+    ))
 
 
 def _embed_text(embed: dict[str, Any]) -> list[str]:

@@ -184,6 +184,26 @@ def link_urls(text: str, *, label_limit: int = 80, text_limit: int = 300) -> str
     return "".join(out)
 
 
+_MARKDOWN_TOKEN = re.compile(
+    r"\\(?P<escaped>.)|\[(?P<label>(?:\\.|[^\]\\])*)\]\((?P<target>[^()\s]+)\)|\*\*|__|~~|\|\|",
+    re.DOTALL,
+)
+
+
+def markdown_to_plain(text: str) -> str:
+    """What the renderer wrote for Discord, as a terminal should show it: escapes undone, bold and other
+    markers dropped, a masked link as `label <url>`."""
+
+    def plain_token(match: re.Match[str]) -> str:
+        if match.group("escaped") is not None:
+            return match.group("escaped")
+        if match.group("target") is not None:
+            return f"{markdown_to_plain(match.group('label'))} <{match.group('target')}>"
+        return ""
+
+    return _MARKDOWN_TOKEN.sub(plain_token, text)
+
+
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC ending in `Z`: the one timestamp format of our JSON output."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

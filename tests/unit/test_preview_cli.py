@@ -91,7 +91,8 @@ async def test_preview_text_lists_each_message_and_story(db: Database) -> None:
     settings, plan = await preview_plan(db, Config(), None, now=T0)
     text = format_plan(settings, plan)
     assert text.startswith("Digest 'digest': the next run posts 1 message(s).")
-    assert "Message 1: 📰 **digest** · 5 stories" in text
+    assert "Message 1: 📰 digest · 5 stories" in text
+    assert "**" not in text and "](" not in text and "\\" not in text, "plain text, not Discord markdown"
     assert "## NOPD has used facial recognition since at least 2018, emails reveal" in text
     assert "<t:" not in text, "Discord timestamps are shown as dates in a terminal"
 

@@ -15,6 +15,7 @@ from bot.render.text import (
     finish_excerpt,
     link_target,
     link_urls,
+    markdown_to_plain,
     neutralize_mentions,
     plain,
     safe_url,
@@ -209,3 +210,10 @@ def test_urls_in_text_become_working_links_without_escapes() -> None:
 )
 def test_an_excerpt_cut_by_its_source_ends_with_an_ellipsis(text: str, finished: str) -> None:
     assert finish_excerpt(text) == finished
+
+
+def test_markdown_becomes_plain_text_for_a_terminal() -> None:
+    title = "A **bold** claim [sic] about C:\\temp_dir"
+    rendered = f"**[{clean(title)}](https://a.example/x_%28y%29)** · {clean('2 * 3 = 6')}"
+    assert markdown_to_plain(rendered) == f"{title} <https://a.example/x_%28y%29> · 2 * 3 = 6"
+    assert markdown_to_plain("__under__ ~~gone~~ ||hidden||") == "under gone hidden"
