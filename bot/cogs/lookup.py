@@ -400,7 +400,7 @@ class Lookups(commands.Cog):
         interaction: discord.Interaction,
         title: str,
         fetch: Callable[[int, int], Awaitable[list[Article]]],
-        count: Awaitable[int],
+        count: Callable[[], Awaitable[int]],
         *,
         public: bool,
         order: str,
@@ -412,7 +412,7 @@ class Lookups(commands.Cog):
         page_size = self.settings.page_size
 
         async def first() -> tuple[list[Article], int]:
-            return await fetch(0, page_size), await count
+            return await fetch(0, page_size), await count()
 
         articles, total = await replies.within_deadline(interaction, first(), ephemeral=ephemeral)
         if not articles:
@@ -455,7 +455,7 @@ class Lookups(commands.Cog):
         shown = await self._send_list(
             interaction, title,
             lambda offset, limit: store.latest(self.bot.db, topic=topic or None, limit=limit, offset=offset),
-            store.count_listed(self.bot.db, topic=topic or None, bound=self._count_bound()),
+            lambda: store.count_listed(self.bot.db, topic=topic or None, bound=self._count_bound()),
             public=public, order="newest",
         )
         if not shown:
@@ -483,7 +483,7 @@ class Lookups(commands.Cog):
             lambda offset, limit: store.top(
                 self.bot.db, topic=topic or None, days=days, now=now, limit=limit, offset=offset
             ),
-            store.count_listed(
+            lambda: store.count_listed(
                 self.bot.db, topic=topic or None, days=days, now=now, bound=self._count_bound()
             ),
             public=public, order="best", with_quality=True,

@@ -50,7 +50,6 @@ SNIPPET_LIMIT = 300
 LIST_TITLE_LIMIT = 200
 STATS_REJECTED_SHOWN = 10
 
-_SIMPLE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -90,13 +89,6 @@ def rating_line(quality: int | None, heat: int | None = None) -> str:
     """Quality and heat the same way everywhere, in words: "Good quality · 🔥 Hot story" (parts that say
     nothing are left out, so the line may be empty)."""
     return " · ".join(part for part in (quality_words(quality), heat_words(heat)) if part)
-
-
-def id_label(article_id: str) -> str:
-    """The article id as users should copy it into /article: code-formatted when it is a plain token."""
-    if _SIMPLE_ID.fullmatch(article_id):
-        return f"`{article_id}`"
-    return clean(article_id)
 
 
 def masked_link(label: str, url: str | None) -> str:
