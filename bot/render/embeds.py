@@ -294,13 +294,25 @@ def _byline(article: Article, *, with_quality: bool = False) -> str:
     return " · ".join(parts)
 
 
+def _joined_matches(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Matches separated only by spaces become one ("**facial recognition**", not two bold words)."""
+    joined: list[tuple[str, bool]] = []
+    for text, bold in pieces:
+        if bold and len(joined) >= 2 and joined[-2][1] and not joined[-1][1] and not joined[-1][0].strip():
+            gap = joined.pop()[0]
+            joined[-1] = (joined[-1][0] + gap + text, True)
+        else:
+            joined.append((text, bold))
+    return joined
+
+
 def highlight_snippet(snippet: str, limit: int = SNIPPET_LIMIT) -> str:
     """A search snippet (matches between `HIGHLIGHT_START`/`HIGHLIGHT_END`) with the matches in bold and
     everything else escaped; an excerpt the source cut mid-sentence ends with "…".
 
     Truncation never splits a highlight: a cut highlight is closed again.
     """
-    pieces = highlighted_pieces(snippet)
+    pieces = _joined_matches(highlighted_pieces(snippet))
     whole = "".join(text for text, _ in pieces)
     if pieces and finish_excerpt(whole) != whole.rstrip():
         last, bold = pieces[-1]

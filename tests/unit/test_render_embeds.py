@@ -210,6 +210,12 @@ def test_highlight_snippet_bolds_the_matches_and_escapes_the_rest() -> None:
     assert highlight_snippet(marked("**a*b** c.")) == r"**a\*b** c."
 
 
+def test_neighbouring_matches_are_one_highlight() -> None:
+    assert highlight_snippet(marked("**facial** **recognition** software **is** used.")) == (
+        "**facial recognition** software **is** used."
+    )
+
+
 def test_stars_in_the_text_are_never_taken_for_highlights() -> None:
     """The store marks matches with control characters, so `**` in an excerpt stays literal text."""
     assert highlight_snippet(marked("a **match** in a **bold** claim.").replace("bold", "x")) == (
