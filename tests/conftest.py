@@ -28,8 +28,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{line}; CI=true requires it")
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return _openapi_state()[1]
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say once, at the top of every run (quiet or not), whether payloads are checked against the spec."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        validating, line = _openapi_state()
+        reporter.write_line(line, yellow=not validating)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
