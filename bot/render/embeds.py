@@ -340,6 +340,15 @@ def _listed_title(article: Article, room: int, rest: int) -> str:
     return f"**{link}**" if len(link) + rest + 6 <= room else f"**{name}**"
 
 
+def _only_the_title(article: Article, snippet: str) -> bool:
+    """Whether the snippet says nothing but the title again (some feeds use the title as the excerpt)."""
+    def words(text: str) -> str:
+        return " ".join(text.replace("…", " ").split()).casefold().rstrip(".!?:")
+
+    passage = words("".join(text for text, _ in highlighted_pieces(snippet)))
+    return bool(passage) and passage == words(article.title)
+
+
 def results_page(
     title: str,
     hits: Sequence[tuple[Article, str]],
@@ -359,7 +368,9 @@ def results_page(
     blocks = []
     for article, snippet in hits:
         byline = _byline(article)
-        text = highlight_snippet(snippet, min(SNIPPET_LIMIT, max(per_hit // 3, 0)))
+        text = "" if _only_the_title(article, snippet) else highlight_snippet(
+            snippet, min(SNIPPET_LIMIT, max(per_hit // 3, 0))
+        )
         heading = _listed_title(article, per_hit, len(byline) + len(text))
         block = "\n".join(part for part in (heading, byline, text) if part)
         blocks.append(truncate(block, per_hit))

@@ -272,6 +272,13 @@ def test_a_result_without_an_excerpt_never_repeats_its_title() -> None:
     assert embed["description"].splitlines()[-1].startswith("News Outlet · <t:")
 
 
+def test_an_excerpt_that_only_repeats_the_title_is_not_shown() -> None:
+    article = make_article(title="Council approves the budget", excerpt="Council approves the budget.")
+    embed = results_page("Search: budget", [(article, marked("Council approves the **budget**."))],
+                         page=1, pages=1, summary="1 result")
+    assert embed["description"].count("Council approves") == 1
+
+
 def test_results_page_with_huge_hits_stays_within_limits() -> None:
     long_url = "https://news.example/" + "a" * 2000
     hits = [(make_article(title="T" * 300, url=long_url), marked("**x** " + "y " * 2000)) for _ in range(5)]
