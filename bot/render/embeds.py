@@ -334,10 +334,11 @@ def highlight_snippet(snippet: str, limit: int = SNIPPET_LIMIT) -> str:
 
 
 def _listed_title(article: Article, room: int, rest: int) -> str:
-    """The bold title, linked when the link fits in `room` next to `rest` characters of its block."""
+    """The bold title, linked when the link fits in `room` next to `rest` characters of its block (and
+    the two line breaks between them)."""
     name = truncate(clean(article.title) or clean(article.url), LIST_TITLE_LIMIT)
     link = masked_link(name, article.url)
-    return f"**{link}**" if len(link) + rest + 6 <= room else f"**{name}**"
+    return f"**{link}**" if len(link) + 4 + rest + 2 <= room else f"**{name}**"
 
 
 def _only_the_title(article: Article, snippet: str) -> bool:
@@ -368,8 +369,11 @@ def results_page(
     blocks = []
     for article, snippet in hits:
         byline = _byline(article)
+        # The passage gets what the unlinked title and the byline leave, so the block is never cut short
+        # (which could split a highlight); the title is linked when the link fits as well.
+        room = per_hit - len(_listed_title(article, 0, 0)) - len(byline) - 2
         text = "" if _only_the_title(article, snippet) else highlight_snippet(
-            snippet, min(SNIPPET_LIMIT, max(per_hit // 3, 0))
+            snippet, min(SNIPPET_LIMIT, max(room, 0))
         )
         heading = _listed_title(article, per_hit, len(byline) + len(text))
         block = "\n".join(part for part in (heading, byline, text) if part)

@@ -477,3 +477,13 @@ def test_the_worst_case_article_fits_every_limit_in_article_and_search_pages() -
         assert message_problems(message([listing])) == []
     options = article_menu_options([article] * 10)
     assert all(len(text) <= 100 for option in options for text in option.values())
+
+
+def test_a_full_page_of_long_results_keeps_every_highlight_whole() -> None:
+    long = make_article(title="Long title " * 40, provider=Provider("P" * 200, None))
+    hits = [(long, marked("w" * 90 + " **" + "m" * 30 + "** and more words after it"))] * 10
+    embed = results_page("Search: match", hits, page=1, pages=1, summary="10 results")
+    for block in embed["description"].split("\n\n"):
+        assert block.count("**") % 2 == 0, block
+        assert block.splitlines()[-1].startswith("www"), "every result keeps its passage"
+    assert message_problems(message([embed])) == []
