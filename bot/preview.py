@@ -157,6 +157,7 @@ def schedule_row_json(row: ScheduleRow) -> dict[str, Any]:
         "channel_id": row.channel_id,
         "schedule": row.schedule,
         "timezone": row.timezone,
+        "when": describe(parse_cron(row.schedule), row.timezone),
         "next_run_utc": iso_utc(row.next_run_utc) if row.next_run_utc else None,
         "next_run_local": row.next_run_local.isoformat() if row.next_run_local else None,
         "state": row.state,

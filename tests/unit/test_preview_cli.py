@@ -114,6 +114,7 @@ async def test_digests_table_shows_next_runs_in_local_time_and_utc(db: Database)
     paris = schedule_row_json(rows[0])
     assert paris["next_run_utc"] == "2026-03-03T07:00:00Z"
     assert paris["next_run_local"] == "2026-03-03T08:00:00+01:00"
+    assert paris["when"] == "at 08:00, every day, Europe/Paris"
     assert rows[2].next_run_utc == T0 + timedelta(hours=1, minutes=15), "slots already checked are past"
 
     text = format_schedule_table(rows)
