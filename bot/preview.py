@@ -60,7 +60,7 @@ async def preview_plan(
         settings = config.digests[0] if config.digests else default_digest(config)
     else:
         settings = _find_settings(config, await store.list_digests(db), name)
-    plan, _ = await compose_next(db, settings, now=now)
+    plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
     return settings, plan
 
 

@@ -92,7 +92,7 @@ def _explain_folded(
 ) -> Explanation:
     """A folded article is in when its link is actually listed, not hidden behind "+N more"."""
     lead = story.lead
-    shown = delivered_urls(render_selection(ctx, selection, slot_label=None))
+    shown = delivered_urls(render_selection(ctx, selection, slot=None))
     detail = (*facts, f"story lead {lead.id}: {lead.title}")
     if article.url in shown:
         return Explanation(
