@@ -151,6 +151,9 @@ _LABELS = {
     "backlog": "Backlog on the first run",
     "mode": "Mode",
     "log_channel_id": "Log channel",
+    "title": "Title",
+    "style": "Style",
+    "color": "Colour",
 }
 
 
@@ -163,6 +166,10 @@ def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
         return "off" if value is None else f"{value} day{'s' if value != 1 else ''}"
     if key == "published_only":
         return "yes" if value else "no"
+    if key == "title" and value is None:
+        return "from the name"
+    if key == "color":
+        return "the bot's blue" if value is None else f"#{int(value):06x}"
     if key == "schedule":
         # Validated cron (digits, names, `*/,-`): shown verbatim as code, where escapes would show.
         return f"`{str(value).replace('`', '')}`"

@@ -145,7 +145,7 @@ def test_preview_json_is_the_payloads_from_the_bundled_seeds(
     payloads = json.loads(out)
     assert code == EXIT_OK and payloads
     assert all(payload["allowed_mentions"] == {"parse": []} for payload in payloads)
-    assert any(embed.get("fields") for payload in payloads for embed in payload["embeds"])
+    assert any("\nMore: " in embed["description"] for payload in payloads for embed in payload["embeds"])
     code, _, err = run(capsys, "preview", "no-such-digest", "--db", str(db))
     assert code == EXIT_FAILED and "no-such-digest" in err
 

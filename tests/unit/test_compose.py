@@ -73,8 +73,8 @@ async def test_first_run_posts_the_best_seeds_with_related_coverage(db: Database
     assert [story.lead.quality for story in selection.stories] == [74, 47, 39]
     assert all(story.related for story in selection.stories), "each story shows other outlets' coverage"
     embeds = [embed for message in plan.messages for embed in message.payload["embeds"]]
-    assert any(field["name"].startswith("Related coverage") for field in embeds[0]["fields"])
-    assert plan.messages[0].payload["content"] == "📰 **morning** · 3 stories"
+    assert "\nMore: [" in embeds[0]["description"]
+    assert plan.messages[0].payload["content"] == "📰 **Morning** · 3 stories"
 
 
 async def test_the_seed_listing_itself_as_related_shows_once(db: Database) -> None:

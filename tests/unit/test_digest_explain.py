@@ -143,7 +143,7 @@ def test_explain_agrees_with_the_selection_and_the_plan_on_a_mixed_pool() -> Non
         )
         ctx = make_ctx(settings, first_run=first_run, delivered=delivered)
         selection = select_stories(pool, ctx)
-        plan, _ = compose_plan(ctx, pool, slot_label=None)
+        plan, _ = compose_plan(ctx, pool, slot=None)
         leads = {article_id for message in plan.messages for article_id in message.article_ids}
         shown = {url for message in plan.messages for url in message.delivered_urls}
         shown_members = {
