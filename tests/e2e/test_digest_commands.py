@@ -95,11 +95,15 @@ async def test_digest_preview_shows_the_next_run_and_autocompletes_names(
 
     assert [choice["value"] for choice in choices] == ["morning"]
     assert result.ephemeral
-    assert result.content == "Preview of the next run: 1 message.\n📰 **morning** · 2 stories"
-    assert [embed["footer"]["text"].split(" · ")[0] for embed in result.embeds] == [
-        f"ID {TOP_SEED}", "ID f49c33e8b2a4a914"
+    next_slot = int(datetime(2026, 3, 3, 8, 0, tzinfo=UTC).timestamp())
+    assert result.content == (
+        f"Preview of the next run: 1 message.\n📰 **Morning** · <t:{next_slot}:f> · 2 stories"
+    )
+    assert [embed["title"] for embed in result.embeds] == [
+        "NOPD has used facial recognition since at least 2018, emails reveal",
+        "New Orleans police use facial recognition software, despite previous assurances to the contrary",
     ]
-    assert any(field["name"].startswith("Related coverage") for field in result.embeds[0]["fields"])
+    assert "\nMore: [The Lens](" in result.embeds[0]["description"]
     assert emulator.channel_messages(news) == [], "a preview posts nothing in the channel"
     assert record is not None and not record.first_run_claimed and record.guild_id == int(home.id)
     assert unknown.ephemeral and "no digest called **nope**" in unknown.embeds[0]["description"]
