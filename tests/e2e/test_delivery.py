@@ -511,7 +511,11 @@ async def test_thread_mode_posts_the_header_then_the_items_in_a_thread(world: Wo
     assert len(header) == 1 and header[0].content == planned_contents(run)[0]
     assert run.thread_id == int(header[0].id)
     items = world.posted(str(run.thread_id))
-    assert [m.content for m in items] == planned_contents(run)[1:]
+    assert [m.content or None for m in items] == planned_contents(run)[1:]
+    jump = f"https://discord.com/channels/{world.guild.id}/{run.thread_id}/{items[0].id}"
+    lines = header[0].embeds[0]["description"].splitlines()
+    assert len(lines) == len(run.messages[1].planned.article_ids)
+    assert all(f"]({jump}) — " in line for line in lines), "each story links to its message in the thread"
     assert len(world.emu.requests_to("POST", rf"/channels/{world.channel.id}/messages/\d+/threads")) == 1
 
 
