@@ -70,7 +70,8 @@ async def test_first_run_posts_the_best_seeds_with_related_coverage(db: Database
     plan, selection = await compose_next(db, record, now=T0)
 
     assert len(selection.stories) == 3
-    assert [story.lead.quality for story in selection.stories] == [74, 47, 39]
+    # The freshest eligible seed leads (backlog recency), then the best of the older ones.
+    assert [story.lead.quality for story in selection.stories] == [10, 74, 47]
     assert all(story.related for story in selection.stories), "each story shows other outlets' coverage"
     embeds = [embed for message in plan.messages for embed in message.payload["embeds"]]
     assert "\nMore: [" in embeds[0]["description"]
@@ -113,7 +114,7 @@ async def test_after_the_first_run_only_new_articles_are_posted(db: Database, co
 async def test_a_config_digest_not_yet_created_previews_as_created_now(db: Database, corpus: Path) -> None:
     settings = digest("configured", backlog=1)
     plan, selection = await compose_next(db, settings, now=T0)
-    assert [story.lead.quality for story in selection.stories] == [74]
+    assert [story.lead.id for story in selection.stories] == ["7e22685a7d214d17"], "the freshest seed"
     assert not plan.is_empty
     assert await store.get_digest(db, "configured") is None, "previewing creates nothing"
 
@@ -127,16 +128,19 @@ async def test_a_digest_sharing_a_channel_never_leads_with_what_the_other_delive
     await store.record_sent(db, run.id, 1, message_id=1, channel_id=111, now=T0)
 
     _, selection = await compose_next(db, second, now=T0)
-    assert [story.lead.quality for story in selection.stories] == [47, 39]
+    assert [story.lead.id for story in selection.stories] == ["4f079d8d5eeb6983", "48933d0774f4b3c7"]
+    assert "7e22685a7d214d17" not in {story.lead.id for story in selection.stories}, "the first's lead"
 
 
 async def test_explain_says_delivered_backlog_and_filtered(db: Database) -> None:
     record = await store.create_digest(db, digest(backlog=1), guild_id=1, now=T0)
 
-    leading = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
+    # The freshest eligible seed (2023-07-28) takes the only backlog place ahead of the 2020 best one.
+    leading = await explain_article(db, record, "7e22685a7d214d17", now=T0)
     assert leading.included and "leads story 1" in leading.reason
-    outside = await explain_article(db, record, "7e22685a7d214d17", now=T0)
-    assert not outside.included and "outside the first run's backlog of 1" in outside.reason
+    outside = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
+    assert not outside.included and "ranks 2" in outside.reason
+    assert "outside the first run's backlog of 1" in outside.reason
 
     await store.mark_seen(db, "morning", ["https://www.nola.com/news/crime_police/"
                                           "article_2e2fccb2-3e5c-11eb-a45d-032cabc1b089.html"], now=T0)
