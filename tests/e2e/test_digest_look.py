@@ -3,7 +3,17 @@ coverage button, which keeps answering after the bot restarts."""
 
 from __future__ import annotations
 
-from tests.e2e.test_delivery import World, digest, only_run, reconcile_at, utc, world  # noqa: F401
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_delivery import World, digest, only_run, reconcile_at, utc
+from tests.emulator import Emulator
+
+
+@pytest.fixture
+def world(emulator: Emulator, tmp_path: Path) -> World:
+    return World(emulator, tmp_path)
 
 
 async def test_a_compact_digest_reads_like_a_brief_and_its_coverage_button_works_after_a_restart(

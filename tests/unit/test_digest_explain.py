@@ -65,7 +65,8 @@ def test_already_delivered_names_when_and_which_digest() -> None:
         ({"topics": ("robotics",)}, {}, None, "topics"),
         ({"providers": ("nola.com",)}, {}, None, "provider"),
         ({"keywords": ("facial recognition",)}, {}, frozenset({"other"}), "keywords (facial recognition)"),
-        ({"max_age_days": 7}, {"published_at": SLOT - timedelta(days=30)}, None, "the digest's age limit (max_age_days: 7 days"),
+        ({"max_age_days": 7}, {"published_at": SLOT - timedelta(days=30)}, None,
+         "the digest's age limit (max_age_days: 7 days"),
         ({"published_only": True}, {"published": False}, None, "published"),
     ],
 )

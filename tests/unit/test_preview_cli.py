@@ -56,7 +56,7 @@ async def test_preview_without_digests_uses_the_default_digest_over_the_seeds(db
     assert len(payloads) == 1
     assert all(message_problems(payload) == [] for payload in payloads)
     assert payloads[0]["content"] == f"📰 **Digest** · {NEXT_SLOT} · 5 stories", "the next run's slot"
-    assert set(payloads[0]) == {"content", "embeds", "allowed_mentions", "components"}, "no nonce in a preview"
+    assert set(payloads[0]) == {"content", "embeds", "allowed_mentions", "components"}, "no nonce"
     related = [embed for embed in payloads[0]["embeds"] if "\nMore: [" in embed["description"]]
     assert len(related) == 5, "every seed shows its related coverage"
     assert json.dumps(payloads).count(SELF_LISTED_URL) == 1, "the seed listing itself shows once"
@@ -70,7 +70,8 @@ async def test_preview_names_a_digest_or_takes_the_first_configured(db: Database
     assert plan.messages[0].payload["content"] == f"📰 **Strict** · {NEXT_SLOT} · 2 stories"
 
     named, plan = await preview_plan(db, config, "loose", now=T0)
-    assert named.name == "loose" and plan.messages[0].payload["content"] == f"📰 **Loose** · {NEXT_SLOT} · 2 stories"
+    assert named.name == "loose"
+    assert plan.messages[0].payload["content"] == f"📰 **Loose** · {NEXT_SLOT} · 2 stories"
 
     with pytest.raises(store.DigestNotFound, match=r"no digest called 'nope' \(digests: loose, strict\)"):
         await preview_plan(db, config, "nope", now=T0)
