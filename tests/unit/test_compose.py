@@ -14,6 +14,7 @@ import pytest
 from bot.compose import compose_next, default_digest, explain_article, mark_all_seen, next_run
 from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.plan import delivered_urls
+from bot.render.embeds import embed_length
 from bot.store import digests as store
 from bot.store.db import Database
 from bot.store.loader import load_corpus
@@ -174,3 +175,17 @@ def test_default_digest_covers_the_whole_corpus_with_the_configured_defaults() -
 def test_next_run_is_in_the_digests_timezone() -> None:
     settings = digest(timezone="America/New_York")
     assert next_run(settings, T0) == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+
+
+async def test_a_compact_seeds_digest_is_at_most_half_the_characters_of_a_rich_one(db: Database) -> None:
+    """Five stories: what Discord counts (content and embed text, links included)."""
+
+    async def characters(style: str) -> int:
+        plan, selection = await compose_next(db, digest(style=style), now=T0)
+        assert len(selection.stories) == 5
+        return sum(
+            len(message.payload["content"] or "") + sum(map(embed_length, message.payload["embeds"]))
+            for message in plan.messages
+        )
+
+    assert await characters("compact") * 2 <= await characters("rich")

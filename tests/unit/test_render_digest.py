@@ -256,3 +256,57 @@ def test_thread_name_is_plain_short_and_local() -> None:
     assert thread_name("Morning AI", SLOT, london) == "Morning AI · Sun 22 Nov 08:00"
     assert thread_name("Morning AI", None, london) == "Morning AI"
     assert len(thread_name("n" * 300, None, london)) == 100
+
+
+def worst_case_story(number: int) -> Story:
+    """The longest of everything: title, provider, topics, ten related entries with long titles and
+    URLs, and a 5,000-character excerpt without a single space."""
+    lead = Article(
+        url=f"https://lead{number}.example/" + "p" * 1900,
+        title="**T**" * 120,
+        published_at=PUBLISHED,
+        source_file=f"{number}.txt",
+        id_hint=f"w{number:015d}",
+        id=f"w{number:015d}",
+        excerpt="x" * 5000,
+        quality=100,
+        heat=10**9,
+        provider=Provider("P" * 400, "p" * 200 + ".example"),
+        topics=tuple("Topic " * 40 + str(n) for n in range(40)),
+        images=(),
+    )
+    coverage = tuple(
+        Related(
+            title="R" * 1000 + f" {n}",
+            url=f"https://other{n}.example/" + "q" * 1900,
+            provider=Provider("O" * 300 + f" {n}"),
+            published_at=PUBLISHED,
+            quality=n,
+        )
+        for n in range(10)
+    )
+    return Story(lead=lead, related=coverage)
+
+
+@pytest.mark.parametrize("style", ["compact", "rich"])
+@pytest.mark.parametrize("mode", ["channel", "thread"])
+def test_ten_worst_case_stories_fit_every_discord_limit(style: str, mode: str) -> None:
+    stories = [worst_case_story(n) for n in range(10)]
+    header = DigestHeader("W" * 80, SLOT, 10)
+    messages = render_digest(header, stories, max_related=10, mode=mode, style=style, color=0xFFFFFF)
+    assert [i for planned in messages for i in planned.article_ids] == [story.lead.id for story in stories]
+    for planned in messages:
+        payload = planned.payload
+        assert message_problems(payload) == []
+        assert len(payload.get("content") or "") <= 2000
+        rows = payload.get("components") or []
+        assert len(rows) <= 5
+        for row in rows:
+            assert row["type"] == 1 and 1 <= len(row["components"]) <= 5
+            for button in row["components"]:
+                assert len(button["label"]) <= 80 and len(button["custom_id"]) <= 100
+    items = [embed for planned in messages if planned.in_thread or mode == "channel"
+             for embed in planned.payload["embeds"]]
+    assert len(items) == 10
+    if style == "compact":
+        assert all(embed["description"].splitlines()[1].endswith("…") for embed in items)
