@@ -6,8 +6,8 @@ claims and delivers the due slot. Exactly once rests on three things: the ledger
 each message is recorded as soon as Discord confirms it), a deterministic nonce per message with
 `enforce_nonce` (Discord returns the message it already created for a repeat within a few minutes), and,
 for a message whose outcome is unknown after longer than that (resumed after a crash, or retried after a
-timeout or a dropped connection), a look through the channel's messages since the claim for the message's
-marker line.
+timeout or a dropped connection), a look through the channel's messages since the claim for the message
+itself (`render.digest.same_message`: its header line and embeds).
 
 Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
 reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 #: Discord honours a nonce for a few minutes; a message first attempted more recently than this is safely
 #: re-sent with its nonce, an older one is first looked for among the channel's messages since the claim.
 NONCE_TRUST = timedelta(minutes=2)
-#: The look for an unconfirmed message's marker reads the channel forward from the run's claim, this many
+#: The look for an unconfirmed message reads the channel forward from the run's claim, this many
 #: messages a page, at most this many pages (the message went out soon after the claim, so it is near the
 #: start; the bound keeps a flooded channel from being read to its end).
 ADOPT_PAGE_SIZE = 100

@@ -224,8 +224,8 @@ def describe_changes(
 
 
 def required_permissions(mode: str) -> tuple[Permission, ...]:
-    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (marker
-    adoption), and in thread mode opening threads and posting in them."""
+    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (to
+    adopt one sent before an interruption), and in thread mode opening threads and posting in them."""
     return CHANNEL_PERMISSIONS + (THREAD_PERMISSIONS if mode == "thread" else ())
 
 
