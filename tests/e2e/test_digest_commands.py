@@ -100,10 +100,10 @@ async def test_digest_preview_shows_the_next_run_and_autocompletes_names(
         f"Preview of the next run: 1 message.\n📰 **Morning** · <t:{next_slot}:f> · 2 stories"
     )
     assert [embed["title"] for embed in result.embeds] == [
+        "New Orleans police use of facial recognition technology nets zero arrests in nine months",
         "NOPD has used facial recognition since at least 2018, emails reveal",
-        "New Orleans police use facial recognition software, despite previous assurances to the contrary",
-    ]
-    assert "\nMore: [The Lens](" in result.embeds[0]["description"]
+    ], "the freshest seed first, then the best-rated"
+    assert "\nMore: [The Lens](" in result.embeds[1]["description"]
     assert emulator.channel_messages(news) == [], "a preview posts nothing in the channel"
     assert record is not None and not record.first_run_claimed and record.guild_id == int(home.id)
     assert unknown.ephemeral and "no digest called **nope**" in unknown.embeds[0]["description"]
@@ -120,10 +120,11 @@ async def test_digest_explain_says_why_an_article_is_in_or_out(emulator: Emulato
             "digest explain", focused="article_id", value="NOPD emails", user=member, guild=home,
             channel=news, options={"name": "morning"},
         )
+        # Fresh first: the newest seed takes the only backlog place, ahead of the best-rated one.
         leading = await emulator.invoke("digest explain", user=member, guild=home, channel=news,
-                                        options={"name": "morning", "article_id": TOP_SEED})
-        outside = await emulator.invoke("digest explain", user=member, guild=home, channel=news,
                                         options={"name": "morning", "article_id": LOW_SEED})
+        outside = await emulator.invoke("digest explain", user=member, guild=home, channel=news,
+                                        options={"name": "morning", "article_id": TOP_SEED})
 
     assert TOP_SEED in [choice["value"] for choice in article_choices]
     assert leading.ephemeral and outside.ephemeral
