@@ -54,7 +54,7 @@ def _expected(plan: Plan) -> tuple[list[str], list[tuple[str, str]], list[str]]:
 
 def _need_chromium() -> None:
     if chromium() is None:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail("chromium is required in CI (apt-get install -y chromium)")
         pytest.skip("chromium is not installed (apt-get install -y chromium) to open the preview page")
 
