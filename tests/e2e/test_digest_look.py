@@ -1,14 +1,17 @@
-"""What members see of a posted digest, through the emulator: the header, compact items, and the "+N"
-coverage button, which keeps answering after the bot restarts."""
+"""What members see of a posted digest, through the emulator: the header, compact items, the "+N"
+coverage button, which keeps answering after the bot restarts, and worst-case payloads Discord accepts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from discord.http import Route
 
+from bot.render.digest import DigestHeader, render_digest
 from tests.e2e.test_delivery import World, digest, only_run, reconcile_at, utc
 from tests.emulator import Emulator
+from tests.unit.test_render_digest import worst_case_story
 
 
 @pytest.fixture
@@ -69,3 +72,22 @@ async def test_a_coverage_button_for_an_article_gone_from_the_corpus_says_so(wor
         clicked = await world.emu.click(posted, "digestbot:coverage:48933d0774f4b3c7", user=member)
     assert clicked.ephemeral
     assert "no longer in the corpus" in clicked.embeds[0]["description"]
+
+
+@pytest.mark.parametrize("style", ["compact", "rich"])
+async def test_worst_case_digests_pass_the_emulators_checks_and_the_openapi_schema(
+    world: World, style: str
+) -> None:
+    stories = [worst_case_story(n) for n in range(10)]
+    header = DigestHeader("W" * 80, utc(2026, 6, 1, 8, 0), len(stories))
+    messages = [
+        planned
+        for mode in ("channel", "thread")
+        for planned in render_digest(header, stories, max_related=10, mode=mode, style=style, color=0)
+    ]
+    async with world.bot(world.config()) as bot:
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=int(world.channel.id))
+        for planned in messages:
+            await bot.http.request(route, json=planned.payload)
+    assert len(world.posted()) == len(messages)
+    assert world.emu.violations == []
