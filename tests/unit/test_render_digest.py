@@ -22,6 +22,7 @@ from bot.render.digest import (
     same_message,
     thread_name,
 )
+from bot.render.digest_items import clean_excerpt
 from bot.render.embeds import embed_length, message_problems
 
 PUBLISHED = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -310,3 +311,19 @@ def test_ten_worst_case_stories_fit_every_discord_limit(style: str, mode: str) -
     assert len(items) == 10
     if style == "compact":
         assert all(embed["description"].splitlines()[1].endswith("…") for embed in items)
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "expected"),
+    [
+        ("The council voted on Tuesday.", "The council voted on Tuesday."),
+        ("has used facial recognition since at least", "has used facial recognition since at least…"),
+        ("A list of things, ", "A list of things…"),
+        ("word " * 60, ("word " * 30).strip() + "…"),
+        ("x" * 5000, "x" * 149 + "…"),
+        ("**bold** [link](https://x) and", r"\*\*bold\*\* \[link\]\(https://x\) and…"),
+        (None, ""),
+    ],
+)
+def test_compact_excerpts_end_cleanly(excerpt: str | None, expected: str) -> None:
+    assert clean_excerpt(excerpt) == expected
