@@ -3,9 +3,10 @@
 The first message opens with a header readers understand — `📰 **Morning brief** · <t:…:f> · 5 stories`,
 the slot as a Discord timestamp each reader sees in their own zone — and a message that continues a split
 run says so (`… · continued`). Delivery finds a message it already posted by its `message_key`: the header
-line (title and slot instant to the second) plus each embed's title, link and text (link targets left
-out, so the thread header's later jump links do not change it). A channel never gets the same story
-twice, so two runs never share a key, even for two digests with the same title and slot.
+line (title and slot instant to the second) plus each embed's title and text, link targets left out (so
+neither the thread header's later jump links nor the way Discord writes a URL back change it). A channel
+never gets the same story twice, so two runs never share a key, even for two digests with the same title
+and slot.
 """
 
 from __future__ import annotations
@@ -96,11 +97,7 @@ def message_key(payload: Mapping[str, Any]) -> tuple[Any, ...] | None:
     None when the payload has neither a header line nor embeds."""
     header = parse_header(payload.get("content"))
     embeds = tuple(
-        (
-            (embed.get("title") or "").strip(),
-            embed.get("url") or "",
-            _LINK_TARGET.sub("]", embed.get("description") or "").strip(),
-        )
+        ((embed.get("title") or "").strip(), _LINK_TARGET.sub("]", embed.get("description") or "").strip())
         for embed in payload.get("embeds") or ()
     )
     if header is None and not embeds:

@@ -228,6 +228,12 @@ def test_message_key_tells_apart_two_digests_with_the_same_title_and_slot() -> N
         {**embed, "type": "rich"} for embed in one.payload["embeds"]
     ]}
     assert same_message(one.payload, posted)
+    rewritten = {**posted, "embeds": [
+        {**embed, "url": embed["url"] + "/",
+         "description": embed["description"].replace(".example/", ".example:443/")}
+        for embed in posted["embeds"]
+    ]}
+    assert same_message(one.payload, rewritten), "URLs as Discord writes them back do not matter"
     assert message_key({"content": "hello"}) is None
 
 
