@@ -150,6 +150,20 @@ def test_preview_json_is_the_payloads_from_the_bundled_seeds(
     assert code == EXIT_FAILED and "no-such-digest" in err
 
 
+def test_preview_html_writes_the_page_or_says_why_not(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path, tmp_path: Path
+) -> None:
+    load(capsys, corpus, db)
+    page = tmp_path / "next.html"
+    code, out, _ = run(capsys, "preview", "--db", str(db), "--html", str(page))
+    assert code == EXIT_OK and out == f"Wrote the preview of digest 'digest' to {page}\n"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "NOPD has used facial recognition" in text
+    assert "<script" not in text and "src=" not in text, "a self-contained page that loads nothing"
+    code, _, err = run(capsys, "preview", "--db", str(db), "--html", str(tmp_path / "missing" / "x.html"))
+    assert code == EXIT_FAILED and "cannot write the preview page" in err
+
+
 def test_offline_commands_do_not_import_discord(corpus: Path, db: Path) -> None:
     probe = (
         "import sys; from bot.cli import main; code = main(sys.argv[1:]); "
