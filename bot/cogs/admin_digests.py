@@ -30,7 +30,14 @@ from bot.audit import REFUSED as AUDIT_REFUSED
 from bot.client import DigestBot
 from bot.cogs.admin import admin_group
 from bot.compose import compose_next, mark_all_seen, next_run
-from bot.config import DIGEST_MODES, ConfigError, DigestSettings, digest_settings_from_mapping
+from bot.config import (
+    DIGEST_MODES,
+    DIGEST_STYLES,
+    DIGEST_TITLE_LIMIT,
+    ConfigError,
+    DigestSettings,
+    digest_settings_from_mapping,
+)
 from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
@@ -82,8 +89,12 @@ _DESCRIBE = {
     "published_only": "Only articles marked as published",
     "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
     "log_channel": "Where this digest's problems are announced (default: the bot-wide log channel)",
+    "title": "The title heading each run (default: the name; '-' goes back to it)",
+    "style": "compact: one short item per story; rich: the full article with its image",
+    "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
 }
 _MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
+_STYLE_CHOICES = [Choice(name=style, value=style) for style in DIGEST_STYLES]
 
 
 # --- replies (plain payloads, built with the renderer's limits) ----------------------------------------
@@ -331,7 +342,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
     @app_commands.command(name="create", description="Create a digest that posts to a channel on a schedule")
     @app_commands.describe(**_DESCRIBE)
-    @app_commands.choices(mode=_MODE_CHOICES)
+    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def create(
         self,
@@ -351,12 +362,16 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         published_only: bool | None = None,
         max_age_days: int | None = None,
         log_channel: discord.TextChannel | None = None,
+        title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
+        style: str | None = None,
+        color: app_commands.Range[str, 1, 16] | None = None,
     ) -> None:
         options = DigestOptions(
             timezone=timezone, min_quality=min_quality, topics=topics, providers=providers,
             keywords=keywords, max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
             published_only=published_only, max_age_days=max_age_days,
-            log_channel_id=None if log_channel is None else log_channel.id,
+            log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
+            color=color,
         )
         guild = interaction.guild
         assert guild is not None  # /admin is guild-only
@@ -388,7 +403,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         payload, record = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
         if record is not None:
-            plan, _selection = await compose_next(self.bot.db, record, now=self.bot.now())
+            now = self.bot.now()
+            plan, _selection = await compose_next(self.bot.db, record, now=now,
+                                                  slot_time=next_run(record.settings, now))
             preview = replies.message_kwargs(preview_payload(record.name, plan))
             await interaction.followup.send(**preview, ephemeral=True)
 
@@ -398,7 +415,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
     @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
     @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this text channel"})
-    @app_commands.choices(mode=_MODE_CHOICES)
+    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def edit(
         self,
@@ -418,13 +435,17 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         published_only: bool | None = None,
         max_age_days: int | None = None,
         log_channel: discord.TextChannel | None = None,
+        title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
+        style: str | None = None,
+        color: app_commands.Range[str, 1, 16] | None = None,
     ) -> None:
         options = DigestOptions(
             channel_id=None if channel is None else channel.id, schedule=schedule, timezone=timezone,
             min_quality=min_quality, topics=topics, providers=providers, keywords=keywords,
             max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
             published_only=published_only, max_age_days=max_age_days,
-            log_channel_id=None if log_channel is None else log_channel.id,
+            log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
+            color=color,
         )
         guild = interaction.guild
         assert guild is not None
