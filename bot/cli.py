@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.config import LOG_LEVELS
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -86,11 +87,11 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 async def _open_database(config: Any, *, create: bool) -> Any:
     """The store; only `load` creates it (a lookup on a missing database says to load first)."""
-    from bot.store.db import Database, DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
+    from bot.store.db import Database, DatabaseProblem
 
     try:
         return await Database.open(config.database.path, create=create)
-    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed) as error:
+    except DatabaseProblem as error:
         raise CommandFailed(str(error)) from None
 
 
@@ -368,10 +369,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="configuration file (default: $DIGESTBOT_CONFIG, "
-                        "else config/config.yaml if present, else built-in defaults)")
-    parser.add_argument("--db", type=Path, help="SQLite database (overrides database.path)")
+def _common(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """The options every command takes. They are added to the main parser (default None) and to each
+    sub-command (default SUPPRESS, so an option given before the sub-command is not reset after it)."""
+    parser.add_argument("--config", type=Path, default=default,
+                        help="configuration file (default: $DIGESTBOT_CONFIG, else config/config.yaml if "
+                        "present, else built-in defaults)")
+    parser.add_argument("--db", type=Path, default=default, help="SQLite database (overrides database.path)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=default,
+                        help="overrides logging.level from the configuration")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -379,18 +385,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digestbot", description="News corpus lookups and scheduled digests for Discord."
     )
     parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    _common(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    load = commands.add_parser("load", help="load the corpus folder into the database")
-    _common(load)
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        _common(sub, default=argparse.SUPPRESS)
+        return sub
+
+    load = command("load", "load the corpus folder into the database")
     load.add_argument("--corpus", type=Path, help="corpus folder (overrides corpus.path)")
     load.add_argument("--force", action="store_true",
                       help="apply even if the folder is empty or more than half the articles would go")
     load.add_argument("--json", action="store_true", help="print the report as one JSON object")
     load.set_defaults(handler=_cmd_load)
 
-    search = commands.add_parser("search", help="full-text search of the corpus")
-    _common(search)
+    search = command("search", "full-text search of the corpus")
     search.add_argument("query", help='words (ANDed), "quoted phrases", prefix*')
     search.add_argument("--topic")
     search.add_argument("--provider", help="provider name or domain")
@@ -402,37 +412,29 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=_cmd_search)
 
-    show = commands.add_parser("show", help="one article with its related coverage")
-    _common(show)
+    show = command("show", "one article with its related coverage")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_show)
 
-    preview = commands.add_parser("preview", help="the messages a digest's next run would post (no token)")
-    _common(preview)
+    preview = command("preview", "the messages a digest's next run would post (no token)")
     preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
                          "else a digest of the whole corpus)")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
     preview.set_defaults(handler=_cmd_preview)
 
-    digests = commands.add_parser("digests", help="every digest with its next run time")
-    _common(digests)
+    digests = command("digests", "every digest with its next run time")
     digests.add_argument("--json", action="store_true")
     digests.set_defaults(handler=_cmd_digests)
 
-    run = commands.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
-    _common(run)
+    run = command("run", "run the Discord bot (token from $DISCORD_TOKEN)")
     run.add_argument("--sync", action="store_true", help="sync slash commands even when they look unchanged")
-    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                     help="overrides logging.level from the configuration")
     run.set_defaults(handler=_cmd_run, runs_own_loop=True)
 
-    check = commands.add_parser("check", help="validate configuration, corpus and database before a deploy")
-    _common(check)
+    check = command("check", "validate configuration, corpus and database before a deploy")
     check.set_defaults(handler=_cmd_check)
 
-    health = commands.add_parser("health", help="exit 0 when the running bot's heartbeat is fresh")
-    _common(health)
+    health = command("health", "exit 0 when the running bot's heartbeat is fresh")
     health.set_defaults(handler=_cmd_health)
     return parser
 
@@ -446,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "runs_own_loop", False):
             return args.handler(args)
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=args.log_level or "WARNING", format="%(levelname)s %(name)s: %(message)s")
         handler: Handler = args.handler
         return asyncio.run(handler(args))
     except UsageError as error:

@@ -44,6 +44,7 @@ import aiosqlite
 from bot.corpus.model import Article, Duplicate, LoadReport, Rejection
 from bot.corpus.normalize import id_from_url
 from bot.corpus.parse import parse_article, read_article
+from bot.logs import SecretValue
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -528,7 +529,7 @@ class _Apply:
             await self._provider_id(content["provider"]),
             images[0][0] if images else None,
             json.dumps(images, separators=(",", ":")),
-            content["secured"],
+            None if content["secured"] is None else SecretValue(content["secured"]),
         )
 
     @staticmethod
