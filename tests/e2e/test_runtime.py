@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from discord import app_commands
 from bot.client import DigestBot, create_bot
 from bot.cogs.admin import admin_group
 from bot.config import Config, CorpusConfig, DatabaseConfig
+from bot.health import check_health
 from bot.logs import REDACTED, setup_logging
 from bot.runtime import run_bot
 from bot.ui.errors import SOMETHING_WENT_WRONG, ReportingView
@@ -531,7 +533,11 @@ async def test_sigterm_stops_the_process_cleanly_after_a_heartbeat(
 
     text = stderr.decode()
     assert process.returncode == 0, text
-    assert beat["gateway_connected"] is True and beat["database_ok"] is True
+    assert beat["gateway_connected"] is True and beat["database_ok"] is True and beat["stopped"] is False
+    last = json.loads(heartbeat.read_text())
+    assert last["stopped"] is True and last["pid"] == beat["pid"]
+    assert heartbeat.stat().st_mode & 0o777 == 0o600
+    assert check_health(heartbeat, now=datetime.now(UTC))[1].startswith("the bot stopped ")
     assert isinstance(beat["latency_ms"], float)
     assert "signal received: shutting down" in text
     assert emulator.token not in text
