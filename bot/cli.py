@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -103,17 +104,56 @@ def _print_json(value: object) -> None:
 # --- load -------------------------------------------------------------------------------------------
 
 
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped a command; it exits 128 + the signal number, as a shell reports it."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+async def _until_signal(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run `work`; SIGINT or SIGTERM cancels it, so its cleanup runs (worker processes shut down, the open
+    transaction rolled back), and then returns the signal's number instead of the result."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        return signal.Signals(received[0])
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 async def _cmd_load(args: argparse.Namespace) -> int:
     from bot import clock
+    from bot.store.articles import current_load_seq
     from bot.store.loader import LoadRefused, load_corpus
 
     config = _load_config(args)
     corpus = args.corpus or config.corpus.path
     db = await _open_database(config, create=True)
     try:
-        report = await load_corpus(
+        before = await current_load_seq(db)
+        report = await _until_signal(load_corpus(
             db, corpus, force=args.force, max_file_bytes=config.corpus.max_file_bytes, now=clock.now()
-        )
+        ))
+        if isinstance(report, signal.Signals):
+            after = await current_load_seq(db)
+            if after == before:
+                raise Interrupted(report, "load interrupted; the previous corpus is unchanged")
+            raise Interrupted(report, f"load interrupted after it was applied: load #{after} is in service")
     except LoadRefused as error:
         raise CommandFailed(f"load refused: {error}") from None
     finally:
@@ -457,6 +497,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as error:
         print(f"digestbot: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as error:
+        print(f"digestbot: {error}", file=sys.stderr)
+        return 128 + error.signum
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
