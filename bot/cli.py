@@ -328,13 +328,13 @@ async def _cmd_show(args: argparse.Namespace) -> int:
 
 async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.preview import format_plan, plan_payloads, preview_plan
+    from bot.preview import format_plan, plan_payloads, preview_basis, preview_plan
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
     db = await _open_database(config, create=False)
     try:
-        settings, plan = await preview_plan(db, config, args.name, now=clock.now())
+        settings, plan = await preview_plan(db, config, args.name, now=clock.now(), everything=args.all)
     except DigestNotFound as error:
         raise CommandFailed(str(error)) from None
     finally:
@@ -342,7 +342,8 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(plan_payloads(plan))
     else:
-        print(format_plan(settings, plan))
+        basis = preview_basis(config, settings, args.name, everything=args.all)
+        print(format_plan(settings, plan, basis=basis))
     return EXIT_OK
 
 
@@ -459,7 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = command("preview", "the messages a digest's next run would post (no token)")
     preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
-                         "else a digest of the whole corpus)")
+                         "else a new digest with the configured digest_defaults)")
+    preview.add_argument("--all", action="store_true",
+                         help="lift the digest's article filters (quality, age, topics, …): every article")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
     preview.set_defaults(handler=_cmd_preview)
 
