@@ -34,6 +34,8 @@ class CheckResult:
 
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The configuration itself is invalid (a usage error: `digestbot check` exits 2, like every command).
+    config_invalid: bool = False
 
     @property
     def ok(self) -> bool:
@@ -151,6 +153,7 @@ async def run_checks(
         config = load_config(config_path, env=env)
     except ConfigError as error:
         result.problems.append(f"config: {error}")
+        result.config_invalid = True
         result.notes.append("corpus: not checked because the configuration is invalid")
         if db_path is not None:
             await _check_database(Path(db_path), result)

@@ -2,7 +2,8 @@
 
 Sub-commands import only what they need; nothing here imports discord.py except `run`, so the
 offline commands start fast. Exit codes: 0 done, 1 failed (nothing applied, not found), 2 usage or
-configuration error. Errors are one line on stderr, never a traceback.
+configuration error, 128 + the signal when SIGINT (130) or SIGTERM (143) stopped it. Errors are one line
+on stderr, never a traceback. `--config`, `--db` and `--log-level` go before or after the sub-command.
 """
 
 from __future__ import annotations
@@ -377,7 +378,7 @@ async def _cmd_check(args: argparse.Namespace) -> int:
         print(f"problem: {problem}")
     if result.problems:
         print(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found")
-        return EXIT_FAILED
+        return EXIT_USAGE if result.config_invalid else EXIT_FAILED
     print("ok: configuration, corpus and database are fine")
     return EXIT_OK
 
@@ -395,6 +396,22 @@ async def _cmd_health(args: argparse.Namespace) -> int:
     healthy, message = check_health(path, now=clock.now())
     print(message)
     return EXIT_OK if healthy else EXIT_FAILED
+
+
+async def _cmd_backup(args: argparse.Namespace) -> int:
+    from bot.store.backup import backup_database
+    from bot.store.db import DatabaseProblem
+
+    config = _load_config(args)
+    try:
+        report = await asyncio.to_thread(backup_database, config.database.path, args.target)
+    except DatabaseProblem as error:
+        raise CommandFailed(str(error)) from None
+    print(
+        f"backup of {config.database.path} written to {report.target} "
+        f"({report.size} bytes, schema version {report.schema_version})"
+    )
+    return EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -476,6 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = command("check", "validate configuration, corpus and database before a deploy")
     check.set_defaults(handler=_cmd_check)
+
+    backup = command("backup", "copy the database to a new file, safely while the bot runs")
+    backup.add_argument("target", type=Path, help="the new file (an existing file is never overwritten)")
+    backup.set_defaults(handler=_cmd_backup)
 
     health = command("health", "exit 0 when the running bot's heartbeat is fresh")
     health.set_defaults(handler=_cmd_health)

@@ -121,7 +121,7 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     never repeated: it is part of a field's value, and rejection reasons are shown publicly."""
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         line = error.problem_mark.line + _FRONT_MATTER_FIRST_LINE
-        if isinstance(error, yaml.constructor.ConstructorError):
+        if (error.problem or "").startswith("could not determine a constructor for the tag"):
             return f"line {line}: unsupported YAML tag (only plain values are allowed)"
         context = f" ({error.context})" if error.context else ""
         return f"line {line}: {error.problem}{context}"

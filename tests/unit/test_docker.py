@@ -93,9 +93,18 @@ def test_compose_reads_the_token_from_env_file_and_keeps_data() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     service = compose["services"]["digestbot"]
     assert service["env_file"] == ".env"
-    assert service["restart"] in {"unless-stopped", "always", "on-failure"}
     assert any(volume.endswith(":/data") for volume in service["volumes"])
     assert "DISCORD_TOKEN=" in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+
+
+def test_compose_never_restarts_a_configuration_error_forever_and_reaps_workers() -> None:
+    """.env.example as shipped has an empty token, which exits 2 on every start: a bounded on-failure
+    policy stops retrying, where unless-stopped/always would restart forever. tini (init) reaps the loader's
+    worker processes and forwards SIGTERM."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    service = compose["services"]["digestbot"]
+    assert re.fullmatch(r"on-failure:[1-9]\d?", service["restart"])
+    assert service["init"] is True
 
 
 def test_build_context_leaves_out_secrets_and_local_state() -> None:
