@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import shutil
 import signal
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,14 +25,12 @@ from bot.health import check_health
 from bot.logs import REDACTED, setup_logging
 from bot.runtime import run_bot
 from bot.ui.errors import SOMETHING_WENT_WRONG, ReportingView
+from tests.e2e.processes import PROCESS_TIMEOUT, ROOT, start_process, wait_for_file, write_config
 from tests.emulator import CommandUnavailable, Emulator, Guild, running_bot
 from tests.emulator.state import MANAGE_GUILD
 
-ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 COMMANDS_PUT = r"/applications/\d+(/guilds/\d+)?/commands"
-# How long a subprocess gets to come up or go down against the emulator before the test gives up.
-PROCESS_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -466,26 +462,6 @@ def test_library_loggers_stay_at_info_when_ours_are_at_debug(
     assert "our debug line" in err and err.count("info line") == 4
 
 
-def write_config(path: Path, config: Config, api_base: str) -> Path:
-    document = {
-        "corpus": {"path": str(config.corpus.path)},
-        "database": {"path": str(config.database.path)},
-        "discord": {"api_base": api_base, "guild_ids": list(config.discord.guild_ids)},
-        "logging": {"level": "DEBUG"},
-    }
-    path.write_text(json.dumps(document))
-    return path
-
-
-async def start_process(config_path: Path, token: str, heartbeat: Path) -> asyncio.subprocess.Process:
-    """`digestbot run` in a child process, against the emulator of this process."""
-    env = {**os.environ, "DISCORD_TOKEN": token, "DIGESTBOT_HEARTBEAT": str(heartbeat)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config_path), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
 async def test_rejected_token_exits_2_with_one_line_and_never_logs_the_token(
     emulator: Emulator, config: Config, tmp_path: Path
 ) -> None:
@@ -501,16 +477,6 @@ async def test_rejected_token_exits_2_with_one_line_and_never_logs_the_token(
     )
     assert "Traceback" not in text
     assert token not in text
-
-
-async def wait_for_file(path: Path, process: asyncio.subprocess.Process) -> None:
-    async def appeared() -> None:
-        while not path.exists():
-            if process.returncode is not None:
-                raise AssertionError(f"the bot exited with {process.returncode} before writing {path}")
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(appeared(), PROCESS_TIMEOUT)
 
 
 async def test_sigterm_stops_the_process_cleanly_after_a_heartbeat(
