@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -150,3 +151,31 @@ def test_image_builds_and_runs_its_commands() -> None:
         assert health.returncode == 1, "with no bot running there is no heartbeat"
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False, timeout=120)
+
+
+def buildah_unavailable() -> str | None:
+    """Why the buildah build cannot run here, or None."""
+    if shutil.which("buildah") is None:
+        return "buildah is not installed (apt-get install buildah debootstrap)"
+    cache = Path(os.environ.get("DIGESTBOT_BUILD_CACHE") or Path.home() / ".cache" / "digestbot-build")
+    if shutil.which("debootstrap") is None and not (cache / "bookworm-rootfs" / "usr" / "bin" / "python3").exists():
+        return "debootstrap is not installed and no bootstrapped base is cached"
+    if os.geteuid() != 0:
+        return "the buildah build runs as root (rootless buildah needs subordinate uid ranges)"
+    return None
+
+
+@pytest.mark.skipif(buildah_unavailable() is not None, reason=str(buildah_unavailable()))
+def test_image_builds_with_buildah_and_serves_the_seeds_as_its_own_user() -> None:
+    """The Dockerfile on a Debian bookworm base (Python 3.11, as the slim image) bootstrapped here and passed
+    as PYTHON_IMAGE: `--version`, `load`, `preview` and `check` inside the image, as uid 10001."""
+    result = subprocess.run(
+        [str(ROOT / ".ci" / "buildah-smoke")], capture_output=True, text=True, check=False, timeout=1800
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert lines["uid"] == "10001"
+    assert lines["version"].startswith("digestbot ")
+    assert lines["load"].startswith("load #1: 5 articles in service — 5 added")
+    assert lines["preview"].startswith("A new digest with digest_defaults in /app/config/config.yaml: ")
+    assert lines["check"] == "ok: configuration, corpus and database are fine"
