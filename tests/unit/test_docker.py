@@ -158,7 +158,8 @@ def buildah_unavailable() -> str | None:
     if shutil.which("buildah") is None:
         return "buildah is not installed (apt-get install buildah debootstrap)"
     cache = Path(os.environ.get("DIGESTBOT_BUILD_CACHE") or Path.home() / ".cache" / "digestbot-build")
-    if shutil.which("debootstrap") is None and not (cache / "bookworm-rootfs" / "usr" / "bin" / "python3").exists():
+    base = cache / "bookworm-rootfs" / "usr" / "bin" / "python3"
+    if shutil.which("debootstrap") is None and not base.exists():
         return "debootstrap is not installed and no bootstrapped base is cached"
     if os.geteuid() != 0:
         return "the buildah build runs as root (rootless buildah needs subordinate uid ranges)"
