@@ -23,6 +23,7 @@ from typing import Any
 
 from bot import __version__
 from bot.config import LOG_LEVELS
+from bot.logs import setup_command_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -512,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "runs_own_loop", False):
             return args.handler(args)
-        logging.basicConfig(level=args.log_level or "WARNING", format="%(levelname)s %(name)s: %(message)s")
+        setup_command_logging(args.log_level)
         handler: Handler = args.handler
         return asyncio.run(handler(args))
     except UsageError as error:

@@ -105,3 +105,17 @@ def setup_logging(level: str, *, token: str | None, libraries: str = "INFO") -> 
     handler.addFilter(Redactor(token))
     root.addHandler(handler)
     apply_levels(level, libraries)
+
+
+def setup_command_logging(level: str | None) -> None:
+    """The offline commands: `LEVEL name: message` lines on stderr at `level` (default WARNING), redacted;
+    `--log-level DEBUG` opens digestbot's own debug lines, while the libraries stay at INFO (aiosqlite's
+    DEBUG lines are SQL with `secured` values)."""
+    level = (level or "WARNING").upper()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redactor(None))
+    logging.basicConfig(level=level, handlers=[handler])
+    if logging.getLevelName(level) < logging.INFO:
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)

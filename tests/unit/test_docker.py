@@ -169,7 +169,8 @@ def buildah_unavailable() -> str | None:
 @pytest.mark.skipif(buildah_unavailable() is not None, reason=str(buildah_unavailable()))
 def test_image_builds_with_buildah_and_serves_the_seeds_as_its_own_user() -> None:
     """The Dockerfile on a Debian bookworm base (Python 3.11, as the slim image) bootstrapped here and passed
-    as PYTHON_IMAGE: `--version`, `load`, `preview` and `check` inside the image, as uid 10001."""
+    as PYTHON_IMAGE: `--version`, `load`, `preview`, `check` and `backup` inside the image, as uid 10001
+    (the slim image has no sqlite3 shell, so the backup must work without one)."""
     result = subprocess.run(
         [str(ROOT / ".ci" / "buildah-smoke")], capture_output=True, text=True, check=False, timeout=1800
     )
@@ -180,3 +181,4 @@ def test_image_builds_with_buildah_and_serves_the_seeds_as_its_own_user() -> Non
     assert lines["load"].startswith("load #1: 5 articles in service — 5 added")
     assert lines["preview"].startswith("A new digest with digest_defaults in /app/config/config.yaml: ")
     assert lines["check"] == "ok: configuration, corpus and database are fine"
+    assert lines["backup"].startswith("backup of /data/digestbot.sqlite3 written to /data/backup.sqlite3 (")
