@@ -73,6 +73,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _path(text: str) -> Path:
+    """A path option; an empty one (`--db ""`, an unset shell variable) is refused rather than read as `.`."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
+
+
 def _load_config(args: argparse.Namespace) -> Any:
     """The configuration, with `--db` overriding the database path."""
     from dataclasses import replace
@@ -431,10 +438,10 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 def _common(parser: argparse.ArgumentParser, *, default: Any) -> None:
     """The options every command takes. They are added to the main parser (default None) and to each
     sub-command (default SUPPRESS, so an option given before the sub-command is not reset after it)."""
-    parser.add_argument("--config", type=Path, default=default,
+    parser.add_argument("--config", type=_path, default=default,
                         help="configuration file (default: $DIGESTBOT_CONFIG, else config/config.yaml if "
                         "present, else built-in defaults)")
-    parser.add_argument("--db", type=Path, default=default, help="SQLite database (overrides database.path)")
+    parser.add_argument("--db", type=_path, default=default, help="SQLite database (overrides database.path)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=default,
                         help="overrides logging.level from the configuration")
 
