@@ -207,6 +207,7 @@ def unsafe_yaml(text: str) -> tuple[int, str] | None:
     if not _needs_event_check(text):
         return None
     try:
+        _StructureScan(MAX_DEPTH).check(text)
         _check_events(text)
     except _Unsafe as error:
         return error.line - _FRONT_MATTER_FIRST_LINE + 1, error.problem

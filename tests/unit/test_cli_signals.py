@@ -81,6 +81,7 @@ def article_count(db: Path) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the load's processes")
 @pytest.mark.parametrize(("signum", "whole_group"), [(signal.SIGTERM, False), (signal.SIGINT, True)])
+@pytest.mark.timeout(300)  # generates and starts loading 4,000 files in worker processes
 def test_a_signal_stops_the_load_its_workers_and_keeps_the_previous_corpus(
     tmp_path: Path, big_corpus: Path, signum: signal.Signals, whole_group: bool
 ) -> None:

@@ -167,6 +167,7 @@ def buildah_unavailable() -> str | None:
 
 
 @pytest.mark.skipif(buildah_unavailable() is not None, reason=str(buildah_unavailable()))
+@pytest.mark.timeout(1800)  # the first run bootstraps the base; later ones reuse it and the layer cache
 def test_image_builds_with_buildah_and_serves_the_seeds_as_its_own_user() -> None:
     """The Dockerfile on a Debian bookworm base (Python 3.11, as the slim image) bootstrapped here and passed
     as PYTHON_IMAGE: `--version`, `load`, `preview`, `check` and `backup` inside the image, as uid 10001
