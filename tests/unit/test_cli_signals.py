@@ -48,18 +48,30 @@ def session_processes(session: int) -> dict[int, tuple[int, str, str]]:
     return found
 
 
-def wait_for_a_worker(process: subprocess.Popen[bytes]) -> None:
+def wait_for_a_worker(process: subprocess.Popen[bytes]) -> list[int]:
     """Until a process of the load's session runs that the load did not start itself (a pool worker is a
-    child of the fork server)."""
+    child of the fork server); the workers' pids."""
     deadline = time.monotonic() + PROCESS_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the load ended (exit {process.returncode}) before its workers started")
         family = session_processes(process.pid)
-        if any(parent not in (process.pid, 0) and parent in family for parent, _, _ in family.values()):
-            return
+        workers = [
+            pid for pid, (parent, _, _) in family.items() if parent != process.pid and parent in family
+        ]
+        if workers:
+            return workers
         time.sleep(0.02)
     raise AssertionError("no worker process appeared")
+
+
+def ignored_signals(pid: int) -> set[int]:
+    """The signals a process ignores, from the SigIgn mask in /proc (bit n - 1 is signal n)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            mask = int(line.split()[1], 16)
+            return {number for number in range(1, 65) if mask & (1 << (number - 1))}
+    raise AssertionError(f"no SigIgn line for pid {pid}")
 
 
 def left_behind(session: int) -> dict[int, tuple[int, str, str]]:
@@ -96,7 +108,9 @@ def test_a_signal_stops_the_load_its_workers_and_keeps_the_previous_corpus(
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     try:
-        wait_for_a_worker(process)
+        workers = wait_for_a_worker(process)
+        # From their first instruction: a Ctrl-C to the whole group must not kill one mid-chunk.
+        assert {signal.SIGINT, signal.SIGTERM} <= ignored_signals(workers[0])
         # docker stop signals the main process only; Ctrl-C in a terminal signals the whole group.
         if whole_group:
             os.killpg(process.pid, signum)
