@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -25,6 +24,7 @@ from typing import Any
 
 from bot import __version__
 from bot.config import LOG_LEVELS
+from bot.interrupts import Interrupted, SignalReceived, until_signal
 from bot.logs import setup_command_logging
 
 EXIT_OK = 0
@@ -115,38 +115,6 @@ def _print_json(value: object) -> None:
 # --- load -------------------------------------------------------------------------------------------
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM stopped a command; it exits 128 + the signal number, as a shell reports it."""
-
-    def __init__(self, signum: int, message: str) -> None:
-        super().__init__(message)
-        self.signum = signum
-
-
-async def _until_signal(work: Coroutine[Any, Any, Any]) -> Any:
-    """Run `work`; SIGINT or SIGTERM cancels it, so its cleanup runs (worker processes shut down, the open
-    transaction rolled back), and then returns the signal's number instead of the result."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(work)
-    received: list[int] = []
-
-    def stop(signum: int) -> None:
-        received.append(signum)
-        task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop, signum)
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        return signal.Signals(received[0])
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-
-
 async def _cmd_load(args: argparse.Namespace) -> int:
     from bot import clock
     from bot.store.articles import current_load_seq
@@ -157,14 +125,16 @@ async def _cmd_load(args: argparse.Namespace) -> int:
     db = await _open_database(config, create=True)
     try:
         before = await current_load_seq(db)
-        report = await _until_signal(load_corpus(
+        report = await until_signal(load_corpus(
             db, corpus, force=args.force, max_file_bytes=config.corpus.max_file_bytes, now=clock.now()
         ))
-        if isinstance(report, signal.Signals):
-            after = await current_load_seq(db)
-            if after == before:
-                raise Interrupted(report, "load interrupted; the previous corpus is unchanged")
-            raise Interrupted(report, f"load interrupted after it was applied: load #{after} is in service")
+    except SignalReceived as stopped:
+        after = await current_load_seq(db)
+        if after == before:
+            raise Interrupted(stopped.signum, "load interrupted; the previous corpus is unchanged") from None
+        raise Interrupted(
+            stopped.signum, f"load interrupted after it was applied: load #{after} is in service"
+        ) from None
     except LoadRefused as error:
         raise CommandFailed(f"load refused: {error}") from None
     finally:
