@@ -192,10 +192,10 @@ class DigestBot(commands.AutoShardedBot):
                 log.warning("digest %r: cannot see channel %d (%s %s); its server stays unknown",
                             record.name, record.channel_id, error.status, error.text or error)
                 continue
-            guild_id = getattr(channel, "guild", None) and channel.guild.id  # type: ignore[union-attr]
-            if guild_id is not None:
-                await store_digests.set_guild(self.db, record.name, guild_id)
-                log.info("digest %r: channel %d is in server %d", record.name, record.channel_id, guild_id)
+            guild = getattr(channel, "guild", None)  # a direct-message channel has none
+            if guild is not None:
+                await store_digests.set_guild(self.db, record.name, guild.id)
+                log.info("digest %r: channel %d is in server %d", record.name, record.channel_id, guild.id)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Wait for this shard's identify turn: Discord allows one identify per 5 s in each of
@@ -342,16 +342,18 @@ class DigestBot(commands.AutoShardedBot):
         shards = self.shards
         return bool(shards) and not any(shard.is_closed() for shard in shards.values())
 
-    async def write_heartbeat(self) -> None:
-        """Write the health file `digestbot health` reads: time, gateway connection and latency, database."""
-        connected = self.is_ready() and self.shards_connected() and not self.is_closed()
+    async def write_heartbeat(self, *, stopped: bool = False) -> None:
+        """Write the health file `digestbot health` reads: time, gateway connection and latency, database,
+        and with `stopped`, that the bot has shut down."""
+        connected = not stopped and self.is_ready() and self.shards_connected() and not self.is_closed()
         latency = self.latency
         beat = Heartbeat(
             written_at=self.now(),
             gateway_connected=connected,
             latency_ms=round(latency * 1000, 1) if connected and math.isfinite(latency) else None,
-            database_ok=await self.database_ok(),
+            database_ok=not stopped and await self.database_ok(),
             pid=os.getpid(),
+            stopped=stopped,
         )
         await asyncio.to_thread(write_heartbeat, self.heartbeat_path(), beat)
 
@@ -366,8 +368,8 @@ class DigestBot(commands.AutoShardedBot):
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
 
     async def close(self) -> None:
-        """Stop background work, unload the cogs, log out, then close the database (its connection threads
-        would otherwise keep the process alive)."""
+        """Stop background work, unload the cogs, log out, close the database (its connection threads would
+        otherwise keep the process alive), then mark the heartbeat stopped so `health` fails at once."""
         if self.digest_scheduler is not None:
             await self.digest_scheduler.stop()
         for task in list(self._background):
@@ -377,6 +379,11 @@ class DigestBot(commands.AutoShardedBot):
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
+        if self.heartbeat_path().exists():
+            try:
+                await self.write_heartbeat(stopped=True)
+            except OSError as error:
+                log.warning("could not mark the heartbeat file %s stopped: %s", self.heartbeat_path(), error)
 
 
 def create_bot(
