@@ -4,6 +4,11 @@ WAL mode lets readers run while a writer works; every reader query runs inside a
 sees the corpus before a load or after it, never a mix. Every writer in the process goes through
 `Database.write()`, which takes `write_lock` and opens a `BEGIN IMMEDIATE` transaction: a corpus load
 and a digest claim never interleave on the shared write connection.
+
+Every read transaction runs under a time budget enforced inside SQLite: a progress handler on each reader
+interrupts the statement running when the budget is spent, the transaction is rolled back and
+`QueryBudgetExceeded` raised, so no query holds a reader longer than its budget and the connection goes
+straight back to serving others.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +30,11 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
-READERS = 2
+READERS = 4
+#: The budget of a read that names none: far above any lookup, low enough that nothing hogs a reader.
+READ_BUDGET_SECONDS = 5.0
+#: SQLite calls the progress handler every this many virtual-machine steps (a few microseconds apart).
+PROGRESS_STEPS = 2_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
 
 
@@ -42,6 +52,22 @@ class MigrationFailed(Exception):
 
 class DatabaseMissing(Exception):
     """`Database.open(..., create=False)` on a path where no database exists."""
+
+
+class QueryBudgetExceeded(Exception):
+    """A read ran past its time budget and SQLite interrupted it; the connection is ready for the next."""
+
+
+class _Deadline:
+    """When the read running on one reader must stop (monotonic seconds), checked by its progress handler
+    in the reader's own thread."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def passed(self) -> int:
+        at = self.at
+        return 1 if at is not None and time.monotonic() > at else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +145,7 @@ class Database:
         self.write_lock = asyncio.Lock()
         self._writer = writer
         self._readers = readers
+        self._deadlines = {id(reader): _Deadline() for reader in readers}
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._idle.put_nowait(reader)
@@ -148,7 +175,10 @@ class Database:
             for conn in opened:
                 await conn.close()
             raise
-        return cls(path, writer, opened[1:])
+        database = cls(path, writer, opened[1:])
+        for reader in database._readers:
+            await reader.set_progress_handler(database._deadlines[id(reader)].passed, PROGRESS_STEPS)
+        return database
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -163,16 +193,28 @@ class Database:
             await self._writer.commit()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read-only connection inside one read transaction: a consistent snapshot for every query in it."""
+    async def read(self, budget: float = READ_BUDGET_SECONDS) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection inside one read transaction: a consistent snapshot for every query in it.
+
+        The transaction may take `budget` seconds from when it gets a connection; past that SQLite
+        interrupts the statement running and `QueryBudgetExceeded` is raised.
+        """
         conn = await self._idle.get()
+        deadline = self._deadlines[id(conn)]
+        deadline.at = time.monotonic() + budget
         try:
             await conn.execute("BEGIN")
             try:
                 yield conn
+            except sqlite3.OperationalError as error:
+                if deadline.passed() and "interrupt" in str(error):
+                    raise QueryBudgetExceeded(f"the read ran past its budget of {budget:g} s") from error
+                raise
             finally:
+                deadline.at = None
                 await conn.rollback()
         finally:
+            deadline.at = None
             self._idle.put_nowait(conn)
 
     async def get_state(self, key: str) -> str | None:

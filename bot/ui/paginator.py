@@ -58,6 +58,7 @@ class Paginator(ReportingView):
         fetch_page: PageFetcher,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
         refusal: str = NOT_YOURS,
+        before_turn: Callable[[discord.Interaction], None] | None = None,
     ) -> None:
         super().__init__(timeout=timeout)
         if pages < 1:
@@ -66,6 +67,7 @@ class Paginator(ReportingView):
         self.pages = pages
         self.page = 1
         self.refusal = refusal
+        self._before_turn = before_turn
         self._fetch_page = fetch_page
         self._origin: discord.Interaction | None = None
         self._turning = asyncio.Lock()
@@ -101,7 +103,11 @@ class Paginator(ReportingView):
         self.counter.label = f"{self.page}/{self.pages}"
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the owner turns pages, and `before_turn` may refuse a turn by raising (a cooldown, say),
+        which is reported to the member like a refused command."""
         if interaction.user.id == self.owner_id:
+            if self._before_turn is not None:
+                self._before_turn(interaction)
             return True
         log.debug("paginator: refused a page turn by %s (owner %s)", interaction.user.id, self.owner_id)
         await replies.whisper(interaction, message([notice(self.refusal)]))
