@@ -11,8 +11,9 @@ marker line.
 
 Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
 reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
-bot's corpus gate (bot/gate.py) shared from its claim to its last message, so a corpus reload waits for it
-and a delivery starting during a reload waits for the reload.
+bot's corpus gate (bot/gate.py) shared from composing its plan to its last message, so a corpus reload
+waits for it and a delivery starting during a reload waits for the reload. The plan is composed outside the
+write lock and the claim only records it (see `store.claim_run`), so no writer ever waits for a compose.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from discord.http import Route
 
 from bot.compose import compose_next
 from bot.digest import reconcile as decisions
-from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
 from bot.store import digests as store
+from bot.store.articles import current_load_seq
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -52,6 +53,9 @@ ADOPT_MAX_PAGES = 10
 #: Message ids carry Discord's clock, the claim time ours: the look starts this much before the claim.
 ADOPT_CLOCK_MARGIN = timedelta(minutes=5)
 THREAD_ARCHIVE_MINUTES = 1440
+#: A plan found stale at its claim (a corpus load or a delivery came in between) is composed again, at
+#: most this many times in all; then the reconcile fails and the next sweep tries the slot again.
+COMPOSE_ATTEMPTS = 3
 REFUSED = "refused"
 
 
@@ -283,28 +287,42 @@ class DigestRunner:
     async def _claim_and_deliver(
         self, record: store.DigestRecord, slot: Slot, *, kind: str, manual_at: datetime | None = None
     ) -> RunOutcome | None:
-        db = self.bot.db
         now = self.bot.now()
         tz = zone(record.settings.timezone)
         label = decisions.slot_label(slot.key, tz, manual_at=manual_at)
 
-        async def compose() -> Plan:
-            plan, _selection = await compose_next(db, record, now=now, slot_label=label,
-                                                  slot_time=slot.fire_time)
-            return plan
-
-        # From the claim to the last message sent the corpus gate is held, so a corpus reload neither
-        # changes the corpus under the plan being composed nor overlaps the sending; composing inside the
-        # claim's transaction keeps other writers from slipping in between.
+        # From composing to the last message sent the corpus gate is held, so a corpus reload in this
+        # process neither changes the corpus under the plan nor overlaps the sending.
         async with self._delivering(record.name):
-            run = await store.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
-                                        plan=compose, now=now)
+            run = await self._compose_and_claim(record, slot, kind=kind, label=label, now=now)
             if run is None:
                 return None
             if run.status == "empty":
                 log.info("digest %r slot %s: nothing new to post (empty)", record.name, slot.key)
                 return RunOutcome(record.name, slot.key, "empty")
             return await self._deliver(record, run, resumed=False)
+
+    async def _compose_and_claim(
+        self, record: store.DigestRecord, slot: Slot, *, kind: str, label: str, now: datetime
+    ) -> store.RunRecord | None:
+        """Compose the slot's plan outside the write lock, then claim the slot with it; None when the slot
+        was already claimed. The claim records the plan only if the load it was composed from is still
+        current and nothing it posts reached the channel meanwhile; otherwise it is composed again."""
+        db = self.bot.db
+        for attempt in range(1, COMPOSE_ATTEMPTS + 1):
+            if await store.slot_claimed(db, record.name, slot.key):
+                return None
+            composed_from = await current_load_seq(db)
+            plan, _selection = await compose_next(db, record, now=now, slot_label=label,
+                                                  slot_time=slot.fire_time)
+            try:
+                return await store.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
+                                             plan=plan, now=now, composed_from=composed_from)
+            except store.StalePlan as stale:
+                if attempt == COMPOSE_ATTEMPTS:
+                    raise
+                log.info("%s; composing again", stale)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # --- delivering a run --------------------------------------------------------------------------
 

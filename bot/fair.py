@@ -30,6 +30,12 @@ AUTOCOMPLETE_WEIGHT = 0.2
 #: The reply when SQLite interrupted a query that ran past its budget.
 TOO_BROAD = "That search is too broad — add a word or a filter."
 BUSY = "Your previous search is still running. Wait for its answer, then try again."
+#: A preview or explanation composes a run; it may take this long inside SQLite, then it is refused.
+PREVIEW_BUDGET_SECONDS = 1.0
+TOO_BROAD_PREVIEW = (
+    "Composing that digest took too long right now; try again in a minute, or ask an admin to narrow its "
+    "keywords."
+)
 
 
 class MemberBusy(app_commands.CheckFailure):

@@ -18,8 +18,9 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -36,6 +37,18 @@ READ_BUDGET_SECONDS = 5.0
 #: SQLite calls the progress handler every this many virtual-machine steps (a few microseconds apart).
 PROGRESS_STEPS = 2_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
+_READ_BUDGET: ContextVar[float] = ContextVar("read_budget", default=READ_BUDGET_SECONDS)
+
+
+@contextmanager
+def read_budget(seconds: float) -> Iterator[None]:
+    """Give every read made in this context (by this task) `seconds` unless it names its own budget: a
+    preview composes through many store calls, and each of them gets the preview's budget."""
+    token = _READ_BUDGET.set(seconds)
+    try:
+        yield
+    finally:
+        _READ_BUDGET.reset(token)
 
 
 class SchemaTooNew(Exception):
@@ -193,12 +206,14 @@ class Database:
             await self._writer.commit()
 
     @asynccontextmanager
-    async def read(self, budget: float = READ_BUDGET_SECONDS) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self, budget: float | None = None) -> AsyncIterator[aiosqlite.Connection]:
         """A read-only connection inside one read transaction: a consistent snapshot for every query in it.
 
-        The transaction may take `budget` seconds from when it gets a connection; past that SQLite
-        interrupts the statement running and `QueryBudgetExceeded` is raised.
+        The transaction may take `budget` seconds (default: the context's `read_budget`) from when it gets
+        a connection; past that SQLite interrupts the statement running and `QueryBudgetExceeded` is raised.
         """
+        if budget is None:
+            budget = _READ_BUDGET.get()
         conn = await self._idle.get()
         deadline = self._deadlines[id(conn)]
         deadline.at = time.monotonic() + budget
