@@ -56,6 +56,8 @@ THREAD_ARCHIVE_MINUTES = 1440
 #: A plan found stale at its claim (a corpus load or a delivery came in between) is composed again, at
 #: most this many times in all; then the reconcile fails and the next sweep tries the slot again.
 COMPOSE_ATTEMPTS = 3
+#: `limits.manual_runs_per_hour` counts the manual runs claimed within this window.
+MANUAL_RUN_WINDOW = timedelta(hours=1)
 REFUSED = "refused"
 
 
@@ -194,7 +196,11 @@ class DigestRunner:
 
     async def run_now(self, name: str, *, actor: int | None) -> RunOutcome:
         """A manual run: its own slot (`manual-<UTC>`) claimed and delivered through the same path.
-        A paused digest refuses, saying why."""
+        Refused, saying why, while another run of the digest is in progress, beyond the hourly budget of
+        `limits.manual_runs_per_hour`, and for a paused digest."""
+        if self._lock(name).locked():
+            detail = f"a run of digest {name!r} is in progress; wait for it to finish"
+            return RunOutcome(name, None, REFUSED, detail=detail)
         async with self._lock(name):
             record = await store.get_digest(self.bot.db, name)
             if record is None:
@@ -202,6 +208,9 @@ class DigestRunner:
             if record.paused_reason is not None:
                 detail = f"digest {name!r} is paused: {record.paused_reason}"
                 return RunOutcome(name, None, REFUSED, detail=detail)
+            over_budget = await self._manual_budget_spent(name)
+            if over_budget is not None:
+                return RunOutcome(name, None, REFUSED, detail=over_budget)
             await self._resume_unfinished(record)
             now = self.bot.now()
             log.info("digest %r: manual run started by %s", name, actor)
@@ -211,6 +220,23 @@ class DigestRunner:
                 detail = "a manual run was already started this second"
                 return RunOutcome(name, slot.key, REFUSED, detail=detail)
             return outcome
+
+    async def _manual_budget_spent(self, name: str) -> str | None:
+        """Why another manual run would exceed the hourly budget (and when one is possible again), or None."""
+        allowed = self.bot.config.limits.manual_runs_per_hour
+        now = self.bot.now()
+        recent = await store.manual_runs_since(self.bot.db, name, now - MANUAL_RUN_WINDOW)
+        if len(recent) < allowed:
+            return None
+        if allowed == 0:
+            return "manual runs are turned off (`limits.manual_runs_per_hour` is 0)"
+        again = recent[-allowed] + MANUAL_RUN_WINDOW
+        minutes = max(1, -(-int((again - now).total_seconds()) // 60))
+        return (
+            f"digest {name!r} already ran {len(recent)} time{'s' if len(recent) != 1 else ''} by hand in the "
+            f"last hour, the most allowed ({allowed}); the next manual run is possible in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}"
+        )
 
     async def pause(self, name: str, reason: str) -> bool:
         """Pause the digest with `reason` and announce it in its log channel (once: a failed announcement

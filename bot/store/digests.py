@@ -53,6 +53,10 @@ class DuplicateDigest(DigestError):
     pass
 
 
+class DigestLimitReached(DigestError):
+    """The server already has as many digests made in Discord as the operator allows."""
+
+
 class StalePlan(DigestError):
     """A precomposed plan no longer fits the store (a load or a delivery came in between): compose again."""
 
@@ -381,9 +385,19 @@ async def sync_config_digests(
 
 
 async def create_digest(
-    db: Database, settings: DigestSettings, *, guild_id: int | None, now: datetime, source: str = "runtime"
+    db: Database,
+    settings: DigestSettings,
+    *,
+    guild_id: int | None,
+    now: datetime,
+    source: str = "runtime",
+    per_guild_limit: int | None = None,
 ) -> DigestRecord:
-    """Store a new digest, created now (its watermark is the current load). Names are unique bot-wide."""
+    """Store a new digest, created now (its watermark is the current load). Names are unique bot-wide.
+
+    With `per_guild_limit`, a guild that already has that many runtime digests gets `DigestLimitReached`
+    (counted in the same transaction as the insert, so simultaneous creates cannot overshoot it).
+    """
     if source not in DIGEST_SOURCES:
         raise ValueError(f"digest source must be one of {DIGEST_SOURCES}, got {source!r}")
     watermark = await current_load_seq(db)
@@ -394,6 +408,16 @@ async def create_digest(
             raise DuplicateDigest(
                 f"a digest called {settings.name!r} already exists ({origin}); pick another name"
             )
+        if per_guild_limit is not None:
+            async with conn.execute(
+                "SELECT count(*) FROM digests WHERE guild_id = ? AND source = 'runtime'", (guild_id,)
+            ) as cursor:
+                count = int((await cursor.fetchone())[0])
+            if count >= per_guild_limit:
+                raise DigestLimitReached(
+                    f"this server already has {count} digest{'s' if count != 1 else ''} made in Discord, "
+                    f"the most allowed ({per_guild_limit}); delete one with `/admin digest delete` first"
+                )
         await _insert_digest(conn, settings, guild_id=guild_id, source=source, watermark=watermark, now=now)
         record = await _require(conn, settings.name)
     log.info(
@@ -855,6 +879,16 @@ async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
     return [_run(row, tuple(messages[row[0]])) for row in rows]
 
 
+async def manual_runs_since(db: Database, name: str, since: datetime) -> list[datetime]:
+    """When the digest's manual runs claimed after `since` were claimed, oldest first."""
+    async with db.read() as conn, conn.execute(
+        "SELECT claimed_at FROM digest_runs WHERE digest = ? AND kind = 'manual' AND claimed_at > ? "
+        "ORDER BY claimed_at",
+        (name, _ts(since)),
+    ) as cursor:
+        return [datetime.fromisoformat(row[0]) for row in await cursor.fetchall()]
+
+
 async def get_run(db: Database, run_id: int) -> RunRecord:
     async with db.read() as conn:
         return await _fetch_run(conn, run_id)
@@ -970,6 +1004,18 @@ async def record_audit(
              None if before is None else _json(before), None if after is None else _json(after), outcome),
         )
         return int(cursor.lastrowid)
+
+
+async def prune_audit(db: Database, *, now: datetime, keep_days: int = 365) -> int:
+    """Forget audit entries older than `keep_days`; returns how many went."""
+    cutoff = _ts(now - timedelta(days=keep_days))
+    async with db.write() as conn:
+        cursor = await conn.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,))
+        removed = cursor.rowcount
+    if removed:
+        log.info("audit log: %d entr%s older than %d days pruned", removed, "y" if removed == 1 else "ies",
+                 keep_days)
+    return removed
 
 
 async def audit_entries(
