@@ -123,7 +123,8 @@ def test_too_many_prefix_terms_are_refused_and_autocomplete_counts_the_word_bein
     with pytest.raises(QueryTooBroad) as refused:
         build_match(" ".join(["t*"] * 300))
     assert str(refused.value) == (
-        f"That search has 300 words; use at most {MAX_TERMS}: keep the words that matter most, or add a filter."
+        f"That search has 300 words; use at most {MAX_TERMS}: keep the words that matter most, "
+        "or add a filter."
     )
     with pytest.raises(QueryTooBroad) as refused:
         build_match("a* b* c* d*")

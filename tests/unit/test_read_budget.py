@@ -12,7 +12,9 @@ from bot.store.db import Database, QueryBudgetExceeded
 ENDLESS = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
 
 
-async def test_a_query_past_its_budget_is_interrupted_and_the_connection_serves_the_next(tmp_path: Path) -> None:
+async def test_a_query_past_its_budget_is_interrupted_and_the_connection_serves_the_next(
+    tmp_path: Path,
+) -> None:
     db = await Database.open(tmp_path / "budget.sqlite3", readers=1)
     try:
         with pytest.raises(QueryBudgetExceeded):
