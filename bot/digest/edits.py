@@ -138,8 +138,9 @@ def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callab
     `max_keyword_chars` or broader than a search may be: each would make every run cost everyone."""
     fastest = int(shortest_interval(parse_cron(settings.schedule)).total_seconds() // 60)
     if fastest < limits.min_interval_minutes:
+        # A validated schedule holds only digits, names and `*/,-`: safe inside a code span as it is.
         return (
-            f"`schedule`: `{escape(settings.schedule)}` runs as often as every {_every(fastest)}; digests "
+            f"`schedule`: `{settings.schedule}` runs as often as every {_every(fastest)}; digests "
             f"made in Discord may run at most every {_every(limits.min_interval_minutes)}. Pick a slower "
             "schedule, for example `0 8 * * *` (daily at 08:00)."
         )

@@ -364,13 +364,13 @@ def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]
 
 async def search(
     db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0,
-    budget: float = SEARCH_BUDGET_SECONDS,
+    budget: float | None = None,
 ) -> SearchPage:
     """Ranked full-text search with filters and a highlighted snippet (matches marked with `**`).
 
     Raises `EmptyQuery` for blank text, `QueryTooBroad` past the term caps and `QueryBudgetExceeded` when
-    SQLite needed more than `budget` seconds; text with nothing searchable (punctuation only) matches
-    nothing.
+    SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
+    searchable (punctuation only) matches nothing.
 
     How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
     matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
@@ -386,7 +386,8 @@ async def search(
     a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
     such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
     """
-    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto", budget=budget)
+    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto",
+                         budget=SEARCH_BUDGET_SECONDS if budget is None else budget)
 
 
 async def _search(
@@ -416,14 +417,14 @@ async def _search(
 
 
 async def search_hits(
-    db: Database, text: str, keys: Sequence[int], *, budget: float = SEARCH_BUDGET_SECONDS
+    db: Database, text: str, keys: Sequence[int], *, budget: float | None = None
 ) -> tuple[SearchHit, ...]:
     """The hits for `keys` (a slice of an earlier `SearchPage.keys`), in that order: a later page of a
     search without ranking it again. Articles gone since the search are left out."""
     match = build_match(text)
     if match is None or not keys:
         return ()
-    async with db.read(budget) as conn:
+    async with db.read(SEARCH_BUDGET_SECONDS if budget is None else budget) as conn:
         return await _hits(conn, match, keys)
 
 
@@ -613,9 +614,10 @@ def _like_pattern(typed: str) -> str:
 
 
 async def suggest_topics(
-    db: Database, typed: str, limit: int = 25, *, budget: float = AUTOCOMPLETE_BUDGET_SECONDS
+    db: Database, typed: str, limit: int = 25, *, budget: float | None = None
 ) -> list[str]:
     """Topics containing what was typed (case-insensitive): those starting with it first, then most used."""
+    budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     async with db.read(budget) as conn:
         rows = await _fetchall(
             conn,
@@ -627,9 +629,10 @@ async def suggest_topics(
 
 
 async def suggest_providers(
-    db: Database, typed: str, limit: int = 25, *, budget: float = AUTOCOMPLETE_BUDGET_SECONDS
+    db: Database, typed: str, limit: int = 25, *, budget: float | None = None
 ) -> list[str]:
     """Provider names (else domains) whose name or domain contains what was typed; most articles first."""
+    budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     async with db.read(budget) as conn:
         rows = await _fetchall(
             conn,
@@ -642,14 +645,15 @@ async def suggest_providers(
 
 
 async def suggest_articles(
-    db: Database, typed: str, limit: int = 25, *, budget: float = AUTOCOMPLETE_BUDGET_SECONDS
+    db: Database, typed: str, limit: int = 25, *, budget: float | None = None
 ) -> list[tuple[str, str]]:
     """(id, title) of articles whose title has the typed words, the last one as a prefix; best quality first.
 
     Nothing typed offers the best articles. An id typed in full is offered as itself first. Typing is
-    cheap to repeat, so it gets the small budget: past it (or past the term caps) only an id typed in full
-    is offered, never an error.
+    cheap to repeat, so it gets the small budget (default `AUTOCOMPLETE_BUDGET_SECONDS`): past it (or past
+    the term caps) only an id typed in full is offered, never an error.
     """
+    budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     if not typed.strip():
         async with db.read(budget) as conn:
             rows = await _fetchall(

@@ -221,13 +221,13 @@ class Database:
             await conn.execute("BEGIN")
             try:
                 yield conn
-            except sqlite3.OperationalError as error:
-                if deadline.passed() and "interrupt" in str(error):
-                    raise QueryBudgetExceeded(f"the read ran past its budget of {budget:g} s") from error
-                raise
             finally:
                 deadline.at = None
                 await conn.rollback()
+        except sqlite3.OperationalError as error:
+            if "interrupt" in str(error):
+                raise QueryBudgetExceeded(f"the read ran past its budget of {budget:g} s") from error
+            raise
         finally:
             deadline.at = None
             self._idle.put_nowait(conn)
