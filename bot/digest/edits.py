@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.config import ConfigError, DigestSettings, LimitsConfig
 from bot.digest.schedule import parse_cron, shortest_interval
-from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, QueryTooBroad, build_match
+from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, QueryTooBroad, build_match, prefix_terms
 
 #: Typed as a list option's whole value, it empties the list (Discord does not send empty strings).
 CLEAR_LIST = "-"
@@ -135,7 +135,8 @@ def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callab
     """Why a digest made or edited in Discord exceeds the operator's limits (`option`: reason), or None.
 
     A schedule faster than `min_interval_minutes`, more keywords than `max_keywords`, a keyword longer than
-    `max_keyword_chars` or broader than a search may be: each would make every run cost everyone."""
+    `max_keyword_chars` or broader than a search may be, or more prefix terms (`x*`) over all keywords
+    than one search may have: each would make every run cost everyone."""
     fastest = int(shortest_interval(parse_cron(settings.schedule)).total_seconds() // 60)
     if fastest < limits.min_interval_minutes:
         # A validated schedule holds only digits, names and `*/,-`: safe inside a code span as it is.
@@ -161,6 +162,12 @@ def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callab
                 f"`keywords`: “{shown}” is too broad: a keyword may have at most {MAX_TERMS} words, "
                 f"{MAX_PREFIX_TERMS} of them ending in *."
             )
+    prefixes = sum(prefix_terms(keyword) for keyword in keywords)
+    if prefixes > MAX_PREFIX_TERMS:
+        return (
+            f"`keywords`: {prefixes} words end in * across the keywords; all keywords together may have at "
+            f"most {MAX_PREFIX_TERMS}. Spell the others out in full."
+        )
     return None
 
 

@@ -53,9 +53,20 @@ def build_match(text: str, *, prefix_last: bool = False, bounded: bool = True) -
     """
     if not text.strip():
         raise EmptyQuery("the search text is empty")
-    cleaned = _CONTROL.sub(" ", text)
+    terms = _terms(text)
+    if not terms:
+        return None
+    if prefix_last and not terms[-1].endswith("*"):
+        terms[-1] += " *"
+    if bounded:
+        _check_bounds(terms)
+    return " AND ".join(terms)
+
+
+def _terms(text: str) -> list[str]:
+    """The searchable terms of `text` as FTS5 literals, a prefix ending in ` *`."""
     terms: list[str] = []
-    for phrase, phrase_stars, word in _TERM.findall(cleaned):
+    for phrase, phrase_stars, word in _TERM.findall(_CONTROL.sub(" ", text)):
         if word:
             body = word.rstrip("*")
             prefix = body != word
@@ -64,13 +75,12 @@ def build_match(text: str, *, prefix_last: bool = False, bounded: bool = True) -
             prefix = bool(phrase_stars)
         if _has_token(body):
             terms.append(_literal(body, prefix))
-    if not terms:
-        return None
-    if prefix_last and not terms[-1].endswith("*"):
-        terms[-1] += " *"
-    if bounded:
-        _check_bounds(terms)
-    return " AND ".join(terms)
+    return terms
+
+
+def prefix_terms(text: str) -> int:
+    """How many prefix terms (`x*`) `text` searches for."""
+    return sum(term.endswith("*") for term in _terms(text))
 
 
 def _check_bounds(terms: list[str]) -> None:

@@ -71,6 +71,11 @@ async def test_keywords_are_capped_in_number_length_and_breadth(scene: Scene) ->
         "Not created: `keywords`: “h\\* s\\* c\\* p\\*” is too broad: a keyword may have at most 12 words, "
         "3 of them ending in *."
     )
+    spread = await scene.create("spread", keywords="ha* sh*, ca* po*")
+    assert text_of(spread) == (
+        "Not created: `keywords`: 4 words end in * across the keywords; all keywords together may have at "
+        "most 3. Spell the others out in full."
+    )
     await scene.create("fine", keywords="harbour, ships")
     edited = await scene.run("edit", name="fine", keywords="a, b, c")
     assert text_of(edited) == "Not changed: `keywords`: 3 given; a digest may have at most 2."
