@@ -36,6 +36,7 @@ from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
 from bot.store import digests as store
 from bot.store.articles import current_load_seq
+from bot.store.db import QueryBudgetExceeded
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -215,7 +216,12 @@ class DigestRunner:
             now = self.bot.now()
             log.info("digest %r: manual run started by %s", name, actor)
             slot = Slot(manual_slot_key(now), now)
-            outcome = await self._claim_and_deliver(record, slot, kind="manual", manual_at=now)
+            try:
+                outcome = await self._claim_and_deliver(record, slot, kind="manual", manual_at=now)
+            except QueryBudgetExceeded:
+                detail = (f"composing digest {name!r} took longer than the database allows a read; narrow "
+                          "its keywords or filters")
+                return RunOutcome(name, slot.key, REFUSED, detail=detail)
             if outcome is None:
                 detail = "a manual run was already started this second"
                 return RunOutcome(name, slot.key, REFUSED, detail=detail)

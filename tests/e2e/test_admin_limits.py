@@ -8,9 +8,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from bot import delivery
 from bot.audit import AuditEvent, audit
 from bot.render.text import discord_timestamp
 from bot.store import digests as store
+from bot.store.db import QueryBudgetExceeded
 from tests.e2e import test_admin_digests
 from tests.e2e.test_admin_digests import Scene, announcements_in, text_of
 
@@ -138,3 +142,20 @@ async def test_the_sweep_prunes_the_audit_and_delivery_logs_by_their_configured_
     scene.clock.set(old + timedelta(days=31))
     await scene.reach(scene.clock())
     assert await store.audit_entries(scene.bot.db) == []
+
+
+async def test_a_manual_run_whose_compose_runs_past_the_budget_is_refused_in_words(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scene.create()
+
+    async def too_slow(*args: Any, **kwargs: Any) -> Any:
+        raise QueryBudgetExceeded("the read ran past its budget of 5 s")
+
+    monkeypatch.setattr(delivery, "compose_next", too_slow)
+    refused = await scene.run("run", name="harbour")
+    assert text_of(refused) == (
+        "Did not run **harbour**: composing digest 'harbour' took longer than the database allows a read; "
+        "narrow its keywords or filters."
+    )
+    assert await store.delivery_log(scene.bot.db, "harbour") == []
