@@ -78,7 +78,7 @@ class LoggingConfig:
 
 @dataclass(frozen=True)
 class LookupsConfig:
-    """Per-user cooldown for lookup commands (`cooldown_uses` 0 disables it) and results per page."""
+    """One cooldown bucket per member for every lookup (`cooldown_uses` 0 disables it), results per page."""
 
     cooldown_uses: int = 5
     cooldown_seconds: float = 10.0
