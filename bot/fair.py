@@ -85,6 +85,7 @@ class SlidingCooldown:
         """`hit`, raising CommandOnCooldown (which the error handler words for the member) when refused."""
         retry_after = self.hit(user_id, weight)
         if retry_after is not None:
+            log.info("lookup by %s refused: cooldown for %.1fs", user_id, retry_after)
             settings = self._settings()
             raise app_commands.CommandOnCooldown(
                 app_commands.Cooldown(settings.cooldown_uses, settings.cooldown_seconds), retry_after
