@@ -57,6 +57,9 @@ THREAD_ARCHIVE_MINUTES = 1440
 #: A plan found stale at its claim (a corpus load or a delivery came in between) is composed again, at
 #: most this many times in all; then the reconcile fails and the next sweep tries the slot again.
 COMPOSE_ATTEMPTS = 3
+#: At most this many digests compose at once: a fan-out to hundreds of channels claims its first slots and
+#: starts sending while the rest compose, and lookups always find a database reader free.
+COMPOSE_CONCURRENCY = 2
 #: `limits.manual_runs_per_hour` counts the manual runs claimed within this window.
 MANUAL_RUN_WINDOW = timedelta(hours=1)
 REFUSED = "refused"
@@ -158,6 +161,7 @@ class DigestRunner:
         self._again: set[str] = set()
         self._pacer = _Pacer()
         self._pausing = asyncio.Lock()
+        self._composing = asyncio.Semaphore(COMPOSE_CONCURRENCY)
 
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
@@ -344,9 +348,10 @@ class DigestRunner:
         for attempt in range(1, COMPOSE_ATTEMPTS + 1):
             if await store.slot_claimed(db, record.name, slot.key):
                 return None
-            composed_from = await current_load_seq(db)
-            plan, _selection = await compose_next(db, record, now=now, slot_label=label,
-                                                  slot_time=slot.fire_time)
+            async with self._composing:
+                composed_from = await current_load_seq(db)
+                plan, _selection = await compose_next(db, record, now=now, slot_label=label,
+                                                      slot_time=slot.fire_time)
             try:
                 return await store.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
                                              plan=plan, now=now, composed_from=composed_from)
