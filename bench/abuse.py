@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._util import DEFAULT_WORKDIR, corpus_and_db, machine_facts, percentile, table
 from bench.commands import SEARCHES, TYPED, TimedEmulator
 from bot.client import DigestBot, create_bot
-from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig
+from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
 from bot.store.db import Database
 from tests.emulator import Channel, Guild, InteractionResult, Member, running_bot
 from tests.emulator.state import MANAGE_GUILD
@@ -43,8 +45,10 @@ from tests.emulator.state import MANAGE_GUILD
 DEFAULT_ARTICLES = 50_000
 SMALL_ARTICLES = 300
 SMALL_ROUNDS = 1
-#: Ordinary members pause this long between actions (a round is three of them: within the cooldown).
+#: Ordinary members pause this long between actions: a round (autocomplete, /article, /search) then stays
+#: within the default cooldown. --small shortens the pauses and the cooldown window alike.
 PAUSE_SECONDS = 2.5
+SMALL_PAUSE_SECONDS, SMALL_COOLDOWN_SECONDS = 0.5, 2.0
 DISCORD_DEADLINE_MS = 3000.0
 RATIO_TARGET, P95_TARGET_MS, WRITE_WAIT_TARGET_MS = 3.0, 1000.0, 1000.0
 
@@ -92,7 +96,7 @@ def _ok(result: InteractionResult) -> bool:
 
 async def ordinary_rounds(
     emu: TimedEmulator, guild: Guild, member: Member, start: int, rounds: int, fallback_id: str,
-    samples: list[float], tally: Tally,
+    samples: list[float], tally: Tally, pause: float,
 ) -> None:
     """Autocomplete → /article → pause → /search → pause, `rounds` times."""
     for round_number in range(rounds):
@@ -103,7 +107,7 @@ async def ordinary_rounds(
         samples.append(emu.latency_ms(typed))
         shown = await emu.invoke("article", user=member, guild=guild,
                                  options={"id": choices[0]["value"] if choices else fallback_id})
-        await asyncio.sleep(PAUSE_SECONDS)
+        await asyncio.sleep(pause)
         search = dict(SEARCHES[turn % len(SEARCHES)])
         found = await emu.invoke("search", user=member, guild=guild, options=search)
         for what, result in (("/article", shown), ("/search", found)):
@@ -114,7 +118,7 @@ async def ordinary_rounds(
             if "going a bit fast" in text or "still running" in text:
                 tally.failures.append(f"ordinary {what} was refused: {text[:80]}")
             samples.append(emu.latency_ms(result.record))
-        await asyncio.sleep(PAUSE_SECONDS)
+        await asyncio.sleep(pause)
 
 
 async def attacker(
@@ -180,8 +184,10 @@ async def create_digests(emu: TimedEmulator, guild: Guild, admin: Member, channe
             raise RuntimeError(f"the {name} digest was not created: {text}")
 
 
-async def measure(corpus: Path, db: Path, members: int, rounds: int) -> Tally:
+async def measure(corpus: Path, db: Path, members: int, rounds: int, *, small: bool) -> Tally:
     """Both phases; the attack starts once the members' cooldown windows from the first are empty."""
+    pause = SMALL_PAUSE_SECONDS if small else PAUSE_SECONDS
+    lookups = LookupsConfig(cooldown_seconds=SMALL_COOLDOWN_SECONDS) if small else LookupsConfig()
     emu = await TimedEmulator.start(validate_openapi=False)
     tally = Tally()
     try:
@@ -191,27 +197,27 @@ async def measure(corpus: Path, db: Path, members: int, rounds: int) -> Tally:
         villain = emu.add_member(guild)
         admin = emu.add_member(guild, permissions=MANAGE_GUILD)
         config = Config(corpus=CorpusConfig(path=corpus), database=DatabaseConfig(path=db),
-                        discord=DiscordConfig(guild_ids=(int(guild.id),)))
+                        discord=DiscordConfig(guild_ids=(int(guild.id),)), lookups=lookups)
         async with running_bot(create_bot(config), emu) as bot:
             await prepare(bot, emu, guild, admin, news)
             best = await emu.autocomplete("article", focused="id", value="", user=people[0], guild=guild)
             fallback_id = str(best[0]["value"])
             await asyncio.gather(*(  # a warm-up round, not counted
-                ordinary_rounds(emu, guild, person, index, 1, fallback_id, [], tally)
+                ordinary_rounds(emu, guild, person, index, 1, fallback_id, [], tally, pause)
                 for index, person in enumerate(people)
             ))
             await asyncio.gather(*(
-                ordinary_rounds(emu, guild, person, index, rounds, fallback_id, tally.alone, tally)
+                ordinary_rounds(emu, guild, person, index, rounds, fallback_id, tally.alone, tally, pause)
                 for index, person in enumerate(people)
             ))
-            await asyncio.sleep(10)  # the members' cooldown windows empty before the second phase
+            await asyncio.sleep(lookups.cooldown_seconds)  # the members' windows empty before the attack
             timed_writes(bot.db, tally.write_waits)
             stop = asyncio.Event()
             attacks = [asyncio.ensure_future(attacker(emu, guild, villain, stop, tally)),
                        asyncio.ensure_future(admin_work(emu, guild, admin, stop, tally))]
             await asyncio.gather(*(
                 ordinary_rounds(emu, guild, person, index + rounds, rounds, fallback_id, tally.attacked,
-                                tally)
+                                tally, pause)
                 for index, person in enumerate(people)
             ))
             stop.set()
@@ -276,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
                         help=f"where the corpus and database are kept ({DEFAULT_WORKDIR})")
     parser.add_argument("--small", action="store_true",
-                        help=f"{SMALL_ARTICLES} articles, {SMALL_ROUNDS} round")
+                        help=f"{SMALL_ARTICLES} articles, {SMALL_ROUNDS} round, short pauses and cooldown")
     args = parser.parse_args(argv)
     articles = SMALL_ARTICLES if args.small else args.articles
     rounds = SMALL_ROUNDS if args.small else args.rounds
@@ -284,7 +290,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--members and --rounds must be at least 1")
 
     corpus, db = corpus_and_db(args.workdir, articles)
-    tally = asyncio.run(measure(corpus, db, args.members, rounds))
+    with tempfile.TemporaryDirectory(prefix="digestbot-abuse-") as scratch:
+        copy = Path(scratch) / "abuse.sqlite3"
+        # The digests, runs and audit entries the run creates never reach the shared database.
+        with contextlib.closing(sqlite3.connect(db)) as source, \
+                contextlib.closing(sqlite3.connect(copy)) as target:
+            source.backup(target)
+        tally = asyncio.run(measure(corpus, copy, args.members, rounds, small=args.small))
     rows = rows_of(tally)
     print(f"Hostile load over {articles:,} articles — {args.members} ordinary members, {rounds} rounds each "
           "alone and under attack")
