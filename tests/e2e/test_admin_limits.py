@@ -12,6 +12,7 @@ import pytest
 
 from bot import delivery
 from bot.audit import AuditEvent, audit
+from bot.fair import BUSY
 from bot.render.text import discord_timestamp
 from bot.store import digests as store
 from bot.store.db import QueryBudgetExceeded
@@ -159,3 +160,21 @@ async def test_a_manual_run_whose_compose_runs_past_the_budget_is_refused_in_wor
         "narrow its keywords or filters."
     )
     assert await store.delivery_log(scene.bot.db, "harbour") == []
+
+
+async def test_digest_preview_and_explain_draw_on_the_members_lookup_bucket(scene: Scene) -> None:
+    config = scene.bot.config
+    scene.bot.config = replace(config, lookups=replace(config.lookups, cooldown_uses=2, cooldown_seconds=30))
+
+    async def member(command: str, **options: Any) -> str:
+        result = await scene.emu.invoke(command, user=scene.plain, guild=scene.guild, options=options)
+        assert result.answered and not result.errors and result.ephemeral
+        return text_of(result)
+
+    assert "Harbour story" in await member("digest preview", name="configured")
+    with scene.bot.lookup_limits.heavy.running(int(scene.plain.user.id)):
+        assert await member("digest explain", name="configured", article_id="nothing") == BUSY
+    refused = await member("digest preview", name="configured")
+    retry_at = discord_timestamp(scene.clock() + timedelta(seconds=30), "R")
+    assert refused == f"You're going a bit fast. Try again in 30 s ({retry_at})."
+    assert "Digests in harbour" in await member("digest list"), "listing is not a lookup"
