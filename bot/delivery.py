@@ -183,6 +183,9 @@ class DigestRunner:
             self._again.discard(name)
             try:
                 await self.reconcile(name)
+            except QueryBudgetExceeded:
+                log.warning("digest %r: composing its run took longer than the database allows a read; the "
+                            "next sweep tries again (narrow its keywords or filters)", name)
             except Exception:
                 log.exception("digest %r: reconcile failed; the next sweep tries again", name)
             if name not in self._again:
