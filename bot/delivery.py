@@ -242,7 +242,7 @@ class DigestRunner:
         if len(recent) < allowed:
             return None
         if allowed == 0:
-            return "manual runs are turned off (`limits.manual_runs_per_hour` is 0)"
+            return "manual runs are turned off (limits.manual_runs_per_hour is 0)"
         again = recent[-allowed] + MANUAL_RUN_WINDOW
         minutes = max(1, -(-int((again - now).total_seconds()) // 60))
         return (
