@@ -18,15 +18,22 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.corpus.parse import MAX_FILE_BYTES, unsafe_yaml
 from bot.digest.schedule import ScheduleError, parse_cron, zone
 
 log = logging.getLogger(__name__)
+
+#: A configuration file larger than this is refused unread (the corpus files' limit; real ones are ~5 KiB).
+MAX_CONFIG_BYTES = MAX_FILE_BYTES
 
 #: Where the configuration is looked for when neither a path nor DIGESTBOT_CONFIG is given.
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DIGEST_MODES = ("channel", "thread")
+DIGEST_STYLES = ("compact", "rich")
+DIGEST_TITLE_LIMIT = 80
+_HEX_COLOR = re.compile(r"#?([0-9A-Fa-f]{6})")
 DIGEST_NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
 
@@ -73,7 +80,11 @@ class DiscordConfig:
 
 @dataclass(frozen=True)
 class LoggingConfig:
+    """`level` for digestbot's own loggers; `libraries` for discord.py, aiosqlite, asyncio and APScheduler,
+    whose DEBUG output holds raw gateway payloads and SQL parameters (never below `level` either)."""
+
     level: str = "INFO"
+    libraries: str = "INFO"
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,8 @@ class DigestDefaults:
     published_only: bool = False
     max_age_days: int | None = None
     mode: str = "channel"
+    style: str = "compact"
+    color: int | None = None
     topics: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -137,6 +150,18 @@ class DigestSettings:
     backlog: int
     mode: str
     log_channel_id: int | None
+    style: str = "compact"
+    color: int | None = None
+    title: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        """The title readers see: the `title` setting, else the name made readable (`morning-ai` →
+        `Morning ai`)."""
+        if self.title:
+            return self.title
+        words = self.name.replace("-", " ").replace("_", " ").strip() or self.name
+        return words[0].upper() + words[1:]
 
     def as_mapping(self) -> dict[str, Any]:
         """Plain JSON-ready data for storage; `digest_settings_from_mapping` reads it back unchanged."""
@@ -156,6 +181,9 @@ class DigestSettings:
             "backlog": self.backlog,
             "mode": self.mode,
             "log_channel_id": self.log_channel_id,
+            "style": self.style,
+            "color": self.color,
+            "title": self.title,
         }
 
 
@@ -347,6 +375,31 @@ def _read_api_base(section: _Section) -> str | None:
     return value
 
 
+def _read_color(section: _Section, default: int | None) -> int | None:
+    """An embed colour: `"#1f8b4c"` (or an integer 0-16777215); null for the bot's own blue."""
+    value = section.raw("color", default)
+    if value is None:
+        return None
+    if type(value) is int and 0 <= value <= 0xFFFFFF:
+        return value
+    if isinstance(value, str) and (match := _HEX_COLOR.fullmatch(value.strip())):
+        return int(match.group(1), 16)
+    raise section.error("color", f"expected a colour such as '#1f8b4c' or null, got {value!r}")
+
+
+def _read_title(section: _Section) -> str | None:
+    """A digest's title: one line of at most DIGEST_TITLE_LIMIT characters; null derives it from the name."""
+    value = section.text("title", None, optional=True)
+    if value is None:
+        return None
+    if "\n" in value or "\r" in value:
+        raise section.error("title", "must be a single line")
+    title = " ".join(value.split())
+    if len(title) > DIGEST_TITLE_LIMIT:
+        raise section.error("title", f"has {len(title)} characters (limit {DIGEST_TITLE_LIMIT})")
+    return title
+
+
 def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, Any]:
     """The settings a digest shares with `digest_defaults`, each falling back to `defaults`."""
     return {
@@ -358,6 +411,8 @@ def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, An
         "published_only": section.boolean("published_only", defaults.published_only),
         "max_age_days": section.integer("max_age_days", defaults.max_age_days, low=1, optional=True),
         "mode": section.choice("mode", defaults.mode, DIGEST_MODES),
+        "style": section.choice("style", defaults.style, DIGEST_STYLES),
+        "color": _read_color(section, defaults.color),
         "topics": section.strings("topics", defaults.topics),
         "providers": section.strings("providers", defaults.providers),
         "keywords": section.strings("keywords", defaults.keywords),
@@ -388,7 +443,9 @@ def digest_settings_from_mapping(
     except ScheduleError as error:
         raise section.error("schedule", str(error)) from None
     filters = _digest_filters(section, defaults)
-    settings = DigestSettings(name=name, channel_id=channel_id, schedule=spec.expression, **filters)
+    settings = DigestSettings(
+        name=name, channel_id=channel_id, schedule=spec.expression, title=_read_title(section), **filters
+    )
     section.finish()
     return settings
 
@@ -441,7 +498,11 @@ def _read_discord(section: _Section, base: Path) -> DiscordConfig:
 
 
 def _read_logging(section: _Section, base: Path) -> LoggingConfig:
-    return LoggingConfig(level=section.choice("level", LoggingConfig().level, LOG_LEVELS).upper())
+    defaults = LoggingConfig()
+    return LoggingConfig(
+        level=section.choice("level", defaults.level, LOG_LEVELS).upper(),
+        libraries=section.choice("libraries", defaults.libraries, LOG_LEVELS).upper(),
+    )
 
 
 def _read_lookups(section: _Section, base: Path) -> LookupsConfig:
@@ -538,6 +599,10 @@ class _ConfigLoader(yaml.CSafeLoader):
 
 
 def _parse_yaml(text: str, file: str) -> object:
+    unsafe = unsafe_yaml(text)
+    if unsafe is not None:
+        line, problem = unsafe
+        raise ConfigError("", f"refused YAML at line {line}: {problem}", file=file)
     try:
         return yaml.load(text, Loader=_ConfigLoader)  # a CSafeLoader subclass: plain data only
     except _DuplicateKey as error:
@@ -550,6 +615,20 @@ def _parse_yaml(text: str, file: str) -> object:
         raise ConfigError("", f"invalid YAML at {where}{problem}", file=file) from None
     except yaml.YAMLError as error:
         raise ConfigError("", f"invalid YAML: {error}", file=file) from None
+
+
+class ConfigTooLarge(OSError):
+    """The configuration file is over MAX_CONFIG_BYTES."""
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; a file over MAX_CONFIG_BYTES is refused without being read whole."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigTooLarge(f"larger than the {MAX_CONFIG_BYTES}-byte limit for a configuration file")
+    return data.decode("utf-8-sig")
+
 
 
 def _choose_file(path: Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
@@ -579,7 +658,7 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
     if chosen is not None:
         file = str(chosen)
         try:
-            text = chosen.expanduser().read_text(encoding="utf-8-sig")
+            text = _read_text(chosen.expanduser())
         except FileNotFoundError:
             if required:
                 raise ConfigError("", "config file not found", file=file) from None

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.corpus.model import Article, Duplicate, Image, Provider, Rejection, Related
+from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
 from bot.store.db import Database, QueryBudgetExceeded
 from bot.store.fts import QueryTooBroad, build_match
 
@@ -31,6 +32,9 @@ SEARCH_CANDIDATES = 1000
 SEARCH_BUDGET_SECONDS = 0.5
 AUTOCOMPLETE_BUDGET_SECONDS = 0.2
 SNIPPET_TOKENS = 24
+#: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
+#: which is the article's own text).
+SNIPPET_COLUMN = 1
 
 _ARTICLE_COLUMNS = """
     a.rowid, a.id, a.url, a.title, a.excerpt, a.original_url, a.amp_url, a.published_at, a.quality, a.heat,
@@ -53,8 +57,17 @@ class SearchFilters:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """A ranked match. `snippet` is a passage of the article's excerpt (empty when it has none) with the
+    matched words between `HIGHLIGHT_START` and `HIGHLIGHT_END` (`bot.render.text.highlighted_pieces`
+    splits it)."""
+
     article: Article
     snippet: str
+
+
+def normalize_id(article_id: str) -> str:
+    """An article id as stored: ids are hex digests, kept in lower case, so `4F07…` finds `4f07…`."""
+    return article_id.strip().lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +363,10 @@ def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]
     is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
     each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
     """
-    snippet = f"SELECT rowid, snippet(articles_fts, -1, '**', '**', '…', {SNIPPET_TOKENS}) FROM articles_fts"
+    snippet = (
+        f"SELECT rowid, snippet(articles_fts, {SNIPPET_COLUMN}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', "
+        f"{SNIPPET_TOKENS}) FROM articles_fts"
+    )
     wanted = json.dumps(list(keys))
     if "*" in match:
         return (
@@ -366,7 +382,7 @@ async def search(
     db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0,
     budget: float | None = None,
 ) -> SearchPage:
-    """Ranked full-text search with filters and a highlighted snippet (matches marked with `**`).
+    """Ranked full-text search with filters and a highlighted snippet of each hit's excerpt (see `SearchHit`).
 
     Raises `EmptyQuery` for blank text, `QueryTooBroad` past the term caps and `QueryBudgetExceeded` when
     SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
@@ -443,7 +459,7 @@ async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> 
     present = [(key, by_rowid[rowid]) for key, rowid in zip(keys, rowids, strict=True) if rowid in by_rowid]
     articles = await _hydrate(conn, [row for _, row in present], with_related=False)
     return tuple(
-        SearchHit(article=article, snippet=snippets.get(key, "").replace("\n", " · "))
+        SearchHit(article=article, snippet=snippets.get(key) or "")
         for article, (key, _) in zip(articles, present, strict=True)
     )
 
@@ -452,10 +468,11 @@ async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> 
 
 
 async def get_article(db: Database, article_id: str) -> Article | None:
-    """The article with this id, with its related coverage (best quality first)."""
+    """The article with this id (in any letter case), with its related coverage (best quality first)."""
     async with db.read() as conn:
         rows = await _fetchall(
-            conn, f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.id = ?", (article_id.strip(),)
+            conn, f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.id = ?",
+            (normalize_id(article_id),),
         )
         articles = await _hydrate(conn, rows, with_related=True)
     return articles[0] if articles else None
@@ -517,6 +534,21 @@ async def top(
             [*params, limit, offset],
         )
         return await _hydrate(conn, rows, with_related=with_related)
+
+
+async def count_listed(
+    db: Database, *, topic: str | None = None, days: int | None = None, now: datetime | None = None,
+    bound: int = SEARCH_CANDIDATES,
+) -> int:
+    """How many articles `latest`/`top` with these filters can list, counted no further than `bound`."""
+    condition, params = _topic_condition(topic)
+    if days is not None:
+        if now is None:
+            raise ValueError("count_listed needs `now` to count the past `days`")
+        condition += " AND a.published_at >= ?"
+        params.append(int((now - timedelta(days=days)).timestamp()))
+    async with db.read() as conn:
+        return await _bounded_count(conn, f"SELECT 1 FROM articles a WHERE 1{condition}", params, bound)
 
 
 async def topic_counts(db: Database) -> list[tuple[str, int]]:
@@ -661,7 +693,7 @@ async def suggest_articles(
             )
         return [(str(i), str(t)) for i, t in rows]
     async with db.read(budget) as conn:
-        exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (typed.strip().lower(),))
+        exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (normalize_id(typed),))
     found = [(str(i), str(t)) for i, t in exact]
     try:
         match = build_match(typed, prefix_last=True)
