@@ -10,7 +10,7 @@ command). Thin on purpose: the store and bot/compose decide, bot/render/digests_
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -116,12 +116,12 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             self.bot.lookup_limits.cooldown.check(interaction.user.id)
         return True
 
-    async def _composed(self, interaction: discord.Interaction, work: Awaitable[dict[str, Any]]
+    async def _composed(self, interaction: discord.Interaction, work: Callable[[], Awaitable[dict[str, Any]]]
                         ) -> dict[str, Any]:
         """Compose as the member's one heavy query in flight, within the preview budget."""
         with self.bot.lookup_limits.heavy.running(interaction.user.id), read_budget(PREVIEW_BUDGET_SECONDS):
             try:
-                return await work
+                return await work()
             except QueryBudgetExceeded:
                 log.info("a digest preview by %s ran past its budget", interaction.user.id)
                 return _reply(TOO_BROAD_PREVIEW, kind="warning")
@@ -154,7 +154,7 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
                                          slot_time=next_run(record.settings, max(now, record.last_checked)))
             return preview_payload(record.name, plan)
 
-        composed = self._composed(interaction, work())
+        composed = self._composed(interaction, work)
         payload = await replies.within_deadline(interaction, composed, ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
 
@@ -178,7 +178,7 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             return explanation_payload(record.name, wanted, explanation,
                                        channel_id=record.settings.channel_id)
 
-        composed = self._composed(interaction, work())
+        composed = self._composed(interaction, work)
         payload = await replies.within_deadline(interaction, composed, ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
 

@@ -127,12 +127,12 @@ async def test_page_turns_reuse_the_first_ranking_and_never_search_again(
     monkeypatch.setattr(store, "search", counted)
     first = await scene.run("search", query="lighthouse")
     assert first.message is not None
-    shown = ids_shown(only_embed(first))
+    shown = ids_shown(first)
     second = await click(scene, first.message, "Next")
     assert second.message is not None
-    shown += ids_shown(only_embed(second))
+    shown += ids_shown(second)
     third = await click(scene, second.message, "Next")
-    shown += ids_shown(only_embed(third))
+    shown += ids_shown(third)
     assert searches == ["lighthouse"]
     assert sorted(shown) == sorted(lighthouse_id(index) for index in range(12))
 
