@@ -26,7 +26,9 @@ RESTART_KEYS = frozenset({
 #: Settings that apply at once but also need a command sync to reach Discord.
 SYNC_KEYS = frozenset({"discord.guild_ids"})
 #: The sections compared setting by setting (digests are compared by name).
-SECTIONS = ("corpus", "database", "discord", "logging", "lookups", "delivery", "digest_defaults")
+SECTIONS = (
+    "corpus", "database", "discord", "logging", "lookups", "limits", "delivery", "digest_defaults",
+)
 
 
 class Applies(Enum):
