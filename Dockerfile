@@ -1,7 +1,7 @@
 # digestbot container image.
 #
 #   docker build -t digestbot .
-#   docker run -d --name digestbot --env-file .env -v digestbot-data:/data digestbot
+#   docker run -d --init --name digestbot --env-file .env -v digestbot-data:/data digestbot
 #
 # The corpus (seeds/) and configuration (config/) are baked into /app; mount your own over
 # /app/seeds or /app/config to replace them. The database and the heartbeat live on the /data volume.
@@ -14,10 +14,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
+# The locked dependencies first (pinned with hashes: the versions CI tested), in their own cached layer.
+COPY requirements/app.txt ./requirements/app.txt
+RUN /opt/venv/bin/pip install --require-hashes -r requirements/app.txt
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
- && /opt/venv/bin/pip install /wheels/digestbot-*.whl \
+ && /opt/venv/bin/pip install --no-deps /wheels/digestbot-*.whl \
  && /opt/venv/bin/digestbot --version
 
 # --- runtime: the venv, the corpus and the configuration, run as an unprivileged user -----------------
@@ -43,5 +46,6 @@ VOLUME /data
 # database answering; the start period covers the first corpus load and the gateway login.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["digestbot", "health"]
 STOPSIGNAL SIGTERM
-# Exec form: the bot is PID 1 and receives SIGTERM itself, then closes the gateway and the database.
+# Exec form: SIGTERM reaches the bot, which closes the gateway and the database. Run it with an init as PID 1
+# (`init: true` in docker-compose.yml, `docker run --init`), which reaps the loader's worker processes.
 CMD ["digestbot", "run"]

@@ -48,6 +48,7 @@ class Row:
     value: str
     target: str
     ok: bool
+    timed: bool = True  # a speed target: decides the exit code only at full size (--small proves it runs)
 
 
 def _settings(name: str, channel_id: int) -> DigestSettings:
@@ -96,7 +97,7 @@ async def fanout(channels: int, work: Path) -> list[Row]:
         Row("fan-out: ratio to the global limit", f"{ratio:.2f}×", f"≤ {FANOUT_TARGET}×",
             ratio <= FANOUT_TARGET),
         Row("fan-out: 429s from the emulator", str(limits.limited), "any", True),
-        Row("fan-out: every digest posted", str(all_posted), "True", all_posted),
+        Row("fan-out: every digest posted", str(all_posted), "True", all_posted, timed=False),
     ]
 
 
@@ -119,7 +120,7 @@ async def compose(articles: int, work: Path) -> list[Row]:
             timings = []
             for _ in range(COMPOSE_REPEATS):
                 begin = time.perf_counter()
-                await compose_next(db, current, now=now, slot_label="2026-06-01 08:00 UTC")
+                await compose_next(db, current, now=now, slot_time=now)
                 timings.append((time.perf_counter() - begin) * 1000)
             median = statistics.median(timings)
             rows.append(Row(f"compose: {label}, median of {COMPOSE_REPEATS}", f"{median:.1f} ms",
@@ -149,7 +150,7 @@ async def _run(small: bool) -> int:
         rows = await fanout(channels, work)
         rows += await compose(articles, work)
     print(_table(rows))
-    return 0 if all(row.ok for row in rows) else 1
+    return 0 if all(row.ok for row in rows if not (small and row.timed)) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,10 @@
 
 Sub-commands import only what they need; nothing here imports discord.py except `run`, so the
 offline commands start fast. Exit codes: 0 done, 1 failed (nothing applied, not found), 2 usage or
-configuration error. Errors are one line on stderr, never a traceback.
+configuration error, 128 + the signal when SIGINT (130) or SIGTERM (143) stopped it. Errors are one line
+on stderr, never a traceback. `--config`, `--db` and `--log-level` go before or after the sub-command.
+Output is plain text for a terminal: no Discord markdown; matched words are bold (ANSI) only when stdout is
+a terminal and neither `--no-color` nor `NO_COLOR` asks otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.config import LOG_LEVELS
+from bot.interrupts import Interrupted, SignalReceived, until_signal
+from bot.logs import setup_command_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,6 +75,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _path(text: str) -> Path:
+    """A path option; an empty one (`--db ""`, an unset shell variable) is refused rather than read as `.`."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
+
+
 def _load_config(args: argparse.Namespace) -> Any:
     """The configuration, with `--db` overriding the database path."""
     from dataclasses import replace
@@ -86,18 +99,11 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 async def _open_database(config: Any, *, create: bool) -> Any:
     """The store; only `load` creates it (a lookup on a missing database says to load first)."""
-    from bot.store.db import (
-        Database,
-        DatabaseMissing,
-        Fts5Unavailable,
-        MigrationFailed,
-        SchemaTooNew,
-        StateUnavailable,
-    )
+    from bot.store.db import Database, DatabaseProblem
 
     try:
         return await Database.open(config.database.path, create=create, state_url=config.database.url)
-    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed, StateUnavailable) as error:
+    except DatabaseProblem as error:
         raise CommandFailed(str(error)) from None
 
 
@@ -111,15 +117,24 @@ def _print_json(value: object) -> None:
 
 async def _cmd_load(args: argparse.Namespace) -> int:
     from bot import clock
+    from bot.store.articles import current_load_seq
     from bot.store.loader import LoadRefused, load_corpus
 
     config = _load_config(args)
     corpus = args.corpus or config.corpus.path
     db = await _open_database(config, create=True)
     try:
-        report = await load_corpus(
+        before = await current_load_seq(db)
+        report = await until_signal(load_corpus(
             db, corpus, force=args.force, max_file_bytes=config.corpus.max_file_bytes, now=clock.now()
-        )
+        ))
+    except SignalReceived as stopped:
+        after = await current_load_seq(db)
+        if after == before:
+            raise Interrupted(stopped.signum, "load interrupted; the previous corpus is unchanged") from None
+        raise Interrupted(
+            stopped.signum, f"load interrupted after it was applied: load #{after} is in service"
+        ) from None
     except LoadRefused as error:
         raise CommandFailed(f"load refused: {error}") from None
     finally:
@@ -164,9 +179,51 @@ def format_load_report(report: Any) -> str:
 
 # --- search / show ----------------------------------------------------------------------------------
 
+BOLD, NOT_BOLD = "\x1b[1m", "\x1b[22m"
+
+
+def use_color(args: argparse.Namespace, stream: Any = None) -> bool:
+    """Bold only on a terminal, and never with `--no-color` or a non-empty `NO_COLOR` (no-color.org)."""
+    stream = sys.stdout if stream is None else stream
+    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def snippet_text(snippet: str, *, bold: bool) -> str:
+    """A search snippet as terminal text: the matches in ANSI bold (or plain), an excerpt the source cut
+    mid-sentence ending with "…"."""
+    from bot.render.text import finish_excerpt, highlighted_pieces
+
+    pieces = highlighted_pieces(snippet)
+    whole = "".join(text for text, _ in pieces)
+    out = "".join(f"{BOLD}{text}{NOT_BOLD}" if matched and bold else text for text, matched in pieces)
+    if finish_excerpt(whole) != whole.rstrip():
+        out = out.rstrip().rstrip(" ,;:–—-") + "…"
+    return out
+
+
+def snippet_json(snippet: str) -> tuple[str, list[list[int]]]:
+    """A snippet as plain text and the [start, end) offsets of its matched words in that text."""
+    from bot.render.text import highlighted_pieces
+
+    text, spans = "", []
+    for piece, matched in highlighted_pieces(snippet):
+        if matched:
+            spans.append([len(text), len(text) + len(piece)])
+        text += piece
+    return text, spans
+
+
+def _heat(article: Any) -> int | None:
+    """The corpus marks "no heat measured" with a negative heat: that is no value, not a value."""
+    return article.heat if article.heat is not None and article.heat >= 0 else None
+
 
 def article_json(article: Any, *, snippet: str | None = None) -> dict[str, object]:
-    """The `search --json` shape of one article."""
+    """The `search --json` shape of one article: `snippet` is plain text, `highlights` the offsets of the
+    matched words in it."""
     result: dict[str, object] = {
         "id": article.id,
         "title": article.title,
@@ -177,7 +234,7 @@ def article_json(article: Any, *, snippet: str | None = None) -> dict[str, objec
         "topics": list(article.topics),
     }
     if snippet is not None:
-        result["snippet"] = snippet
+        result["snippet"], result["highlights"] = snippet_json(snippet)
     return result
 
 
@@ -191,7 +248,7 @@ def article_detail_json(article: Any) -> dict[str, object]:
         "provider": article.provider.label if article.provider else None,
         "published_at": _iso(article.published_at),
         "quality": article.quality,
-        "heat": article.heat,
+        "heat": _heat(article),
         "topics": list(article.topics),
         "image": article.image,
         "related": [
@@ -208,24 +265,30 @@ def article_detail_json(article: Any) -> dict[str, object]:
     }
 
 
-def _facts(provider: str, published: str, article: Any) -> list[str]:
-    """Provider, date, and the quality and heat an article has (missing ones are left out)."""
-    facts = [provider, published]
+def _facts(article: Any) -> str:
+    """Outlet, date, and the quality and heat an article has: what it lacks is left out, never shown as
+    a placeholder."""
+    facts = [article.provider.label] if article.provider is not None and article.provider.label else []
+    facts.append(f"{article.published_at:%Y-%m-%d}")
     if article.quality is not None:
         facts.append(f"quality {article.quality}")
-    if article.heat is not None:
-        facts.append(f"heat {article.heat}")
-    return facts
+    heat = _heat(article)
+    if heat is not None:
+        facts.append(f"heat {heat}")
+    return " · ".join(facts)
 
 
 async def _cmd_search(args: argparse.Namespace) -> int:
     from bot.store.articles import SearchFilters, search
-    from bot.store.fts import EmptyQuery, build_match
+    from bot.store.db import READ_BUDGET_SECONDS, QueryBudgetExceeded
+    from bot.store.fts import EmptyQuery, QueryTooBroad, build_match
 
     try:
         build_match(args.query)
     except EmptyQuery:
         raise UsageError("search: the query is empty; give at least one word") from None
+    except QueryTooBroad as error:
+        raise UsageError(f"search: {error}") from None
     config = _load_config(args)
     filters = SearchFilters(
         topic=args.topic,
@@ -237,7 +300,11 @@ async def _cmd_search(args: argparse.Namespace) -> int:
     )
     db = await _open_database(config, create=False)
     try:
-        page = await search(db, args.query, filters, limit=args.limit)
+        page = await search(db, args.query, filters, limit=args.limit, budget=READ_BUDGET_SECONDS)
+    except QueryBudgetExceeded:
+        raise CommandFailed(
+            f"search: the query ran longer than {READ_BUDGET_SECONDS:g} s; add a word or a filter"
+        ) from None
     finally:
         await db.close()
     if args.json:
@@ -246,14 +313,15 @@ async def _cmd_search(args: argparse.Namespace) -> int:
     if not page.hits:
         print("no matches (drop a filter or check the spelling)")
         return EXIT_OK
-    total = f"{page.total}+" if page.total_capped else str(page.total)
-    print(f"{total} match{'es' if page.total != 1 else ''}, best first:")
+    total = f"more than {page.total}" if page.total_capped else str(page.total)
+    print(f"{total} match{'es' if page.total != 1 or page.total_capped else ''}, best first:")
+    bold = use_color(args)
     for hit in page.hits:
         article = hit.article
-        provider = article.provider.label if article.provider else "unknown source"
         print(f"  [{article.id}] {article.title}")
-        print(f"      {' · '.join(_facts(provider, f'{article.published_at:%Y-%m-%d}', article))}")
-        print(f"      {hit.snippet}")
+        print(f"      {_facts(article)}")
+        if hit.snippet:
+            print(f"      {snippet_text(hit.snippet, bold=bold)}")
     return EXIT_OK
 
 
@@ -271,21 +339,23 @@ async def _cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(article_detail_json(article))
         return EXIT_OK
-    detail = article_detail_json(article)
+    from bot.render.text import finish_excerpt
+
     print(f"[{article.id}] {article.title}")
-    facts = _facts(detail["provider"] or "unknown source", str(detail["published_at"]), article)
-    print(f"  {' · '.join(facts)}")
+    print(f"  {_facts(article)}")
     print(f"  {article.url}")
     if article.topics:
         print(f"  topics: {', '.join(article.topics)}")
     if article.excerpt:
-        print(f"\n  {article.excerpt}")
+        print(f"\n  {finish_excerpt(article.excerpt)}")
     if article.related:
         print("\n  related coverage:")
         for item in article.related:
-            provider = item.provider.label if item.provider else "unknown source"
-            quality = "" if item.quality is None else f", quality {item.quality}"
-            print(f"    - {item.title} — {provider}{quality}\n      {item.url}")
+            details = [item.provider.label] if item.provider is not None and item.provider.label else []
+            if item.quality is not None:
+                details.append(f"quality {item.quality}")
+            suffix = f" — {', '.join(details)}" if details else ""
+            print(f"    - {item.title or item.url}{suffix}\n      {item.url}")
     return EXIT_OK
 
 
@@ -294,21 +364,29 @@ async def _cmd_show(args: argparse.Namespace) -> int:
 
 async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.preview import format_plan, plan_payloads, preview_plan
+    from bot.preview import format_plan, plan_html, plan_payloads, preview_basis, preview_plan
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
     db = await _open_database(config, create=False)
+    now = clock.now()
     try:
-        settings, plan = await preview_plan(db, config, args.name, now=clock.now())
+        settings, plan = await preview_plan(db, config, args.name, now=now, everything=args.all)
     except DigestNotFound as error:
         raise CommandFailed(str(error)) from None
     finally:
         await db.close()
-    if args.json:
+    if args.html is not None:
+        try:
+            args.html.write_text(plan_html(settings, plan, now=now), encoding="utf-8")
+        except OSError as error:
+            raise CommandFailed(f"cannot write the preview page {args.html}: {error.strerror}") from None
+        print(f"Wrote the preview of digest {settings.name!r} to {args.html}")
+    elif args.json:
         _print_json(plan_payloads(plan))
     else:
-        print(format_plan(settings, plan))
+        basis = preview_basis(config, settings, args.name, everything=args.all)
+        print(format_plan(settings, plan, basis=basis))
     return EXIT_OK
 
 
@@ -342,7 +420,7 @@ async def _cmd_check(args: argparse.Namespace) -> int:
         print(f"problem: {problem}")
     if result.problems:
         print(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found")
-        return EXIT_FAILED
+        return EXIT_USAGE if result.config_invalid else EXIT_FAILED
     print("ok: configuration, corpus and database are fine")
     return EXIT_OK
 
@@ -362,11 +440,57 @@ async def _cmd_health(args: argparse.Namespace) -> int:
     return EXIT_OK if healthy else EXIT_FAILED
 
 
+def _shard_ids(text: str) -> tuple[int, ...]:
+    from bot.shards import parse_shard_ids
+
+    try:
+        return parse_shard_ids(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _with_shards(config: Any, args: argparse.Namespace) -> Any:
+    """`--shard-ids` / `--shard-count` over `discord.shard_ids` / `discord.shard_count`, checked together."""
+    from dataclasses import replace
+
+    from bot.shards import ShardSlice
+
+    ids = args.shard_ids if args.shard_ids is not None else config.discord.shard_ids
+    count = args.shard_count if args.shard_count is not None else config.discord.shard_count
+    if args.shard_count is not None and args.shard_ids is None:
+        ids = None  # a new count alone: this process runs every shard of it
+    if ids is not None:
+        if count is None:
+            raise UsageError("--shard-ids needs --shard-count (or discord.shard_count), the cluster's size")
+        try:
+            ShardSlice(ids, count)
+        except ValueError as error:
+            raise UsageError(f"--shard-ids: {error}") from None
+    return replace(config, discord=replace(config.discord, shard_ids=ids, shard_count=count))
+
+
+async def _cmd_backup(args: argparse.Namespace) -> int:
+    from bot.store.backup import backup_database
+    from bot.store.db import DatabaseProblem
+
+    config = _load_config(args)
+    try:
+        report = await asyncio.to_thread(backup_database, config.database.path, args.target)
+    except DatabaseProblem as error:
+        raise CommandFailed(str(error)) from None
+    print(
+        f"backup of {config.database.path} written to {report.target} "
+        f"({report.size} bytes, schema version {report.schema_version})"
+    )
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     """Synchronous: the runtime owns its event loop (and its signal handlers)."""
     from bot.runtime import run_bot
 
-    return run_bot(_load_config(args), force_sync=args.sync, log_level=args.log_level)
+    config = _with_shards(_load_config(args), args)
+    return run_bot(config, force_sync=args.sync, log_level=args.log_level)
 
 
 # --- wiring -----------------------------------------------------------------------------------------
@@ -375,10 +499,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="configuration file (default: $DIGESTBOT_CONFIG, "
-                        "else config/config.yaml if present, else built-in defaults)")
-    parser.add_argument("--db", type=Path, help="SQLite database (overrides database.path)")
+def _common(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """The options every command takes. They are added to the main parser (default None) and to each
+    sub-command (default SUPPRESS, so an option given before the sub-command is not reset after it)."""
+    parser.add_argument("--config", type=_path, default=default,
+                        help="configuration file (default: $DIGESTBOT_CONFIG, else config/config.yaml if "
+                        "present, else built-in defaults)")
+    parser.add_argument("--db", type=_path, default=default, help="SQLite database (overrides database.path)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=default,
+                        help="overrides logging.level from the configuration")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -386,18 +515,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digestbot", description="News corpus lookups and scheduled digests for Discord."
     )
     parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    _common(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    load = commands.add_parser("load", help="load the corpus folder into the database")
-    _common(load)
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        _common(sub, default=argparse.SUPPRESS)
+        return sub
+
+    load = command("load", "load the corpus folder into the database")
     load.add_argument("--corpus", type=Path, help="corpus folder (overrides corpus.path)")
     load.add_argument("--force", action="store_true",
                       help="apply even if the folder is empty or more than half the articles would go")
     load.add_argument("--json", action="store_true", help="print the report as one JSON object")
     load.set_defaults(handler=_cmd_load)
 
-    search = commands.add_parser("search", help="full-text search of the corpus")
-    _common(search)
+    search = command("search", "full-text search of the corpus")
     search.add_argument("query", help='words (ANDed), "quoted phrases", prefix*')
     search.add_argument("--topic")
     search.add_argument("--provider", help="provider name or domain")
@@ -407,39 +540,45 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--published-only", action="store_true")
     search.add_argument("--limit", type=_positive, default=10)
     search.add_argument("--json", action="store_true")
+    search.add_argument("--no-color", action="store_true",
+                        help="never bold the matched words (also: set NO_COLOR)")
     search.set_defaults(handler=_cmd_search)
 
-    show = commands.add_parser("show", help="one article with its related coverage")
-    _common(show)
+    show = command("show", "one article with its related coverage")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_show)
 
-    preview = commands.add_parser("preview", help="the messages a digest's next run would post (no token)")
-    _common(preview)
+    preview = command("preview", "the messages a digest's next run would post (no token)")
     preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
-                         "else a digest of the whole corpus)")
+                         "else a new digest with the configured digest_defaults)")
+    preview.add_argument("--all", action="store_true",
+                         help="lift the digest's article filters (quality, age, topics, …): every article")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
+    preview.add_argument("--html", type=Path, metavar="FILE",
+                         help="write the run as Discord would show it to a self-contained HTML page")
     preview.set_defaults(handler=_cmd_preview)
 
-    digests = commands.add_parser("digests", help="every digest with its next run time")
-    _common(digests)
+    digests = command("digests", "every digest with its next run time")
     digests.add_argument("--json", action="store_true")
     digests.set_defaults(handler=_cmd_digests)
 
-    run = commands.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
-    _common(run)
+    run = command("run", "run the Discord bot (token from $DISCORD_TOKEN)")
     run.add_argument("--sync", action="store_true", help="sync slash commands even when they look unchanged")
-    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                     help="overrides logging.level from the configuration")
+    run.add_argument("--shard-ids", type=_shard_ids, metavar="IDS",
+                     help="run only these shards of a cluster, e.g. 0-3 or 0,2 (overrides discord.shard_ids)")
+    run.add_argument("--shard-count", type=_positive, metavar="N",
+                     help="the cluster's number of shards (overrides discord.shard_count)")
     run.set_defaults(handler=_cmd_run, runs_own_loop=True)
 
-    check = commands.add_parser("check", help="validate configuration, corpus and database before a deploy")
-    _common(check)
+    check = command("check", "validate configuration, corpus and database before a deploy")
     check.set_defaults(handler=_cmd_check)
 
-    health = commands.add_parser("health", help="exit 0 when the running bot's heartbeat is fresh")
-    _common(health)
+    backup = command("backup", "copy the database to a new file, safely while the bot runs")
+    backup.add_argument("target", type=Path, help="the new file (an existing file is never overwritten)")
+    backup.set_defaults(handler=_cmd_backup)
+
+    health = command("health", "exit 0 when the running bot's heartbeat is fresh")
     health.set_defaults(handler=_cmd_health)
     return parser
 
@@ -453,7 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "runs_own_loop", False):
             return args.handler(args)
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        setup_command_logging(args.log_level)
         handler: Handler = args.handler
         return asyncio.run(handler(args))
     except UsageError as error:
@@ -462,6 +601,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as error:
         print(f"digestbot: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as error:
+        print(f"digestbot: {error}", file=sys.stderr)
+        return 128 + error.signum
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -17,7 +17,7 @@ from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
 from bot.digest.select import DigestContext, Selection
 from bot.store import candidates, runs
 from bot.store import digests as store
-from bot.store.articles import current_load_seq, get_article
+from bot.store.articles import current_load_seq, get_article, normalize_id
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,19 @@ class DigestState:
 
 
 def default_digest(config: Config) -> DigestSettings:
-    """A digest over the whole corpus with the configured defaults, every quality admitted, so a new
-    install sees the product work on the bundled seeds."""
-    defaults = dataclasses.asdict(config.digest_defaults)
-    defaults["min_quality"] = 0
+    """What a new digest would be with the configured `digest_defaults`: what `digestbot preview` shows
+    when no digest is configured."""
     return DigestSettings(
-        name=DEFAULT_DIGEST_NAME, channel_id=0, schedule=DEFAULT_DIGEST_SCHEDULE, **defaults
+        name=DEFAULT_DIGEST_NAME, channel_id=0, schedule=DEFAULT_DIGEST_SCHEDULE,
+        **dataclasses.asdict(config.digest_defaults),
+    )
+
+
+def without_filters(settings: DigestSettings) -> DigestSettings:
+    """The digest with every article filter lifted (quality, age, published, topics, providers, keywords);
+    sizes, schedule and mode stay (`digestbot preview --all`)."""
+    return dataclasses.replace(
+        settings, min_quality=0, max_age_days=None, published_only=False, topics=(), providers=(), keywords=()
     )
 
 
@@ -65,14 +72,19 @@ async def digest_state(db: Database, digest: store.DigestRecord | DigestSettings
 
 
 async def _context(
-    db: Database, state: DigestState, pool: list[Article], slot_time: datetime
+    db: Database, state: DigestState, pool: list[Article], slot_time: datetime, *,
+    matched: frozenset[str] = frozenset(),
 ) -> DigestContext:
+    """The run's context. With keywords, the pool was drawn by matching them (`candidates.digest_pool`), so
+    only articles outside `matched` (the pool's ids) are looked up again: re-running the keywords' full-text
+    match per article would cost the compose far more than drawing the pool did."""
     settings = state.settings
     urls = [article.url for article in pool]
     delivered = await runs.channel_deliveries(db, settings.channel_id, urls)
     hits = None
     if settings.keywords:
-        hits = await candidates.keyword_hits(db, settings.keywords, [article.id for article in pool])
+        others = [article.id for article in pool if article.id not in matched]
+        hits = matched | await candidates.keyword_hits(db, settings.keywords, others)
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -88,21 +100,20 @@ async def compose_next(
     digest: store.DigestRecord | DigestSettings,
     *,
     now: datetime,
-    slot_label: str | None = None,
     slot_time: datetime | None = None,
 ) -> tuple[Plan, Selection]:
     """The plan of the digest's next run from the current database, and the selection behind it.
 
     A digest that never ran gets its first run (with backlog). `slot_time` (default `now`) is the instant
-    `max_age_days` counts back from; `slot_label` goes into the header line once a slot is claimed.
+    `max_age_days` counts back from; when given, the header shows it.
     """
     state = await digest_state(db, digest)
     moment = slot_time or now
     pool = await candidates.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
     )
-    ctx = await _context(db, state, pool, moment)
-    plan, selection = compose_plan(ctx, pool, slot_label=slot_label)
+    ctx = await _context(db, state, pool, moment, matched=frozenset(article.id for article in pool))
+    plan, selection = compose_plan(ctx, pool, slot=slot_time)
     log.debug(
         "digest %r: composed %d message(s), %d stor(ies) from a pool of %d",
         state.settings.name, len(plan.messages), len(selection.stories), len(pool),
@@ -114,17 +125,20 @@ async def explain_article(
     db: Database, digest: store.DigestRecord | DigestSettings, article_id: str, *, now: datetime
 ) -> Explanation:
     """Why `article_id` would or would not be in the digest's next run, judged on the same pool the run
-    uses plus the article itself (which the pool leaves out when it is filtered or delivered)."""
+    uses plus the article itself (which the pool leaves out when it is filtered or delivered). The id may
+    come in any letter case."""
+    article_id = normalize_id(article_id)
     state = await digest_state(db, digest)
     pool = await candidates.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run,
         slot_time=now, existing_limit=candidates.POOL_LIMIT,
     )
-    if all(article.id != article_id for article in pool):
+    matched = frozenset(article.id for article in pool)
+    if article_id not in matched:
         article = await get_article(db, article_id)
         if article is not None:
             pool.append(article)
-    ctx = await _context(db, state, pool, now)
+    ctx = await _context(db, state, pool, now, matched=matched)
     return explain(article_id, pool, ctx)
 
 

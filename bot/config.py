@@ -18,16 +18,26 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from bot.corpus.parse import MAX_FILE_BYTES, unsafe_yaml
 from bot.digest.schedule import ScheduleError, parse_cron, zone
+from bot.shards import MAX_SHARD_COUNT, ShardSlice, parse_shard_ids
 
 log = logging.getLogger(__name__)
+
+#: A configuration file larger than this is refused unread (the corpus files' limit; real ones are ~5 KiB).
+MAX_CONFIG_BYTES = MAX_FILE_BYTES
 
 #: Where the configuration is looked for when neither a path nor DIGESTBOT_CONFIG is given.
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DIGEST_MODES = ("channel", "thread")
+DIGEST_STYLES = ("compact", "rich")
+DIGEST_TITLE_LIMIT = 80
+_HEX_COLOR = re.compile(r"#?([0-9A-Fa-f]{6})")
 DIGEST_NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
+#: Discord's global rate limit per bot token; one process's delivery pace can never usefully exceed it.
+MAX_MESSAGES_PER_SECOND = 50.0
 
 
 class ConfigError(Exception):
@@ -101,20 +111,49 @@ class DiscordConfig:
     admin_user_ids: tuple[int, ...] = ()
     log_channel_id: int | None = None
     api_base: str | None = None
+    shard_ids: tuple[int, ...] | None = None
+    shard_count: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How fast this process posts digest messages. Discord's global rate limit (50 requests per second)
+    is per bot token, shared by every process of a cluster: give each process its share."""
+
+    messages_per_second: float = 45.0
 
 
 @dataclass(frozen=True)
 class LoggingConfig:
+    """`level` for digestbot's own loggers; `libraries` for discord.py, aiosqlite, asyncio and APScheduler,
+    whose DEBUG output holds raw gateway payloads and SQL parameters (never below `level` either)."""
+
     level: str = "INFO"
+    libraries: str = "INFO"
 
 
 @dataclass(frozen=True)
 class LookupsConfig:
-    """Per-user cooldown for lookup commands (`cooldown_uses` 0 disables it) and results per page."""
+    """One cooldown bucket per member for every lookup (`cooldown_uses` 0 disables it), results per page."""
 
     cooldown_uses: int = 5
     cooldown_seconds: float = 10.0
     page_size: int = 5
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """What one server or member may ask of the bot. The caps on digests apply to digests created or
+    edited from Discord; digests in config.yaml are the operator's own."""
+
+    digests_per_server: int = 10
+    min_interval_minutes: int = 15
+    max_keywords: int = 10
+    max_keyword_chars: int = 100
+    manual_runs_per_hour: int = 12
+    audit_coalesce_minutes: int = 10
+    delivery_log_days: int = 90
+    audit_log_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -129,6 +168,8 @@ class DigestDefaults:
     published_only: bool = False
     max_age_days: int | None = None
     mode: str = "channel"
+    style: str = "compact"
+    color: int | None = None
     topics: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -154,6 +195,18 @@ class DigestSettings:
     backlog: int
     mode: str
     log_channel_id: int | None
+    style: str = "compact"
+    color: int | None = None
+    title: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        """The title readers see: the `title` setting, else the name made readable (`morning-ai` →
+        `Morning ai`)."""
+        if self.title:
+            return self.title
+        words = self.name.replace("-", " ").replace("_", " ").strip() or self.name
+        return words[0].upper() + words[1:]
 
     def as_mapping(self) -> dict[str, Any]:
         """Plain JSON-ready data for storage; `digest_settings_from_mapping` reads it back unchanged."""
@@ -173,6 +226,9 @@ class DigestSettings:
             "backlog": self.backlog,
             "mode": self.mode,
             "log_channel_id": self.log_channel_id,
+            "style": self.style,
+            "color": self.color,
+            "title": self.title,
         }
 
 
@@ -185,6 +241,8 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     lookups: LookupsConfig = field(default_factory=LookupsConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     digest_defaults: DigestDefaults = field(default_factory=DigestDefaults)
     digests: tuple[DigestSettings, ...] = ()
     source: Path | None = None
@@ -363,6 +421,31 @@ def _read_api_base(section: _Section) -> str | None:
     return value
 
 
+def _read_color(section: _Section, default: int | None) -> int | None:
+    """An embed colour: `"#1f8b4c"` (or an integer 0-16777215); null for the bot's own blue."""
+    value = section.raw("color", default)
+    if value is None:
+        return None
+    if type(value) is int and 0 <= value <= 0xFFFFFF:
+        return value
+    if isinstance(value, str) and (match := _HEX_COLOR.fullmatch(value.strip())):
+        return int(match.group(1), 16)
+    raise section.error("color", f"expected a colour such as '#1f8b4c' or null, got {value!r}")
+
+
+def _read_title(section: _Section) -> str | None:
+    """A digest's title: one line of at most DIGEST_TITLE_LIMIT characters; null derives it from the name."""
+    value = section.text("title", None, optional=True)
+    if value is None:
+        return None
+    if "\n" in value or "\r" in value:
+        raise section.error("title", "must be a single line")
+    title = " ".join(value.split())
+    if len(title) > DIGEST_TITLE_LIMIT:
+        raise section.error("title", f"has {len(title)} characters (limit {DIGEST_TITLE_LIMIT})")
+    return title
+
+
 def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, Any]:
     """The settings a digest shares with `digest_defaults`, each falling back to `defaults`."""
     return {
@@ -374,6 +457,8 @@ def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, An
         "published_only": section.boolean("published_only", defaults.published_only),
         "max_age_days": section.integer("max_age_days", defaults.max_age_days, low=1, optional=True),
         "mode": section.choice("mode", defaults.mode, DIGEST_MODES),
+        "style": section.choice("style", defaults.style, DIGEST_STYLES),
+        "color": _read_color(section, defaults.color),
         "topics": section.strings("topics", defaults.topics),
         "providers": section.strings("providers", defaults.providers),
         "keywords": section.strings("keywords", defaults.keywords),
@@ -404,7 +489,9 @@ def digest_settings_from_mapping(
     except ScheduleError as error:
         raise section.error("schedule", str(error)) from None
     filters = _digest_filters(section, defaults)
-    settings = DigestSettings(name=name, channel_id=channel_id, schedule=spec.expression, **filters)
+    settings = DigestSettings(
+        name=name, channel_id=channel_id, schedule=spec.expression, title=_read_title(section), **filters
+    )
     section.finish()
     return settings
 
@@ -448,19 +535,62 @@ def _read_database(section: _Section, base: Path) -> DatabaseConfig:
     return DatabaseConfig(path=section.path("path", DatabaseConfig().path, base), url=url)
 
 
+def _read_shards(section: _Section) -> tuple[tuple[int, ...] | None, int | None]:
+    """`shard_ids` (a list of ids, or a string such as "0-3") needs `shard_count`; both null: all the
+    shards Discord recommends, in this process."""
+    count = section.integer("shard_count", None, low=1, high=MAX_SHARD_COUNT, optional=True)
+    raw = section.raw("shard_ids", None)
+    if raw is None:
+        return None, count
+    if isinstance(raw, str):
+        try:
+            ids = parse_shard_ids(raw)
+        except ValueError as error:
+            raise section.error("shard_ids", str(error)) from None
+    elif isinstance(raw, list) and raw and all(type(item) is int and item >= 0 for item in raw):
+        ids = tuple(sorted(set(raw)))
+    else:
+        expected = "a non-empty list of shard ids or a range such as '0-3'"
+        raise section.error("shard_ids", f"expected {expected}, got {_type_name(raw)}")
+    if count is None:
+        raise section.error("shard_ids", "needs discord.shard_count (the shard count of the whole cluster)")
+    try:
+        ShardSlice(ids, count)
+    except ValueError as error:
+        raise section.error("shard_ids", str(error)) from None
+    return ids, count
+
+
 def _read_discord(section: _Section, base: Path) -> DiscordConfig:
     defaults = DiscordConfig()
+    shard_ids, shard_count = _read_shards(section)
     return DiscordConfig(
         guild_ids=section.snowflakes("guild_ids", defaults.guild_ids),
         admin_role_ids=section.snowflakes("admin_role_ids", defaults.admin_role_ids),
         admin_user_ids=section.snowflakes("admin_user_ids", defaults.admin_user_ids),
         log_channel_id=section.snowflake("log_channel_id", defaults.log_channel_id, optional=True),
         api_base=_read_api_base(section),
+        shard_ids=shard_ids,
+        shard_count=shard_count,
     )
 
 
+def _read_delivery(section: _Section, base: Path) -> DeliveryConfig:
+    rate = section.number("messages_per_second", DeliveryConfig().messages_per_second, above=0)
+    if rate > MAX_MESSAGES_PER_SECOND:
+        raise section.error(
+            "messages_per_second",
+            f"{rate:g} is above Discord's global limit of {MAX_MESSAGES_PER_SECOND:g} requests per second",
+        )
+    return DeliveryConfig(messages_per_second=rate)
+
+
 def _read_logging(section: _Section, base: Path) -> LoggingConfig:
-    return LoggingConfig(level=section.choice("level", LoggingConfig().level, LOG_LEVELS).upper())
+    defaults = LoggingConfig()
+    return LoggingConfig(
+        level=section.choice("level", defaults.level, LOG_LEVELS).upper(),
+        libraries=section.choice("libraries", defaults.libraries, LOG_LEVELS).upper(),
+    )
 
 
 def _read_lookups(section: _Section, base: Path) -> LookupsConfig:
@@ -469,6 +599,22 @@ def _read_lookups(section: _Section, base: Path) -> LookupsConfig:
         cooldown_uses=section.integer("cooldown_uses", defaults.cooldown_uses, low=0),
         cooldown_seconds=section.number("cooldown_seconds", defaults.cooldown_seconds, above=0),
         page_size=section.integer("page_size", defaults.page_size, low=1, high=10),
+    )
+
+
+def _read_limits(section: _Section, base: Path) -> LimitsConfig:
+    defaults = LimitsConfig()
+    return LimitsConfig(
+        digests_per_server=section.integer("digests_per_server", defaults.digests_per_server, low=0),
+        min_interval_minutes=section.integer("min_interval_minutes", defaults.min_interval_minutes, low=1),
+        max_keywords=section.integer("max_keywords", defaults.max_keywords, low=0),
+        max_keyword_chars=section.integer("max_keyword_chars", defaults.max_keyword_chars, low=1, high=200),
+        manual_runs_per_hour=section.integer("manual_runs_per_hour", defaults.manual_runs_per_hour, low=0),
+        audit_coalesce_minutes=section.integer(
+            "audit_coalesce_minutes", defaults.audit_coalesce_minutes, low=0
+        ),
+        delivery_log_days=section.integer("delivery_log_days", defaults.delivery_log_days, low=1),
+        audit_log_days=section.integer("audit_log_days", defaults.audit_log_days, low=1),
     )
 
 
@@ -490,10 +636,15 @@ def _config_from_document(document: object, *, file: str | None, source: Path | 
     discord = _read_section(top, "discord", base, _read_discord)
     logging_config = _read_section(top, "logging", base, _read_logging)
     lookups = _read_section(top, "lookups", base, _read_lookups)
+    limits = _read_section(top, "limits", base, _read_limits)
     digest_defaults = _read_section(top, "digest_defaults", base, _read_defaults)
+    delivery = _read_section(top, "delivery", base, _read_delivery)
     digests = _read_digests(top.raw("digests", None), digest_defaults, file)
     top.finish()
-    return Config(corpus, database, discord, logging_config, lookups, digest_defaults, digests, source)
+    return Config(
+        corpus=corpus, database=database, discord=discord, logging=logging_config, lookups=lookups,
+        limits=limits, delivery=delivery, digest_defaults=digest_defaults, digests=digests, source=source,
+    )
 
 
 # --- the file ---------------------------------------------------------------------------------------
@@ -538,6 +689,10 @@ class _ConfigLoader(yaml.CSafeLoader):
 
 
 def _parse_yaml(text: str, file: str) -> object:
+    unsafe = unsafe_yaml(text)
+    if unsafe is not None:
+        line, problem = unsafe
+        raise ConfigError("", f"refused YAML at line {line}: {problem}", file=file)
     try:
         return yaml.load(text, Loader=_ConfigLoader)  # a CSafeLoader subclass: plain data only
     except _DuplicateKey as error:
@@ -550,6 +705,20 @@ def _parse_yaml(text: str, file: str) -> object:
         raise ConfigError("", f"invalid YAML at {where}{problem}", file=file) from None
     except yaml.YAMLError as error:
         raise ConfigError("", f"invalid YAML: {error}", file=file) from None
+
+
+class ConfigTooLarge(OSError):
+    """The configuration file is over MAX_CONFIG_BYTES."""
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; a file over MAX_CONFIG_BYTES is refused without being read whole."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigTooLarge(f"larger than the {MAX_CONFIG_BYTES}-byte limit for a configuration file")
+    return data.decode("utf-8-sig")
+
 
 
 def _choose_file(path: Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
@@ -568,7 +737,8 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
 
     The file is `path`, else `$DIGESTBOT_CONFIG`, else `config/config.yaml` when it exists; with none of
     these every default applies. Relative paths inside resolve against the working directory, and
-    `$DIGESTBOT_DB` overrides `database.path`, `$DIGESTBOT_DATABASE_URL` `database.url`.
+    `$DIGESTBOT_DB` overrides `database.path`, `$DIGESTBOT_DATABASE_URL` `database.url` and
+    `$DIGESTBOT_MESSAGES_PER_SECOND` `delivery.messages_per_second` (a cluster process's share).
     """
     env = os.environ if env is None else env
     base = Path.cwd()
@@ -579,7 +749,7 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
     if chosen is not None:
         file = str(chosen)
         try:
-            text = chosen.expanduser().read_text(encoding="utf-8-sig")
+            text = _read_text(chosen.expanduser())
         except FileNotFoundError:
             if required:
                 raise ConfigError("", "config file not found", file=file) from None
@@ -599,6 +769,15 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
             lambda reason: ConfigError("", f"environment variable DIGESTBOT_DATABASE_URL: {reason}"),
         )
         config = replace(config, database=replace(config.database, url=url))
+    if env.get("DIGESTBOT_MESSAGES_PER_SECOND"):
+        raw = env["DIGESTBOT_MESSAGES_PER_SECOND"].strip()
+        try:
+            rate: object = float(raw)
+        except ValueError:
+            rate = raw
+        where = "environment variable DIGESTBOT_MESSAGES_PER_SECOND"
+        section = _Section({"messages_per_second": rate}, where, None)
+        config = replace(config, delivery=_read_delivery(section, base))
     log.debug(
         "configuration from %s: %d digest(s), database %s%s",
         source or "built-in defaults", len(config.digests), config.database.path,

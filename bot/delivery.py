@@ -6,13 +6,14 @@ claims and delivers the due slot. Exactly once rests on three things: the ledger
 each message is recorded as soon as Discord confirms it), a deterministic nonce per message with
 `enforce_nonce` (Discord returns the message it already created for a repeat within a few minutes), and,
 for a message whose outcome is unknown after longer than that (resumed after a crash, or retried after a
-timeout or a dropped connection), a look through the channel's messages since the claim for the message's
-marker line.
+timeout or a dropped connection), a look through the channel's messages since the claim for the message
+itself (`render.digest.same_message`: its header line and embeds).
 
 Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
 reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
-bot's corpus gate (bot/gate.py) shared from its claim to its last message, so a corpus reload waits for it
-and a delivery starting during a reload waits for the reload.
+bot's corpus gate (bot/gate.py) shared from composing its plan to its last message, so a corpus reload
+waits for it and a delivery starting during a reload waits for the reload. The plan is composed outside the
+write lock and the claim only records it (see `runs.claim_run`), so no writer ever waits for a compose.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from discord.http import Route
 
 from bot.compose import compose_next
 from bot.digest import reconcile as decisions
-from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
-from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
+from bot.render.digest import link_summary, message_key, parse_header, same_message, thread_name
 from bot.store import digests as store
 from bot.store import runs
+from bot.store.articles import current_load_seq
+from bot.store.db import QueryBudgetExceeded
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -45,7 +47,7 @@ log = logging.getLogger(__name__)
 #: Discord honours a nonce for a few minutes; a message first attempted more recently than this is safely
 #: re-sent with its nonce, an older one is first looked for among the channel's messages since the claim.
 NONCE_TRUST = timedelta(minutes=2)
-#: The look for an unconfirmed message's marker reads the channel forward from the run's claim, this many
+#: The look for an unconfirmed message reads the channel forward from the run's claim, this many
 #: messages a page, at most this many pages (the message went out soon after the claim, so it is near the
 #: start; the bound keeps a flooded channel from being read to its end).
 ADOPT_PAGE_SIZE = 100
@@ -53,6 +55,14 @@ ADOPT_MAX_PAGES = 10
 #: Message ids carry Discord's clock, the claim time ours: the look starts this much before the claim.
 ADOPT_CLOCK_MARGIN = timedelta(minutes=5)
 THREAD_ARCHIVE_MINUTES = 1440
+#: A plan found stale at its claim (a corpus load or a delivery came in between) is composed again, at
+#: most this many times in all; then the reconcile fails and the next sweep tries the slot again.
+COMPOSE_ATTEMPTS = 3
+#: At most this many digests compose at once: a fan-out to hundreds of channels claims its first slots and
+#: starts sending while the rest compose, and lookups always find a database reader free.
+COMPOSE_CONCURRENCY = 2
+#: `limits.manual_runs_per_hour` counts the manual runs claimed within this window.
+MANUAL_RUN_WINDOW = timedelta(hours=1)
 REFUSED = "refused"
 
 
@@ -152,6 +162,7 @@ class DigestRunner:
         self._again: set[str] = set()
         self._pacer = _Pacer()
         self._pausing = asyncio.Lock()
+        self._composing = asyncio.Semaphore(COMPOSE_CONCURRENCY)
 
     def _lock(self, name: str) -> asyncio.Lock:
         return self._locks.setdefault(name, asyncio.Lock())
@@ -173,6 +184,9 @@ class DigestRunner:
             self._again.discard(name)
             try:
                 await self.reconcile(name)
+            except QueryBudgetExceeded:
+                log.warning("digest %r: composing its run took longer than the database allows a read; the "
+                            "next sweep tries again (narrow its keywords or filters)", name)
             except Exception:
                 log.exception("digest %r: reconcile failed; the next sweep tries again", name)
             if name not in self._again:
@@ -191,7 +205,11 @@ class DigestRunner:
 
     async def run_now(self, name: str, *, actor: int | None) -> RunOutcome:
         """A manual run: its own slot (`manual-<UTC>`) claimed and delivered through the same path.
-        A paused digest refuses, saying why."""
+        Refused, saying why, while another run of the digest is in progress, beyond the hourly budget of
+        `limits.manual_runs_per_hour`, and for a paused digest."""
+        if self._lock(name).locked():
+            detail = f"a run of digest {name!r} is in progress; wait for it to finish"
+            return RunOutcome(name, None, REFUSED, detail=detail)
         async with self._lock(name):
             record = await store.get_digest(self.bot.db, name)
             if record is None:
@@ -199,15 +217,40 @@ class DigestRunner:
             if record.paused_reason is not None:
                 detail = f"digest {name!r} is paused: {record.paused_reason}"
                 return RunOutcome(name, None, REFUSED, detail=detail)
+            over_budget = await self._manual_budget_spent(name)
+            if over_budget is not None:
+                return RunOutcome(name, None, REFUSED, detail=over_budget)
             await self._resume_unfinished(record)
             now = self.bot.now()
             log.info("digest %r: manual run started by %s", name, actor)
             slot = Slot(manual_slot_key(now), now)
-            outcome = await self._claim_and_deliver(record, slot, kind="manual", manual_at=now)
+            try:
+                outcome = await self._claim_and_deliver(record, slot, kind="manual")
+            except QueryBudgetExceeded:
+                detail = (f"composing digest {name!r} took longer than the database allows a read; narrow "
+                          "its keywords or filters")
+                return RunOutcome(name, slot.key, REFUSED, detail=detail)
             if outcome is None:
                 detail = "a manual run was already started this second"
                 return RunOutcome(name, slot.key, REFUSED, detail=detail)
             return outcome
+
+    async def _manual_budget_spent(self, name: str) -> str | None:
+        """Why another manual run would exceed the hourly budget (and when one is possible again), or None."""
+        allowed = self.bot.config.limits.manual_runs_per_hour
+        now = self.bot.now()
+        recent = await runs.manual_runs_since(self.bot.db, name, now - MANUAL_RUN_WINDOW)
+        if len(recent) < allowed:
+            return None
+        if allowed == 0:
+            return "manual runs are turned off (limits.manual_runs_per_hour is 0)"
+        again = recent[-allowed] + MANUAL_RUN_WINDOW
+        minutes = max(1, -(-int((again - now).total_seconds()) // 60))
+        return (
+            f"digest {name!r} already ran {len(recent)} time{'s' if len(recent) != 1 else ''} by hand in the "
+            f"last hour, the most allowed ({allowed}); the next manual run is possible in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}"
+        )
 
     async def pause(self, name: str, reason: str) -> bool:
         """Pause the digest with `reason` and announce it in its log channel (once: a failed announcement
@@ -282,30 +325,42 @@ class DigestRunner:
             yield
 
     async def _claim_and_deliver(
-        self, record: store.DigestRecord, slot: Slot, *, kind: str, manual_at: datetime | None = None
+        self, record: store.DigestRecord, slot: Slot, *, kind: str
     ) -> RunOutcome | None:
-        db = self.bot.db
         now = self.bot.now()
-        tz = zone(record.settings.timezone)
-        label = decisions.slot_label(slot.key, tz, manual_at=manual_at)
 
-        async def compose() -> Plan:
-            plan, _selection = await compose_next(db, record, now=now, slot_label=label,
-                                                  slot_time=slot.fire_time)
-            return plan
-
-        # From the claim to the last message sent the corpus gate is held, so a corpus reload neither
-        # changes the corpus under the plan being composed nor overlaps the sending; composing inside the
-        # claim's transaction keeps other writers from slipping in between.
+        # From composing to the last message sent the corpus gate is held, so a corpus reload in this
+        # process neither changes the corpus under the plan nor overlaps the sending.
         async with self._delivering(record.name):
-            run = await runs.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
-                                        plan=compose, now=now)
+            run = await self._compose_and_claim(record, slot, kind=kind, now=now)
             if run is None:
                 return None
             if run.status == "empty":
                 log.info("digest %r slot %s: nothing new to post (empty)", record.name, slot.key)
                 return RunOutcome(record.name, slot.key, "empty")
             return await self._deliver(record, run, resumed=False)
+
+    async def _compose_and_claim(
+        self, record: store.DigestRecord, slot: Slot, *, kind: str, now: datetime
+    ) -> runs.RunRecord | None:
+        """Compose the slot's plan outside the write lock, then claim the slot with it; None when the slot
+        was already claimed. The claim records the plan only if the load it was composed from is still
+        current and nothing it posts reached the channel meanwhile; otherwise it is composed again."""
+        db = self.bot.db
+        for attempt in range(1, COMPOSE_ATTEMPTS + 1):
+            if await runs.slot_claimed(db, record.name, slot.key):
+                return None
+            async with self._composing:
+                composed_from = await current_load_seq(db)
+                plan, _selection = await compose_next(db, record, now=now, slot_time=slot.fire_time)
+            try:
+                return await runs.claim_run(db, record.name, slot.key, kind=kind, fire_time=slot.fire_time,
+                                             plan=plan, now=now, composed_from=composed_from)
+            except store.StalePlan as stale:
+                if attempt == COMPOSE_ATTEMPTS:
+                    raise
+                log.info("%s; composing again", stale)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # --- delivering a run --------------------------------------------------------------------------
 
@@ -322,6 +377,8 @@ class DigestRunner:
                     await self._deliver_part(delivery, index)
                 if thread_mode and index == 0:
                     await self._ensure_thread(delivery)
+            if thread_mode:
+                await self._link_thread_header(delivery)
         except _ChannelUnusable as unusable:
             await runs.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
             await self.pause(record.name, unusable.reason)
@@ -352,12 +409,11 @@ class DigestRunner:
         message = delivery.run.messages[index]
         target = self._target(delivery, index)
         payload = message.planned.payload
-        content = payload.get("content")
         # A part resumed after an interruption may have gone out as early as the claim.
         first_attempt = delivery.run.claimed_at if index == delivery.uncertain else self.bot.now()
         message_id = None
         if index == delivery.uncertain and self.bot.now() - first_attempt >= NONCE_TRUST:
-            message_id = await self._find_posted(delivery, target, content)
+            message_id = await self._find_posted(delivery, target, payload)
         if message_id is None:
             nonce = decisions.message_nonce(delivery.record.name, delivery.run.slot_key, message.part)
             body = {**payload, "nonce": nonce, "enforce_nonce": True}
@@ -371,7 +427,7 @@ class DigestRunner:
                 """Once the nonce may have expired, an attempt whose answer was lost is looked for."""
                 if self.bot.now() - first_attempt < NONCE_TRUST:
                     return None
-                found = await self._find_posted(delivery, target, content)
+                found = await self._find_posted(delivery, target, payload)
                 return None if found is None else {"id": str(found)}
 
             created = await self._call(delivery, target, f"part {message.part}", send,
@@ -381,12 +437,13 @@ class DigestRunner:
                                 channel_id=target, now=self.bot.now())
         delivery.message_ids[index] = message_id
 
-    async def _find_posted(self, delivery: _Delivery, channel_id: int, content: str | None) -> int | None:
-        """The id of a message the bot already posted in the channel with this marker line, if any: the
-        channel is read forward from just before the run's claim (however busy it has been since), a page
-        at a time, up to ADOPT_MAX_PAGES pages."""
-        marker = parse_marker(content)
-        if marker is None or self.bot.user is None:
+    async def _find_posted(
+        self, delivery: _Delivery, channel_id: int, payload: dict[str, Any]
+    ) -> int | None:
+        """The id of a message the bot already posted in the channel as this planned message, if any
+        (`same_message`: its header line and embeds): the channel is read forward from just before the
+        run's claim (however busy it has been since), a page at a time, up to ADOPT_MAX_PAGES pages."""
+        if message_key(payload) is None or self.bot.user is None:
             return None
         bot_id = str(self.bot.user.id)
         after = discord.utils.time_snowflake(delivery.run.claimed_at - ADOPT_CLOCK_MARGIN)
@@ -402,7 +459,7 @@ class DigestRunner:
                 return None
             for item in page:
                 mine = item.get("author", {}).get("id") == bot_id
-                if mine and marker_matches(item.get("content"), *marker):
+                if mine and same_message(payload, item):
                     log.info("%s: adopting message %s posted before an interruption", delivery.log_prefix,
                              item["id"])
                     return int(item["id"])
@@ -421,8 +478,9 @@ class DigestRunner:
         header_id = delivery.message_ids[0]
         if header_id is None:
             raise _GaveUp("the thread's header message was not sent")
-        marker = parse_marker(header.planned.payload.get("content"))
-        name = thread_name(DigestHeader(delivery.record.name, marker[1] if marker else None, 0))
+        parsed = parse_header(header.planned.payload.get("content"))
+        title, slot = (parsed[0], parsed[1]) if parsed else (delivery.record.settings.display_title, None)
+        name = thread_name(title, slot, zone(delivery.record.settings.timezone))
         channel_id = delivery.record.channel_id
 
         async def open_thread() -> dict[str, Any]:
@@ -441,6 +499,32 @@ class DigestRunner:
             log.info("%s: adopting the thread already open on message %s", delivery.log_prefix, header_id)
         await runs.set_thread(self.bot.db, delivery.run.id, thread_id)
         delivery.thread_id = thread_id
+
+    async def _link_thread_header(self, delivery: _Delivery) -> None:
+        """Thread mode, once every story is posted: point the header's story list at the stories'
+        messages in the thread. Editing is idempotent (a resumed run edits again); a failure leaves the
+        links on the articles and is only logged, since every story was delivered."""
+        guild_id = delivery.record.guild_id or getattr(
+            getattr(self.bot.get_channel(delivery.record.channel_id), "guild", None), "id", None
+        )
+        header_id = delivery.message_ids[0]
+        if guild_id is None or header_id is None or delivery.thread_id is None:
+            return
+        jump_urls = [
+            f"https://discord.com/channels/{guild_id}/{delivery.thread_id}/{message_id}"
+            for message, message_id in zip(delivery.run.messages, delivery.message_ids, strict=True)
+            if message.planned.in_thread
+            for _article in message.planned.article_ids
+        ]
+        body = link_summary(delivery.run.messages[0].planned.payload, jump_urls)
+        channel_id = delivery.record.channel_id
+        route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
+                      message_id=header_id)
+        try:
+            await self._call(delivery, channel_id, "header links",
+                             lambda: self.bot.http.request(route, json={"embeds": body["embeds"]}))
+        except (_GaveUp, _ChannelUnusable) as error:
+            log.warning("%s: the header keeps its article links: %s", delivery.log_prefix, error)
 
     async def _call(
         self,

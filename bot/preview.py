@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.compose import compose_next, default_digest, next_run
+from bot.compose import compose_next, default_digest, next_run, without_filters
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
-from bot.digest.schedule import zone
-from bot.render.text import iso_utc
+from bot.digest.schedule import describe, parse_cron, zone
+from bot.render.digest import parse_header, thread_name
+from bot.render.html_preview import PreviewMessage, preview_page
+from bot.render.text import iso_utc, markdown_to_plain
 from bot.store import digests as store
 from bot.store.db import Database
 
@@ -52,16 +54,59 @@ def _find_settings(config: Config, records: Sequence[store.DigestRecord], name: 
 
 
 async def preview_plan(
-    db: Database, config: Config, name: str | None, *, now: datetime
+    db: Database, config: Config, name: str | None, *, now: datetime, everything: bool = False
 ) -> tuple[DigestSettings, Plan]:
-    """The digest and the plan of its next run. Without `name`: the first configured digest, else the
-    built-in default digest over the whole corpus. Raises DigestNotFound for an unknown name."""
+    """The digest and the plan of its next run. Without `name`: the first configured digest, else a new
+    digest with the configured `digest_defaults`. `everything` lifts the digest's article filters. Raises
+    DigestNotFound for an unknown name."""
     if name is None:
         settings = config.digests[0] if config.digests else default_digest(config)
     else:
         settings = _find_settings(config, await store.list_digests(db), name)
-    plan, _ = await compose_next(db, settings, now=now)
+    if everything:
+        settings = without_filters(settings)
+    plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
     return settings, plan
+
+
+def plan_html(settings: DigestSettings, plan: Plan, *, now: datetime) -> str:
+    """The plan as a self-contained HTML page drawn like Discord (what `preview --html` writes)."""
+    tz = zone(settings.timezone)
+    header = parse_header(plan.messages[0].payload.get("content")) if plan.messages else None
+    channel = f"channel {settings.channel_id}" if settings.channel_id else "the digest's channel"
+    return preview_page(
+        settings.name,
+        [PreviewMessage(message.payload, message.in_thread) for message in plan.messages],
+        channel=channel,
+        thread_name=thread_name(settings.display_title, header[1] if header else None, tz),
+        tz=tz,
+        now=now,
+    )
+
+
+def _settings_summary(settings: DigestSettings) -> str:
+    """The settings that decide which articles a run posts, as one phrase."""
+    parts = [f"min_quality {settings.min_quality}", f"up to {settings.max_articles} stories"]
+    if settings.published_only:
+        parts.append("published only")
+    if settings.max_age_days is not None:
+        parts.append(f"at most {settings.max_age_days} days old")
+    for label, values in (("topics", settings.topics), ("providers", settings.providers),
+                          ("keywords", settings.keywords)):
+        if values:
+            parts.append(f"{label} {', '.join(values)}")
+    return ", ".join(parts)
+
+
+def preview_basis(config: Config, settings: DigestSettings, name: str | None, *, everything: bool) -> str:
+    """The preview's first line: which digest and which settings it used, and how to see more or less."""
+    summary = _settings_summary(settings)
+    if everything:
+        return f"Every filter lifted (--all): {summary}; without --all the digest's own settings apply."
+    if name is None and not config.digests:
+        where = f"digest_defaults in {config.source}" if config.source else "the built-in digest_defaults"
+        return f"A new digest with {where}: {summary}; --all shows every article."
+    return f"Digest {settings.name!r} as configured: {summary}; --all shows every article."
 
 
 def plan_payloads(plan: Plan) -> list[Payload]:
@@ -70,10 +115,11 @@ def plan_payloads(plan: Plan) -> list[Payload]:
 
 
 def _terminal(text: str) -> str:
-    """Discord timestamps (`<t:unix:style>`) as UTC dates, since a terminal does not render them."""
-    return _DISCORD_TIMESTAMP.sub(
+    """Discord timestamps (`<t:unix:style>`) as UTC dates and Discord markdown as plain text, since a
+    terminal renders neither."""
+    return markdown_to_plain(_DISCORD_TIMESTAMP.sub(
         lambda match: datetime.fromtimestamp(int(match.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"), text
-    )
+    ))
 
 
 def _embed_text(embed: dict[str, Any]) -> list[str]:
@@ -95,11 +141,14 @@ def _embed_text(embed: dict[str, Any]) -> list[str]:
     return lines
 
 
-def format_plan(settings: DigestSettings, plan: Plan) -> str:
-    """The plan as terminal text: each message's header line, then its embeds (markdown left as is)."""
+def format_plan(settings: DigestSettings, plan: Plan, *, basis: str | None = None) -> str:
+    """The plan as terminal text: `basis` (which settings), each message's header line, then its embeds
+    (markdown left as is)."""
+    first = [basis] if basis else []
     if plan.is_empty:
-        return f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
-    lines = [f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
+        empty = f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
+        return "\n".join([*first, empty])
+    lines = [*first, f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
     for number, message in enumerate(plan.messages, start=1):
         where = " (in the thread)" if message.in_thread else ""
         lines.append("")
@@ -156,6 +205,7 @@ def schedule_row_json(row: ScheduleRow) -> dict[str, Any]:
         "channel_id": row.channel_id,
         "schedule": row.schedule,
         "timezone": row.timezone,
+        "when": describe(parse_cron(row.schedule), row.timezone),
         "next_run_utc": iso_utc(row.next_run_utc) if row.next_run_utc else None,
         "next_run_local": row.next_run_local.isoformat() if row.next_run_local else None,
         "state": row.state,
@@ -166,12 +216,13 @@ def format_schedule_table(rows: Sequence[ScheduleRow]) -> str:
     """The rows as an aligned text table for the terminal."""
     if not rows:
         return "No digests are configured or created."
-    header = ("NAME", "SCHEDULE", "TIMEZONE", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "CHANNEL", "STATE")
+    header = ("NAME", "WHEN", "SCHEDULE", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "CHANNEL", "STATE")
     table = [header]
     for row in rows:
         local = row.next_run_local.strftime("%Y-%m-%d %H:%M %Z") if row.next_run_local else "never"
         utc = row.next_run_utc.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if row.next_run_utc else "never"
-        table.append((row.name, row.schedule, row.timezone, local, utc, str(row.channel_id), row.state))
+        when = describe(parse_cron(row.schedule), row.timezone)
+        table.append((row.name, when, row.schedule, local, utc, str(row.channel_id), row.state))
     widths = [max(len(line[column]) for line in table) for column in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

@@ -16,13 +16,20 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
-from bot.config import ConfigError, DigestSettings
+from bot.config import ConfigError, DigestSettings, LimitsConfig
+from bot.digest.schedule import parse_cron, shortest_interval
+from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, QueryTooBroad, build_match, prefix_terms
 
 #: Typed as a list option's whole value, it empties the list (Discord does not send empty strings).
 CLEAR_LIST = "-"
 LIST_SETTINGS = ("topics", "providers", "keywords")
 #: Settings keys as they are named in the commands' options, where they differ.
 OPTION_NAMES = {"channel_id": "channel", "log_channel_id": "log_channel"}
+#: Text settings that `-` resets to their default.
+RESETTABLE = ("title", "color")
+#: A digest created from Discord skips articles older than this unless the admin says otherwise, so its
+#: first run posts news rather than the corpus's best archive.
+CREATED_MAX_AGE_DAYS = 7
 CHOICES_LIMIT = 25
 
 _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
@@ -32,7 +39,8 @@ _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
 class DigestOptions:
     """The optional settings of `/admin digest create` / `edit`, as Discord sent them (None: not given).
 
-    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off.
+    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off; `title` or `color`
+    given as `-` go back to their defaults (the name, the bot's blue).
     """
 
     channel_id: int | None = None
@@ -49,6 +57,9 @@ class DigestOptions:
     published_only: bool | None = None
     max_age_days: int | None = None
     log_channel_id: int | None = None
+    title: str | None = None
+    style: str | None = None
+    color: str | None = None
 
     @property
     def given(self) -> bool:
@@ -102,7 +113,9 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
             continue
         if item.name in LIST_SETTINGS:
             value = list(parse_list(value))
-        elif item.name == "max_age_days" and value == 0:
+        elif (item.name == "max_age_days" and value == 0) or (
+            item.name in RESETTABLE and value.strip() == CLEAR_LIST
+        ):
             value = None
         elif isinstance(value, str):
             value = value.strip()
@@ -111,8 +124,12 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
 
 
 def creation_mapping(name: str, channel_id: int, schedule: str, options: DigestOptions) -> dict[str, Any]:
-    """A new digest's definition as config.yaml would hold it: what the admin gave; defaults fill the rest."""
-    return {**option_changes(options), "name": name.strip(), "channel_id": channel_id, "schedule": schedule}
+    """A new digest's definition as config.yaml would hold it: what the admin gave, an age limit of
+    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest."""
+    return {
+        "max_age_days": CREATED_MAX_AGE_DAYS, **option_changes(options),
+        "name": name.strip(), "channel_id": channel_id, "schedule": schedule,
+    }
 
 
 def edited_mapping(current: DigestSettings, options: DigestOptions) -> dict[str, Any]:
@@ -123,6 +140,50 @@ def edited_mapping(current: DigestSettings, options: DigestOptions) -> dict[str,
 def schedule_changed(before: DigestSettings, after: DigestSettings) -> bool:
     """A new cron or timezone counts slots from now on (the store restarts the schedule)."""
     return (before.schedule, before.timezone) != (after.schedule, after.timezone)
+
+
+def _every(minutes: int) -> str:
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callable[[str], str]) -> str | None:
+    """Why a digest made or edited in Discord exceeds the operator's limits (`option`: reason), or None.
+
+    A schedule faster than `min_interval_minutes`, more keywords than `max_keywords`, a keyword longer than
+    `max_keyword_chars` or broader than a search may be, or more prefix terms (`x*`) over all keywords
+    than one search may have: each would make every run cost everyone."""
+    fastest = int(shortest_interval(parse_cron(settings.schedule)).total_seconds() // 60)
+    if fastest < limits.min_interval_minutes:
+        # A validated schedule holds only digits, names and `*/,-`: safe inside a code span as it is.
+        return (
+            f"`schedule`: `{settings.schedule}` runs as often as every {_every(fastest)}; digests "
+            f"made in Discord may run at most every {_every(limits.min_interval_minutes)}. Pick a slower "
+            "schedule, for example `0 8 * * *` (daily at 08:00)."
+        )
+    keywords = settings.keywords
+    if len(keywords) > limits.max_keywords:
+        return f"`keywords`: {len(keywords)} given; a digest may have at most {limits.max_keywords}."
+    for keyword in keywords:
+        if len(keyword) > limits.max_keyword_chars:
+            return (
+                f"`keywords`: one keyword is {len(keyword)} characters long; each may have at most "
+                f"{limits.max_keyword_chars}."
+            )
+        try:
+            build_match(keyword)
+        except QueryTooBroad:
+            shown = escape(keyword if len(keyword) <= 40 else keyword[:39] + "…")
+            return (
+                f"`keywords`: “{shown}” is too broad: a keyword may have at most {MAX_TERMS} words, "
+                f"{MAX_PREFIX_TERMS} of them ending in *."
+            )
+    prefixes = sum(prefix_terms(keyword) for keyword in keywords)
+    if prefixes > MAX_PREFIX_TERMS:
+        return (
+            f"`keywords`: {prefixes} words end in * across the keywords; all keywords together may have at "
+            f"most {MAX_PREFIX_TERMS}. Spell the others out in full."
+        )
+    return None
 
 
 def settings_problem(error: ConfigError, escape: Callable[[str], str]) -> str:
@@ -151,6 +212,9 @@ _LABELS = {
     "backlog": "Backlog on the first run",
     "mode": "Mode",
     "log_channel_id": "Log channel",
+    "title": "Title",
+    "style": "Style",
+    "color": "Colour",
 }
 
 
@@ -163,6 +227,10 @@ def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
         return "off" if value is None else f"{value} day{'s' if value != 1 else ''}"
     if key == "published_only":
         return "yes" if value else "no"
+    if key == "title" and value is None:
+        return "from the name"
+    if key == "color":
+        return "the bot's blue" if value is None else f"#{int(value):06x}"
     if key == "schedule":
         # Validated cron (digits, names, `*/,-`): shown verbatim as code, where escapes would show.
         return f"`{str(value).replace('`', '')}`"
@@ -202,8 +270,8 @@ def describe_changes(
 
 
 def required_permissions(mode: str) -> tuple[Permission, ...]:
-    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (marker
-    adoption), and in thread mode opening threads and posting in them."""
+    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (to
+    adopt one sent before an interruption), and in thread mode opening threads and posting in them."""
     return CHANNEL_PERMISSIONS + (THREAD_PERMISSIONS if mode == "thread" else ())
 
 

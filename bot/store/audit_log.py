@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.store.db import Database
 from bot.store.rows import to_json, utc_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,17 @@ async def record_audit(
         )
     assert row is not None
     return int(row[0])
+
+
+async def prune_audit(db: Database, *, now: datetime, keep_days: int = 365) -> int:
+    """Forget audit entries older than `keep_days`; returns how many went."""
+    cutoff = utc_text(now - timedelta(days=keep_days))
+    async with db.state.write() as conn:
+        removed = await conn.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,))
+    if removed:
+        log.info("audit log: %d entr%s older than %d days pruned", removed, "y" if removed == 1 else "ies",
+                 keep_days)
+    return removed
 
 
 async def audit_entries(

@@ -16,6 +16,7 @@ import aiosqlite
 
 from bot.config import DigestSettings
 from bot.corpus.model import Article
+from bot.digest.select import BACKLOG_FRESH_DAYS
 from bot.store.articles import get_articles_by_url
 from bot.store.db import Database
 from bot.store.fts import build_match
@@ -105,8 +106,9 @@ async def digest_pool(
 
     Only articles passing the cheap filters and never delivered to the digest's channel: the best `limit`
     new ones (first seen after `watermark`) and, on the first run, the best existing ones — `backlog` of
-    them unless `existing_limit` asks for more (explain ranks the whole backlog). Story grouping only folds
-    candidates together, so nothing outside these is needed for it.
+    them unless `existing_limit` asks for more (explain ranks the whole backlog) — both among all of them
+    and among the fresh ones (published within BACKLOG_FRESH_DAYS of the newest), which the backlog
+    prefers. Story grouping only folds candidates together, so nothing outside these is needed for it.
     """
     conditions, base = _pool_filters(settings, slot_time, keywords_in_where=False)
     if db.state.beside_corpus:
@@ -135,35 +137,45 @@ async def digest_pool(
     queries = [(f"SELECT a.url FROM {new_source} WHERE a.first_load > ? AND {where} {order}",
                 [watermark, *base], limit)] if new_count else []
     existing = settings.backlog if existing_limit is None else existing_limit
-    if first_run and existing > 0:
-        queries.append(
-            (f"SELECT a.url FROM {source} WHERE a.first_load <= ? AND {where} {order}", [watermark, *base],
-             existing)
-        )
     urls: list[str] = []
     async with db.read() as conn:
+        if first_run and existing > 0:
+            newest_first = (
+                f"SELECT a.url, a.published_at FROM {source} WHERE {where} ORDER BY a.published_at DESC"
+            )
+            newest = await _undelivered(db, conn, newest_first, base, 1, settings.channel_id)
+            if newest:
+                fresh_from = int(newest[0][1]) - BACKLOG_FRESH_DAYS * 86400
+                queries.append((
+                    f"SELECT a.url FROM {source} WHERE a.first_load <= ? AND a.published_at >= ? AND {where} "
+                    f"{order}", [watermark, fresh_from, *base], existing,
+                ))
+            queries.append((f"SELECT a.url FROM {source} WHERE a.first_load <= ? AND {where} {order}",
+                            [watermark, *base], existing))
         for query, query_params, wanted in queries:
-            urls.extend(await _undelivered(db, conn, query, query_params, wanted, settings.channel_id))
+            rows = await _undelivered(db, conn, query, query_params, wanted, settings.channel_id)
+            urls.extend(row[0] for row in rows)
+    urls = list(dict.fromkeys(urls))
     found = await get_articles_by_url(db, urls)
     return [found[url] for url in urls if url in found]
 
 
 async def _undelivered(
     db: Database, conn: aiosqlite.Connection, query: str, params: list[Any], wanted: int, channel_id: int
-) -> list[str]:
-    """The first `wanted` URLs of a ranked corpus query that were never delivered to the channel."""
+) -> list[Any]:
+    """The first `wanted` rows of a ranked corpus query (URL first) never delivered to the channel."""
     if db.state.beside_corpus:
         async with conn.execute(f"{query} LIMIT ?", [*params, wanted]) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
-    kept: list[str] = []
+            return list(await cursor.fetchall())
+    kept: list[Any] = []
     page = max(2 * wanted, 50)
     offset = 0
     while len(kept) < wanted:
         async with conn.execute(f"{query} LIMIT ? OFFSET ?", [*params, page, offset]) as cursor:
-            urls = [row[0] for row in await cursor.fetchall()]
-        delivered = await channel_deliveries(db, channel_id, urls)
-        kept.extend(url for url in urls if url not in delivered)
-        if len(urls) < page:
+            rows = list(await cursor.fetchall())
+        delivered = await channel_deliveries(db, channel_id, [row[0] for row in rows])
+        kept.extend(row for row in rows if row[0] not in delivered)
+        if len(rows) < page:
             break
         offset += page
     return kept[:wanted]

@@ -4,6 +4,11 @@ WAL mode lets readers run while a writer works; every reader query runs inside a
 sees the corpus before a load or after it, never a mix. Every writer in the process goes through
 `Database.write()`, which takes `write_lock` and opens a `BEGIN IMMEDIATE` transaction: a corpus load
 and a digest claim never interleave on the shared write connection.
+
+Every read transaction runs under a time budget enforced inside SQLite: a progress handler on each reader
+interrupts the statement running when the budget is spent, the transaction is rolled back and
+`QueryBudgetExceeded` raised, so no query holds a reader longer than its budget and the connection goes
+straight back to serving others.
 """
 
 from __future__ import annotations
@@ -12,42 +17,79 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
 
+from bot.store.access import DatabaseMissing, DatabaseProblem, create_private, examine, explain_sqlite_error
 from bot.store.engine import SqliteState, StateStore
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "Database", "DatabaseMissing", "DatabaseProblem", "Fts5Unavailable", "MigrationFailed", "SchemaTooNew",
+    "StateUnavailable",
+]
+
 BUSY_TIMEOUT_MS = 10_000
-READERS = 2
+READERS = 4
+#: The budget of a read that names none: far above any lookup, low enough that nothing hogs a reader.
+READ_BUDGET_SECONDS = 5.0
+#: SQLite calls the progress handler every this many virtual-machine steps (a few microseconds apart).
+PROGRESS_STEPS = 2_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
+_READ_BUDGET: ContextVar[float] = ContextVar("read_budget", default=READ_BUDGET_SECONDS)
 
 
-class SchemaTooNew(Exception):
+@contextmanager
+def read_budget(seconds: float) -> Iterator[None]:
+    """Give every read made in this context (by this task) `seconds` unless it names its own budget: a
+    preview composes through many store calls, and each of them gets the preview's budget."""
+    token = _READ_BUDGET.set(seconds)
+    try:
+        yield
+    finally:
+        _READ_BUDGET.reset(token)
+
+
+class SchemaTooNew(DatabaseProblem):
     """The database was written by a newer digestbot than this one."""
 
 
-class Fts5Unavailable(Exception):
+class Fts5Unavailable(DatabaseProblem):
     """The SQLite library this Python uses was built without FTS5."""
 
 
-class MigrationFailed(Exception):
+class MigrationFailed(DatabaseProblem):
     """A migration script failed; it was rolled back and the database keeps its previous schema."""
 
 
-class StateUnavailable(Exception):
+class StateUnavailable(DatabaseProblem):
     """The shared-state database (PostgreSQL) could not be reached or refused the connection."""
 
 
-class DatabaseMissing(Exception):
-    """`Database.open(..., create=False)` on a path where no database exists."""
+class QueryBudgetExceeded(Exception):
+    """A read ran past its time budget and SQLite interrupted it; the connection is ready for the next."""
+
+
+class _Deadline:
+    """When the read running on one reader must stop (monotonic seconds), checked by its progress handler
+    in the reader's own thread."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def passed(self) -> int:
+        at = self.at
+        return 1 if at is not None and time.monotonic() > at else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +123,32 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA foreign_keys = ON")
 
 
-async def _check_fts5(conn: aiosqlite.Connection) -> None:
+def fts5_problem() -> str | None:
+    """Why this SQLite cannot serve digestbot's full-text index, or None. FTS5 is a property of the
+    library, so it is probed on a throwaway in-memory database (a file's own problems never count)."""
+    probe = sqlite3.connect(":memory:")
     try:
-        await conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(probe)")
-        await conn.execute("DROP TABLE temp.fts5_probe")
+        probe.execute("CREATE VIRTUAL TABLE fts5_probe USING fts5(probe)")
     except sqlite3.OperationalError as error:
-        raise Fts5Unavailable(
+        return (
             f"this SQLite ({sqlite3.sqlite_version}) lacks the FTS5 full-text extension ({error}); "
             "digestbot needs a Python whose SQLite is built with FTS5"
-        ) from None
+        )
+    finally:
+        probe.close()
+    return None
+
+
+async def connect(target: Path | str, **options: Any) -> aiosqlite.Connection:
+    """`aiosqlite.connect`, except that a failed connection's worker thread is waited for: left running,
+    it would report its end to an event loop that `asyncio.run` may have closed meanwhile, printing a
+    thread traceback ("Event loop is closed") after the command's own error line."""
+    conn = aiosqlite.connect(target, **options)
+    try:
+        return await conn
+    except BaseException:
+        await asyncio.to_thread(conn._thread.join)
+        raise
 
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> int:
@@ -131,6 +190,7 @@ class Database:
         self.write_lock = asyncio.Lock()
         self._writer = writer
         self._readers = readers
+        self._deadlines = {id(reader): _Deadline() for reader in readers}
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._idle.put_nowait(reader)
@@ -142,32 +202,43 @@ class Database:
         """Open (and with `create`, create) the database, check FTS5 and bring the schema up to date; with
         `state_url` (postgresql://…), connect to the shared state there and bring its schema up to date."""
         path = Path(path)
-        if not create and not path.exists():
-            raise DatabaseMissing(f"no database at {path} (run `digestbot load` first)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
-        opened: list[aiosqlite.Connection] = [writer]
+        await asyncio.to_thread(examine, path, create=create)
+        problem = fts5_problem()
+        if problem is not None:
+            raise Fts5Unavailable(problem)
+        if create:
+            await asyncio.to_thread(create_private, path)
+        opened: list[aiosqlite.Connection] = []
         try:
+            writer = await connect(path, isolation_level=None)
+            opened.append(writer)
             await _configure(writer)
-            await _check_fts5(writer)
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = NORMAL")
             await _migrate(writer, path)
             uri = f"file:{quote(str(path.resolve()))}?mode=ro"
             for _ in range(max(1, readers)):
-                reader = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+                reader = await connect(uri, uri=True, isolation_level=None)
                 opened.append(reader)
                 await _configure(reader)
                 await reader.execute("PRAGMA query_only = ON")
-            database = cls(path, writer, opened[1:])
-            if state_url is not None:
-                from bot.store.postgres import PostgresState
-
-                database.state = await PostgresState.open(state_url)
-        except BaseException:
+        except BaseException as error:
             for conn in opened:
                 await conn.close()
+            if isinstance(error, sqlite3.Error):
+                raise explain_sqlite_error(path, error) from None
             raise
+        database = cls(path, writer, opened[1:])
+        for reader in database._readers:
+            await reader.set_progress_handler(database._deadlines[id(reader)].passed, PROGRESS_STEPS)
+        if state_url is not None:
+            from bot.store.postgres import PostgresState
+
+            try:
+                database.state = await PostgresState.open(state_url)
+            except BaseException:
+                await database.close()
+                raise
         return database
 
     @asynccontextmanager
@@ -183,16 +254,30 @@ class Database:
             await self._writer.commit()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read-only connection inside one read transaction: a consistent snapshot for every query in it."""
+    async def read(self, budget: float | None = None) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection inside one read transaction: a consistent snapshot for every query in it.
+
+        The transaction may take `budget` seconds (default: the context's `read_budget`) from when it gets
+        a connection; past that SQLite interrupts the statement running and `QueryBudgetExceeded` is raised.
+        """
+        if budget is None:
+            budget = _READ_BUDGET.get()
         conn = await self._idle.get()
+        deadline = self._deadlines[id(conn)]
+        deadline.at = time.monotonic() + budget
         try:
             await conn.execute("BEGIN")
             try:
                 yield conn
             finally:
+                deadline.at = None
                 await conn.rollback()
+        except sqlite3.OperationalError as error:
+            if "interrupt" in str(error):
+                raise QueryBudgetExceeded(f"the read ran past its budget of {budget:g} s") from error
+            raise
         finally:
+            deadline.at = None
             self._idle.put_nowait(conn)
 
     async def get_state(self, key: str) -> str | None:

@@ -39,6 +39,14 @@ class DuplicateDigest(DigestError):
     pass
 
 
+class DigestLimitReached(DigestError):
+    """The server already has as many digests made in Discord as the operator allows."""
+
+
+class StalePlan(DigestError):
+    """A precomposed plan no longer fits the store (a load or a delivery came in between): compose again."""
+
+
 @dataclass(frozen=True, slots=True)
 class DigestRecord:
     """A digest as stored: its settings plus where its schedule and backlog stand."""
@@ -228,23 +236,49 @@ async def sync_config_digests(
     return ConfigDigestChanges(tuple(added), tuple(changed), tuple(removed), tuple(conflicts))
 
 
+def _duplicate(record: DigestRecord) -> DuplicateDigest:
+    origin = "config.yaml" if record.source == "config" else "a digest created from Discord"
+    return DuplicateDigest(f"a digest called {record.name!r} already exists ({origin}); pick another name")
+
+
 async def create_digest(
-    db: Database, settings: DigestSettings, *, guild_id: int | None, now: datetime, source: str = "runtime"
+    db: Database,
+    settings: DigestSettings,
+    *,
+    guild_id: int | None,
+    now: datetime,
+    source: str = "runtime",
+    per_guild_limit: int | None = None,
 ) -> DigestRecord:
-    """Store a new digest, created now (its watermark is the current load). Names are unique bot-wide."""
+    """Store a new digest, created now (its watermark is the current load). Names are unique bot-wide.
+
+    With `per_guild_limit`, a guild that already has that many runtime digests gets `DigestLimitReached`
+    (counted in the same transaction as the insert, so simultaneous creates in one process cannot overshoot
+    it; in a cluster a server's commands reach the one process of its shard).
+    """
     if source not in DIGEST_SOURCES:
         raise ValueError(f"digest source must be one of {DIGEST_SOURCES}, got {source!r}")
     watermark = await current_load_seq(db)
     async with db.state.write() as conn:
+        existing = await _fetch_record(conn, settings.name)
+        if existing is not None:
+            raise _duplicate(existing)
+        if per_guild_limit is not None:
+            row = await conn.fetchone(
+                "SELECT count(*) FROM digests WHERE guild_id = ? AND source = 'runtime'", (guild_id,)
+            )
+            count = 0 if row is None else int(row[0])
+            if count >= per_guild_limit:
+                raise DigestLimitReached(
+                    f"this server already has {count} digest{'s' if count != 1 else ''} made in Discord, "
+                    f"the most allowed ({per_guild_limit}); delete one with `/admin digest delete` first"
+                )
         inserted = await _insert_digest(
             conn, settings, guild_id=guild_id, source=source, watermark=watermark, now=now
         )
         record = await require_digest(conn, settings.name)
     if not inserted:
-        origin = "config.yaml" if record.source == "config" else "a digest created from Discord"
-        raise DuplicateDigest(
-            f"a digest called {settings.name!r} already exists ({origin}); pick another name"
-        )
+        raise _duplicate(record)
     log.info(
         "digest %r created (%s, guild %s, watermark load %d)", settings.name, source, guild_id, watermark
     )

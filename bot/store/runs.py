@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,8 +17,9 @@ from typing import Any
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
 from bot.digest.select import Delivered
+from bot.store.articles import current_load_seq
 from bot.store.db import Database
-from bot.store.digests import DigestError, require_digest
+from bot.store.digests import DigestError, StalePlan, require_digest
 from bot.store.engine import StateConnection
 from bot.store.rows import chunked, placeholders, to_json, utc_or_none, utc_text
 
@@ -209,6 +210,42 @@ async def _fetch_run(conn: StateConnection, run_id: int) -> RunRecord:
     return _run(row, tuple(messages[run_id]))
 
 
+async def slot_claimed(db: Database, name: str, slot_key: str) -> bool:
+    """Whether the digest's slot already has its ledger row (then there is nothing to compose for it)."""
+    async with db.state.read() as conn:
+        return await conn.fetchone(
+            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
+        ) is not None
+
+
+async def _latest_load(db: Database, conn: StateConnection) -> int:
+    """The corpus's latest load: read on the claim's own connection when the state sits beside the corpus
+    (so no load can commit between this check and the claim), else from this process's corpus."""
+    if db.state.beside_corpus:
+        row = await conn.fetchone("SELECT coalesce(max(seq), 0) FROM loads")
+        return 0 if row is None else int(row[0])
+    return await current_load_seq(db)
+
+
+async def _stale_reason(
+    db: Database, conn: StateConnection, name: str, plan: Plan, composed_from: int
+) -> str | None:
+    """Why a plan composed from load `composed_from` may no longer be claimed, or None while it holds."""
+    current = await _latest_load(db, conn)
+    if current != composed_from:
+        return f"the corpus changed (load {composed_from} → {current}) while the run was composed"
+    urls = list(dict.fromkeys(url for message in plan.messages for url in message.delivered_urls))
+    for chunk in chunked(urls):
+        row = await conn.fetchone(
+            "SELECT d.url FROM delivered d JOIN digests g ON g.channel_id = d.channel_id WHERE g.name = ? "
+            f"AND d.url IN ({placeholders(len(chunk))}) LIMIT 1",
+            [name, *chunk],
+        )
+        if row is not None:
+            return f"{row[0]} was delivered to the channel while the run was composed"
+    return None
+
+
 async def claim_run(
     db: Database,
     name: str,
@@ -216,19 +253,21 @@ async def claim_run(
     *,
     kind: str,
     fire_time: datetime,
-    plan: Plan | Callable[[], Awaitable[Plan]],
+    plan: Plan,
     now: datetime,
+    composed_from: int | None = None,
 ) -> RunRecord | None:
-    """Claim the slot with its plan, in one transaction: None when the slot was already claimed.
+    """Claim the slot with its precomposed plan, in one transaction: None when the slot was already claimed.
 
-    `plan` may be a coroutine function composing it: it then runs inside the claim's transaction, with the
-    digest's row locked (with the state in SQLite: under the write lock the corpus loader also takes, so no
-    load slips in between composing and claiming), and nothing is composed for a slot already claimed. Two
-    processes claiming the same slot at once (a rolling restart) meet at the row lock and at the slot's
-    unique row: one claims it, the other gets None. The plan's messages are
-    stored as they will be sent, so a resume after a crash or a corpus reload posts exactly what was
-    planned. An empty plan is recorded as `empty` (and finished). Any claim counts as the digest's first
-    run, which ends its backlog.
+    The plan is composed beforehand, outside any write (composing reads the corpus, and no writer — an
+    admin's pause, another digest's claim — may wait for that). `composed_from` is the load sequence it
+    was composed from: when a corpus load committed since, or an article the plan posts was delivered to
+    the digest's channel meanwhile, `StalePlan` is raised and nothing is recorded, so the caller composes
+    again. The digest's row is locked for the claim: two processes claiming the same slot at once (a
+    rolling restart) meet there and at the slot's unique row, and one of them gets None. The plan's
+    messages are stored as they will be sent, so a resume after a crash or a corpus reload posts exactly
+    what was planned. An empty plan is recorded as `empty` (and finished). Any claim counts as the digest's
+    first run, which ends its backlog.
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
@@ -240,8 +279,10 @@ async def claim_run(
         ) is not None:
             log.debug("digest %r slot %s already claimed", name, slot_key)
             return None
-        if not isinstance(plan, Plan):
-            plan = await plan()
+        if composed_from is not None:
+            stale = await _stale_reason(db, conn, name, plan, composed_from)
+            if stale is not None:
+                raise StalePlan(f"digest {name!r} slot {slot_key}: {stale}")
         if plan.digest != name:
             raise ValueError(f"the plan is for digest {plan.digest!r}, not {name!r}")
         status = "empty" if plan.is_empty else "pending"
@@ -347,6 +388,17 @@ async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
         )
         messages = await _messages_of(conn, [row[0] for row in rows])
     return [_run(row, tuple(messages[row[0]])) for row in rows]
+
+
+async def manual_runs_since(db: Database, name: str, since: datetime) -> list[datetime]:
+    """When the digest's manual runs claimed after `since` were claimed, oldest first."""
+    async with db.state.read() as conn:
+        rows = await conn.fetch(
+            "SELECT claimed_at FROM digest_runs WHERE digest = ? AND kind = 'manual' AND claimed_at > ? "
+            "ORDER BY claimed_at",
+            (name, utc_text(since)),
+        )
+    return [datetime.fromisoformat(row[0]) for row in rows]
 
 
 async def get_run(db: Database, run_id: int) -> RunRecord:

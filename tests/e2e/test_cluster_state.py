@@ -19,7 +19,7 @@ from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import DeliveryPolicy, runner_of
-from bot.render.digest import parse_marker
+from bot.render.digest import parse_header
 from bot.store import runs
 from bot.store.articles import current_load_seq
 from tests.emulator import Emulator, running_bot
@@ -89,8 +89,8 @@ class Cluster:
     def posted(self) -> list[Any]:
         return [m for m in self.emu.channel_messages(self.channel) if m.author.id == self.emu.bot_user.id]
 
-    def posted_slots(self) -> list[str]:
-        return [parse_marker(m.content)[1] for m in self.posted() if parse_marker(m.content) is not None]
+    def posted_slots(self) -> list[datetime | None]:
+        return [header[1] for m in self.posted() if (header := parse_header(m.content)) is not None]
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ async def test_a_run_claimed_by_a_process_that_died_is_finished_by_its_successor
         run = await runs.get_run(successor.db, claimed.id)
     assert run.status == "posted"
     assert [m.content for m in cluster.posted()] == [m.planned.payload["content"] for m in run.messages]
-    assert set(cluster.posted_slots()) == {"2026-06-01 08:00 UTC"}
+    assert set(cluster.posted_slots()) == {utc(2026, 6, 1, 8, 0)}
 
 
 async def test_a_corpus_reload_in_one_process_reaches_the_other(cluster: Cluster) -> None:

@@ -9,14 +9,17 @@ from discord import app_commands
 
 from bot.clock import FakeClock
 from bot.cogs.lookup import (
+    MAX_PAGES,
     InvalidDate,
     IsoDate,
-    SlidingCooldown,
     describe_filters,
+    pages_offered,
+    results_summary,
     stats_mapping,
 )
 from bot.config import LookupsConfig
 from bot.corpus.model import Rejection
+from bot.fair import AUTOCOMPLETE_WEIGHT, SlidingCooldown
 from bot.store.articles import CorpusStats, LoadRecord
 from bot.ui.choices import choice_name, matching_names, name_choices
 
@@ -57,6 +60,19 @@ def test_cooldown_reads_the_settings_at_each_use() -> None:
     settings.current = LookupsConfig(cooldown_uses=3, cooldown_seconds=5)
     assert [cooldown.hit(1) for _ in range(3)] == [None] * 3
     assert cooldown.hit(1) == pytest.approx(5)
+
+
+def test_autocomplete_weighs_less_than_a_command_in_the_same_bucket() -> None:
+    clock = FakeClock(START)
+    cooldown = SlidingCooldown(Settings(2, 10), clock)
+    assert cooldown.hit(1) is None
+    clock.advance(seconds=2)
+    typed = [cooldown.hit(1, AUTOCOMPLETE_WEIGHT) for _ in range(round(1 / AUTOCOMPLETE_WEIGHT))]
+    assert typed == [None] * len(typed)
+    assert cooldown.hit(1, AUTOCOMPLETE_WEIGHT) == pytest.approx(8)
+    assert cooldown.hit(1) == pytest.approx(8)
+    clock.advance(seconds=8)
+    assert cooldown.hit(1) is None
 
 
 def test_cooldown_forgets_members_who_went_quiet() -> None:
@@ -120,3 +136,15 @@ def test_stats_mapping_takes_the_last_load() -> None:
 def test_matching_names_put_names_starting_with_the_typed_text_first() -> None:
     choices = matching_names(["evening-ai", "ai-morning", "weekly"], " AI ")
     assert [choice.value for choice in choices] == ["ai-morning", "evening-ai"]
+
+
+def test_result_counts_read_in_words_and_never_offer_hundreds_of_pages() -> None:
+    assert results_summary(1, 5) == "1 result"
+    assert results_summary(12, 5) == "12 results"
+    assert results_summary(50, 5) == "50 results"
+    assert results_summary(51, 5) == "51 results · the best 50 shown"
+    assert results_summary(1000, 5, capped=True) == "more than 1,000 results · the best 50 shown"
+    assert results_summary(20, 2, capped=True, noun="article", order="newest") == (
+        "more than 20 articles · the newest 20 shown"
+    )
+    assert [pages_offered(total, 5) for total in (0, 5, 6, 50, 51, 1000)] == [1, 1, 2, 10, 10, MAX_PAGES]
