@@ -1,7 +1,8 @@
 """Bot processes sharing their state in PostgreSQL, end to end through the emulator: each process has its own
-SQLite corpus; a rolling restart (old and new process both running) posts every slot once; a run left
-half-delivered by a process that died is finished by its successor without a duplicate; a corpus reload in
-one process reaches the other."""
+SQLite corpus; two processes on different shards each post only their servers' digests; a rolling restart
+(old and new process both running) posts every slot once; a run left half-delivered by a process that
+died is finished by its successor on the same shards without a duplicate; a corpus reload in one process
+reaches the other."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import contextlib
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,11 @@ from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import DeliveryPolicy, runner_of
 from bot.render.digest import parse_header
+from bot.shards import ShardSlice
+from bot.store import digests as store
 from bot.store import runs
 from bot.store.articles import current_load_seq
-from tests.emulator import Emulator, running_bot
+from tests.emulator import Channel, Emulator, running_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -47,23 +51,32 @@ class Cluster:
         self.corpus = tmp_path / "corpus"
         shutil.copytree(SEEDS, self.corpus)
         self.clock = FakeClock(utc(2026, 6, 1, 7, 50))
+        emu.gateway.max_concurrency = 16  # a large bot's identify concurrency: shards start at once
         self.guild = emu.add_guild("news")
         self.channel = next(iter(self.guild.channels.values()))
 
-    def digest(self, name: str, schedule: str) -> DigestSettings:
+    def digest(self, name: str, schedule: str, channel: Channel | None = None) -> DigestSettings:
         return DigestSettings(
-            name=name, channel_id=int(self.channel.id), schedule=schedule, timezone="UTC", min_quality=0,
+            name=name, channel_id=int((channel or self.channel).id), schedule=schedule, timezone="UTC",
+            min_quality=0,
             topics=(), providers=(), keywords=(), published_only=False, max_age_days=None, max_articles=2,
             max_related=3, backlog=5, mode="channel", log_channel_id=None,
         )
 
-    def config(self, process: str, *digests: DigestSettings) -> Config:
+    def config(self, process: str, *digests: DigestSettings, shards: ShardSlice | None = None) -> Config:
         database = DatabaseConfig(path=self.tmp_path / process / "digestbot.sqlite3", url=self.state_url)
-        return Config(corpus=CorpusConfig(path=self.corpus), database=database, digests=digests)
+        config = Config(corpus=CorpusConfig(path=self.corpus), database=database, digests=digests)
+        if shards is not None:
+            discord = replace(config.discord, shard_ids=shards.ids, shard_count=shards.count)
+            config = replace(config, discord=discord)
+        return config
 
     @contextlib.asynccontextmanager
-    async def process(self, name: str, *digests: DigestSettings) -> AsyncIterator[DigestBot]:
-        async with running_bot(create_bot(self.config(name, *digests), clock=self.clock), self.emu) as bot:
+    async def process(
+        self, name: str, *digests: DigestSettings, shards: ShardSlice | None = None
+    ) -> AsyncIterator[DigestBot]:
+        config = self.config(name, *digests, shards=shards)
+        async with running_bot(create_bot(config, clock=self.clock), self.emu) as bot:
             runner = runner_of(bot)
             runner.policy = DeliveryPolicy(sleep=self.no_wait)
             await runner.wait_idle()
@@ -86,8 +99,9 @@ class Cluster:
         assert result.report is not None and result.report.added == 1
         assert await following.follow_cluster_load()
 
-    def posted(self) -> list[Any]:
-        return [m for m in self.emu.channel_messages(self.channel) if m.author.id == self.emu.bot_user.id]
+    def posted(self, channel: Channel | None = None) -> list[Any]:
+        messages = self.emu.channel_messages(channel or self.channel)
+        return [m for m in messages if m.author.id == self.emu.bot_user.id]
 
     def posted_slots(self) -> list[datetime | None]:
         return [header[1] for m in self.posted() if (header := parse_header(m.content)) is not None]
@@ -102,6 +116,36 @@ async def sweep_together(*bots: DigestBot) -> None:
     """Every process sweeps at the same moment, as two live processes would."""
     await asyncio.gather(*(bot.digest_scheduler.sweep() for bot in bots))
     await asyncio.gather(*(runner_of(bot).wait_idle() for bot in bots))
+
+
+async def test_two_processes_on_different_shards_each_post_only_their_servers_digests(
+    cluster: Cluster,
+) -> None:
+    emu = cluster.emu
+    zero, one = emu.add_guild("on-zero", shard=(0, 2)), emu.add_guild("on-one", shard=(1, 2))
+    channels = {name: next(iter(guild.channels.values())) for name, guild in (("zero", zero), ("one", one))}
+    digests = tuple(cluster.digest(name, "0 8 * * *", channel) for name, channel in channels.items())
+    async with (
+        cluster.process("zero", *digests, shards=ShardSlice((0,), 2)) as bot_zero,
+        cluster.process("one", *digests, shards=ShardSlice((1,), 2)) as bot_one,
+    ):
+        records = {record.name: record for record in await store.list_digests(bot_one.db)}
+        assert records["zero"].guild_id == int(zero.id) and records["one"].guild_id == int(one.id)
+        assert await bot_zero.digest_scheduler.refresh() == ["zero"]
+        assert await bot_one.digest_scheduler.refresh() == ["one"]
+
+        cluster.clock.set(utc(2026, 6, 1, 8, 0, 30))
+        await sweep_together(bot_one)
+        assert cluster.posted(channels["one"]) and not cluster.posted(channels["zero"])
+        await sweep_together(bot_zero)
+        counts = [len(cluster.posted(channel)) for channel in channels.values()]
+        assert all(counts)
+        await sweep_together(bot_zero, bot_one)  # both sweep again: nothing is posted twice
+        assert [len(cluster.posted(channel)) for channel in channels.values()] == counts
+        ledger = [entry for name in channels for entry in await runs.delivery_log(bot_zero.db, name)]
+        assert sorted((entry.slot_key, entry.status) for entry in ledger if entry.kind != "skipped") == [
+            ("2026-06-01T08:00", "posted")
+        ] * 2
 
 
 async def test_a_rolling_restart_posts_every_slot_once(cluster: Cluster) -> None:
