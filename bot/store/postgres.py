@@ -134,6 +134,7 @@ class PostgresState:
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         self.where = redact_url(url)
         self._pool = pool
+        self._write_turn = asyncio.Lock()
         self._current: ContextVar[tuple[asyncio.Task[Any] | None, PostgresConnection] | None] = ContextVar(
             f"digestbot-state-{id(self)}", default=None
         )
@@ -159,14 +160,17 @@ class PostgresState:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[StateConnection]:
-        """A transaction on a pooled connection. Inside it, the same task's further reads and writes join
-        it (a claim composing its plan reads digests): one task never holds two pooled connections, so
-        concurrent deliveries cannot exhaust the pool waiting on each other."""
+        """A transaction on a pooled connection. This process's writes take turns, in the order they asked,
+        as they do on SQLite (claims keep the order the scheduler requested them in; other processes are
+        kept apart by PostgreSQL's row locks and unique rows). Inside it, the same task's further reads and
+        writes join it: one task never holds two pooled connections, so concurrent deliveries cannot exhaust
+        the pool waiting on each other."""
         joined = self._joinable()
         if joined is not None:
             yield joined
             return
-        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as conn, conn.transaction():
+        async with self._write_turn, self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as conn, \
+                conn.transaction():
             connection = PostgresConnection(conn)
             token = self._current.set((asyncio.current_task(), connection))
             try:
