@@ -114,6 +114,7 @@ def test_abuse_reports_both_phases_the_attacker_and_the_write_wait(tmp_path: Pat
     assert done == total and int(total) > 0
 
 
+@pytest.mark.timeout(RUN_TIMEOUT)  # it waits for the next minute boundary, like a real cluster
 def test_cluster_posts_every_digest_once_without_a_global_429(tmp_path: Path) -> None:
     rows = table_rows(run_small("cluster.py", tmp_path).stdout, "measure")
     assert [row[0] for row in rows] == [
