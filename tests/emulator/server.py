@@ -69,8 +69,9 @@ class RecordedRequest:
     json: Any
     files: list[UploadedFile]
     status: int = 0
-    #: When it arrived (time.monotonic()), for benchmarks that time a burst of requests.
+    #: When it arrived and when it was answered (time.monotonic()): what overlapped what.
     at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ class RestApi:
         except web.HTTPException as exc:
             response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)
         record.status = response.status
+        record.answered_at = time.monotonic()
         return response
 
     async def _apply_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
