@@ -72,6 +72,7 @@ async def _context(
     hits = None
     if settings.keywords:
         hits = await store.keyword_hits(db, settings.keywords, [article.id for article in pool])
+    excluded = await store.keyword_hits_each(db, settings.exclude_keywords, [article.id for article in pool])
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -79,6 +80,7 @@ async def _context(
         delivered=delivered,
         keyword_hits=hits,
         slot_time=slot_time,
+        excluded_keyword_hits=excluded,
     )
 
 

@@ -20,7 +20,10 @@ from bot.config import ConfigError, DigestSettings
 
 #: Typed as a list option's whole value, it empties the list (Discord does not send empty strings).
 CLEAR_LIST = "-"
-LIST_SETTINGS = ("topics", "providers", "keywords")
+LIST_SETTINGS = ("topics", "providers", "keywords", "exclude_topics", "exclude_providers", "exclude_keywords",
+                 "forum_tags")
+#: Typed as the footer, it removes the footer.
+CLEAR_TEXT = "-"
 #: Settings keys as they are named in the commands' options, where they differ.
 OPTION_NAMES = {"channel_id": "channel", "log_channel_id": "log_channel"}
 CHOICES_LIMIT = 25
@@ -32,7 +35,8 @@ _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
 class DigestOptions:
     """The optional settings of `/admin digest create` / `edit`, as Discord sent them (None: not given).
 
-    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off.
+    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off, `ping_role` 0 turns
+    the ping off, a footer of `-` removes it.
     """
 
     channel_id: int | None = None
@@ -49,6 +53,13 @@ class DigestOptions:
     published_only: bool | None = None
     max_age_days: int | None = None
     log_channel_id: int | None = None
+    exclude_topics: str | None = None
+    exclude_providers: str | None = None
+    exclude_keywords: str | None = None
+    footer: str | None = None
+    publish: bool | None = None
+    ping_role: int | None = None
+    forum_tags: str | None = None
 
     @property
     def given(self) -> bool:
@@ -102,7 +113,9 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
             continue
         if item.name in LIST_SETTINGS:
             value = list(parse_list(value))
-        elif item.name == "max_age_days" and value == 0:
+        elif item.name in ("max_age_days", "ping_role") and value == 0:
+            value = None
+        elif item.name == "footer" and value.strip() == CLEAR_TEXT:
             value = None
         elif isinstance(value, str):
             value = value.strip()
@@ -151,17 +164,32 @@ _LABELS = {
     "backlog": "Backlog on the first run",
     "mode": "Mode",
     "log_channel_id": "Log channel",
+    "exclude_topics": "Excluded topics",
+    "exclude_providers": "Excluded providers",
+    "exclude_keywords": "Excluded keywords",
+    "footer": "Footer",
+    "publish": "Publish (announcement channels)",
+    "ping_role": "Role ping",
+    "forum_tags": "Forum tags",
 }
+
+
+_EMPTY_LIST = {"exclude_topics": "none", "exclude_providers": "none", "exclude_keywords": "none",
+               "forum_tags": "none"}
 
 
 def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
     if key in ("channel_id", "log_channel_id"):
         return "the bot-wide one" if value is None else f"<#{int(value)}>"
     if key in LIST_SETTINGS:
-        return ", ".join(escape(str(item)) for item in value) if value else "any"
+        return ", ".join(escape(str(item)) for item in value) if value else _EMPTY_LIST.get(key, "any")
+    if key == "ping_role":
+        return "none" if value is None else f"<@&{int(value)}>"
+    if key == "footer":
+        return "none" if value is None else escape(str(value))
     if key == "max_age_days":
         return "off" if value is None else f"{value} day{'s' if value != 1 else ''}"
-    if key == "published_only":
+    if key in ("published_only", "publish"):
         return "yes" if value else "no"
     if key == "schedule":
         # Validated cron (digits, names, `*/,-`): shown verbatim as code, where escapes would show.

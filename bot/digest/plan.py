@@ -14,7 +14,8 @@ def render_selection(ctx: DigestContext, selection: Selection, *, slot_label: st
     """The selection's stories as the exact messages the run posts (no stories → an empty plan)."""
     settings = ctx.settings
     header = DigestHeader(settings.name, slot_label, len(selection.stories))
-    messages = render_digest(header, selection.stories, max_related=settings.max_related, mode=settings.mode)
+    messages = render_digest(header, selection.stories, max_related=settings.max_related, mode=settings.mode,
+                             footer=settings.footer)
     return Plan(digest=settings.name, messages=tuple(messages))
 
 

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
-from bot.digest.model import PlannedMessage, Story
+from bot.config import DigestSettings
+from bot.digest.model import Payload, PlannedMessage, Story
 from bot.render.embeds import (
     BRAND_COLOR,
     RenderedEmbed,
     article_embed,
     embed_length,
     message,
+    message_problems,
+    role_mentions,
 )
 from bot.render.text import (
     DESCRIPTION_LIMIT,
+    FOOTER_LIMIT,
     EMBED_TOTAL_LIMIT,
     EMBEDS_PER_MESSAGE,
     ZERO_WIDTH_SPACE,
@@ -78,11 +83,11 @@ def _unclean(text: str) -> str:
 def parse_marker(content: str | None) -> tuple[str, str | None, int, int] | None:
     """(digest, slot_label, part, parts) from a header line, or None when `content` is not one.
 
-    An unsplit message reads as part 1 of 1.
+    An unsplit message reads as part 1 of 1. Only the first line is the header (a role ping follows it).
     """
     if not content:
         return None
-    match = _MARKER.match(content)
+    match = _MARKER.match(content.split("\n", 1)[0])
     if match is None:
         return None
     slot = match.group("slot")
@@ -143,9 +148,11 @@ def render_digest(
     max_related: int,
     mode: str = "channel",
     excerpt_limit: int = DIGEST_EXCERPT_LIMIT,
+    footer: str | None = None,
 ) -> list[PlannedMessage]:
     """The messages a run posts: one embed per story, packed under Discord's limits, each headed by the
-    marker line. Thread mode adds a header message first and marks the rest as thread items.
+    marker line. Thread mode adds a header message first and marks the rest as thread items. The digest's
+    `footer` (plain text, mentions inert) leads every story's footer.
 
     No stories → no messages (the run posts nothing).
     """
@@ -154,7 +161,11 @@ def render_digest(
     if not stories:
         return []
     rendered = [
-        article_embed(story.lead, related=story.related, max_related=max_related, excerpt_limit=excerpt_limit)
+        _with_footer(
+            article_embed(story.lead, related=story.related, max_related=max_related,
+                          excerpt_limit=excerpt_limit),
+            footer,
+        )
         for story in stories
     ]
     groups = pack_embeds(rendered)
@@ -175,3 +186,40 @@ def render_digest(
             )
         )
     return planned
+
+
+def _with_footer(item: RenderedEmbed, footer: str | None) -> RenderedEmbed:
+    """The story embed with the digest's footer text in front of its own (`footer · ID … · /article`)."""
+    text = plain(footer)
+    if not text:
+        return item
+    own = (item.embed.get("footer") or {}).get("text")
+    combined = f"{text}{SEPARATOR}{own}" if own else text
+    return replace(item, embed={**item.embed, "footer": {"text": truncate(combined, FOOTER_LIMIT)}})
+
+
+# --- role pings --------------------------------------------------------------------------------------
+
+
+def role_ping(payload: Payload, role_id: int) -> Payload:
+    """The message pinging exactly one role: its mention on a line under the header, and allowed_mentions
+    naming that role alone (everything else the message says stays inert)."""
+    pinged = {**payload, "content": f"{payload.get('content') or ''}\n<@&{int(role_id)}>".lstrip("\n"),
+              "allowed_mentions": role_mentions(role_id)}
+    problems = message_problems(pinged)
+    if problems:
+        raise ValueError("the pinged message breaks Discord limits: " + "; ".join(problems))
+    return pinged
+
+
+# --- forum posts -------------------------------------------------------------------------------------
+
+
+def digest_title(settings: DigestSettings) -> str:
+    """What a digest is called where members read it (its name)."""
+    return settings.name
+
+
+def forum_post_name(settings: DigestSettings, slot_date: date) -> str:
+    """A forum digest's post title: the digest's title and the run's date (plain text, ≤ 100)."""
+    return truncate(plain(f"{digest_title(settings)}{SEPARATOR}{slot_date.isoformat()}"), THREAD_NAME_LIMIT)
