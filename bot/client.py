@@ -52,6 +52,11 @@ EXTENSIONS: list[str] = [
 SYNC_STATE_KEY = "commands.sync"
 
 
+#: A request Discord rate-limits for longer than this raises instead of holding its caller (publishing in an
+#: announcement channel can be held back for up to an hour; the run goes on and publishes later).
+MAX_RATE_LIMIT_WAIT = 60.0
+
+
 def minimal_intents() -> discord.Intents:
     """Guild events only: slash commands need nothing else, and no privileged intent is requested."""
     intents = discord.Intents.none()
@@ -107,6 +112,7 @@ class DigestBot(commands.Bot):
             intents=minimal_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=DigestTree,
+            max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
         )
         self.config = config
         self.now: Callable[[], datetime] = clock or default_clock.now

@@ -30,11 +30,22 @@ import discord
 from discord.http import Route
 
 from bot.compose import compose_next
+from bot.delivery_targets import Target, find_forum_post, look_at_channel
+from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
 from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
-from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
+from bot.render.digest import (
+    DigestHeader,
+    forum_post_name,
+    marker_matches,
+    parse_marker,
+    role_ping,
+    thread_name,
+)
 from bot.store import digests as store
+from bot.store import publishing
+from bot.store.publishing import PendingPublish
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -130,6 +141,8 @@ class _Delivery:
     message_ids: list[int | None]
     thread_id: int | None
     uncertain: int | None
+    target: Target | None = None
+    publish_held: bool = False
 
     @property
     def sent(self) -> list[bool]:
@@ -234,6 +247,7 @@ class DigestRunner:
             return []
         outcomes = await self._resume_unfinished(record)
         record = await store.get_digest(db, name) or record
+        await self._publish_due(record)
         settings = record.settings
         now = self.bot.now()
         decision = decisions.decide(
@@ -316,10 +330,11 @@ class DigestRunner:
         delivery = _Delivery(record, run, message_ids, run.thread_id, uncertain)
         thread_mode = any(message.planned.in_thread for message in run.messages)
         try:
+            delivery.target = await self._look_at_channel(delivery)
             for index in range(len(run.messages)):
                 if delivery.message_ids[index] is None:
                     await self._deliver_part(delivery, index)
-                if thread_mode and index == 0:
+                if thread_mode and index == 0 and not delivery.target.forum:
                     await self._ensure_thread(delivery)
         except _ChannelUnusable as unusable:
             await store.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
@@ -341,17 +356,30 @@ class DigestRunner:
                           len(delivery.sent), detail)
 
     def _target(self, delivery: _Delivery, index: int) -> int:
-        if delivery.run.messages[index].planned.in_thread:
+        """Where part `index` goes: the channel (or forum), or the thread (thread items, and every part
+        after a forum post's first)."""
+        forum = delivery.target is not None and delivery.target.forum
+        if delivery.run.messages[index].planned.in_thread or (forum and index > 0):
             if delivery.thread_id is None:
                 raise _GaveUp(f"part {index + 1} belongs in the thread, which does not exist")
             return delivery.thread_id
         return delivery.record.channel_id
 
+    def _payload(self, delivery: _Delivery, index: int) -> dict[str, Any]:
+        """The part as planned; the run's first message also pings the digest's role when it may."""
+        payload = delivery.run.messages[index].planned.payload
+        role = delivery.target.ping_role if delivery.target is not None else None
+        return role_ping(payload, role) if index == 0 and role is not None else payload
+
     async def _deliver_part(self, delivery: _Delivery, index: int) -> None:
         message = delivery.run.messages[index]
         target = self._target(delivery, index)
-        payload = message.planned.payload
+        payload = self._payload(delivery, index)
         content = payload.get("content")
+        forum_post = delivery.target is not None and delivery.target.forum and index == 0
+        if forum_post:
+            await self._post_in_forum(delivery, payload)
+            return
         # A part resumed after an interruption may have gone out as early as the claim.
         first_attempt = delivery.run.claimed_at if index == delivery.uncertain else self.bot.now()
         message_id = None
@@ -376,9 +404,86 @@ class DigestRunner:
             created = await self._call(delivery, target, f"part {message.part}", send,
                                        before_retry=posted_meanwhile)
             message_id = int(created["id"])
+        publish = (delivery.target is not None and delivery.target.publish
+                   and target == delivery.record.channel_id)
         await store.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
-                                channel_id=target, now=self.bot.now())
+                                channel_id=target, now=self.bot.now(), publish=publish)
         delivery.message_ids[index] = message_id
+        if publish and not delivery.publish_held:
+            pending = PendingPublish(delivery.run.id, message.part, message_id, target)
+            delivery.publish_held = not await publish_message(self.bot, delivery.record.name, pending,
+                                                              timeout=self.policy.request_timeout)
+
+    async def _look_at_channel(self, delivery: _Delivery) -> Target:
+        """The channel's kind, forum tags and the first message's ping, checked now (a role deleted or made
+        unmentionable since the digest was set up means posting without the ping, and saying why)."""
+        channel_id = delivery.record.channel_id
+        looked = await look_at_channel(
+            self.bot, delivery.record.settings, pings_now=delivery.message_ids[0] is None,
+            fetch=lambda: self._call(delivery, channel_id, "channel",
+                                     lambda: self.bot.fetch_channel(channel_id)),
+        )
+        for notice in looked.notices:
+            log.warning("%s: %s", delivery.log_prefix, notice)
+            await self._announce(delivery.record, f"⚠️ Digest **{delivery.record.name}** {notice}.")
+        return looked.target
+
+    async def _post_in_forum(self, delivery: _Delivery, payload: dict[str, Any]) -> None:
+        """A forum digest's run opens one post: its first message starts it, the rest go inside. The post
+        has no nonce, so a post whose outcome is unknown (resumed, or a lost answer) is looked for first."""
+        assert delivery.target is not None
+        forum_id = delivery.record.channel_id
+        marker = parse_marker(payload.get("content"))
+        settings = delivery.record.settings
+        moment = delivery.run.fire_time or delivery.run.claimed_at
+        body: dict[str, Any] = {
+            "name": forum_post_name(settings, moment.astimezone(zone(settings.timezone)).date()),
+            "message": payload,
+            "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+        }
+        if delivery.target.tag_ids:
+            body["applied_tags"] = [str(tag) for tag in delivery.target.tag_ids]
+        route = Route("POST", "/channels/{channel_id}/threads", channel_id=forum_id)
+
+        async def existing_post() -> dict[str, Any] | None:
+            if marker is None or delivery.target is None or delivery.target.guild_id is None:
+                return None
+            try:
+                found = await find_forum_post(
+                    self.bot, guild_id=delivery.target.guild_id, forum_id=forum_id, marker=marker,
+                    since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN,
+                    call=lambda what, request: self._call(delivery, forum_id, what, request),
+                )
+            except _GaveUp as error:
+                log.warning("%s: could not look for an earlier forum post (%s); posting", delivery.log_prefix,
+                            error)
+                return None
+            if found is not None:
+                log.info("%s: adopting forum post %s opened before an interruption", delivery.log_prefix,
+                         found)
+            return None if found is None else {"id": str(found)}
+
+        async def open_post() -> Any:
+            await self._pacer.turn(self.policy.messages_per_second)
+            return await self.bot.http.request(route, json=body)
+
+        created = await existing_post() if delivery.uncertain == 0 else None
+        if created is None:
+            created = await self._call(delivery, forum_id, "forum post", open_post,
+                                       before_retry=existing_post)
+        post_id = int(created["id"])
+        await store.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
+                                now=self.bot.now())
+        await store.set_thread(self.bot.db, delivery.run.id, post_id)
+        delivery.message_ids[0] = post_id
+        delivery.thread_id = post_id
+
+    async def _publish_due(self, record: store.DigestRecord) -> None:
+        """Publish the digest's sent messages that wait for it (held back by Discord's rate limit, or
+        interrupted), oldest first; stop at the first one Discord holds back again."""
+        for pending in await publishing.due(self.bot.db, record.name, now=self.bot.now()):
+            if not await publish_message(self.bot, record.name, pending, timeout=self.policy.request_timeout):
+                return
 
     async def _find_posted(self, delivery: _Delivery, channel_id: int, content: str | None) -> int | None:
         """The id of a message the bot already posted in the channel with this marker line, if any: the
@@ -472,6 +577,8 @@ class DigestRunner:
                 if not decisions.is_transient(error.status):
                     raise _GaveUp(f"{what}: Discord refused it: {_describe(error)}") from error
                 failure: BaseException = error
+            except discord.RateLimited as error:
+                failure = error
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
                 failure = error
                 outcome_unknown = True

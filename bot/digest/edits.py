@@ -104,6 +104,13 @@ def parse_list(text: str) -> tuple[str, ...]:
     return tuple(items.values())
 
 
+def _turns_off(name: str, value: Any) -> bool:
+    """0 for the age limit or the role ping, `-` for the footer: the setting is switched off."""
+    if name in ("max_age_days", "ping_role"):
+        return value == 0
+    return name == "footer" and value.strip() == CLEAR_TEXT
+
+
 def option_changes(options: DigestOptions) -> dict[str, Any]:
     """The settings the options set, keyed like `DigestSettings.as_mapping()` (lists as lists)."""
     changes: dict[str, Any] = {}
@@ -113,9 +120,7 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
             continue
         if item.name in LIST_SETTINGS:
             value = list(parse_list(value))
-        elif item.name in ("max_age_days", "ping_role") and value == 0:
-            value = None
-        elif item.name == "footer" and value.strip() == CLEAR_TEXT:
+        elif _turns_off(item.name, value):
             value = None
         elif isinstance(value, str):
             value = value.strip()

@@ -26,9 +26,9 @@ from bot.render.embeds import (
 )
 from bot.render.text import (
     DESCRIPTION_LIMIT,
-    FOOTER_LIMIT,
     EMBED_TOTAL_LIMIT,
     EMBEDS_PER_MESSAGE,
+    FOOTER_LIMIT,
     ZERO_WIDTH_SPACE,
     clean,
     plain,

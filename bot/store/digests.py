@@ -23,6 +23,7 @@ from bot.corpus.model import Article
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
 from bot.digest.select import Delivered
+from bot.store import publishing
 from bot.store.articles import current_load_seq, get_articles_by_url
 from bot.store.db import Database
 from bot.store.fts import build_match
@@ -158,6 +159,9 @@ class LogEntry:
     skipped_first: str | None
     skipped_last: str | None
     skipped_count: int | None
+    published: int = 0
+    publish_pending: int = 0
+    publish_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -862,10 +866,12 @@ async def run_messages(db: Database, run_id: int) -> list[RunMessage]:
 
 
 async def record_sent(
-    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime
+    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime,
+    publish: bool = False,
 ) -> None:
     """Discord confirmed the part: remember the message, and the URLs it shows as delivered to the digest's
-    channel (the digest's own channel, also for thread items)."""
+    channel (the digest's own channel, also for thread items). With `publish`, the part waits to be
+    published (recorded in the same transaction, so it cannot be forgotten)."""
     async with db.write() as conn:
         async with conn.execute(
             "SELECT r.digest, d.channel_id, m.delivered_urls FROM run_messages m "
@@ -883,6 +889,8 @@ async def record_sent(
             (message_id, channel_id, _ts(now), run_id, part),
         )
         await _deliver(conn, digest_channel, json.loads(urls), digest=digest, run_id=run_id, now=now)
+        if publish:
+            await publishing.mark_pending(conn, run_id, part)
 
 
 async def set_thread(db: Database, run_id: int, thread_id: int) -> None:
@@ -912,7 +920,7 @@ async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int 
         "r.skipped_first, r.skipped_last, r.skipped_count, "
         "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id), "
         "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id AND m.message_id IS NOT NULL), "
-        "coalesce(json_array_length(r.plan, '$.article_ids'), 0) "
+        "coalesce(json_array_length(r.plan, '$.article_ids'), 0), r.plan "
         "FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
     )
     async with db.read() as conn, conn.execute(query, (name, limit, offset)) as cursor:
@@ -923,6 +931,8 @@ async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int 
             claimed_at=datetime.fromisoformat(row[5]), finished_at=_dt(row[6]), error=row[7],
             skipped_first=row[8], skipped_last=row[9], skipped_count=row[10],
             messages_planned=row[11], messages_sent=row[12], article_count=row[13],
+            **dict(zip(("published", "publish_pending", "publish_after"), publishing.counts(row[14]),
+                       strict=True)),
         )
         for row in rows
     ]

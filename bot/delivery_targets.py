@@ -1,0 +1,182 @@
+"""What a digest's channel is when a run is delivered, and what that changes: a forum channel takes each
+run as one post (found again after a crash by its first message's marker), an announcement channel has
+its messages published (crossposted) to following servers, and the run's first message may ping the
+digest's role when the bot may still ping it.
+
+The shell side of bot/delivery.py: it looks at Discord (the cache, else REST) and reports plain facts;
+DigestRunner decides with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord.http import Route
+
+from bot.config import DigestSettings
+from bot.digest import reconcile as decisions
+from bot.permissions import role_ping_problem
+from bot.render.digest import marker_matches
+from bot.store import publishing
+
+if TYPE_CHECKING:
+    from bot.client import DigestBot
+
+log = logging.getLogger(__name__)
+
+#: Discord's answer to publishing a message that already was: the publish is done.
+ALREADY_CROSSPOSTED = 40033
+#: A publish that failed for a passing reason (5xx, timeout, connection) is tried again this much later.
+PUBLISH_RETRY = timedelta(minutes=1)
+#: The look for an interrupted forum post reads the active posts and one page of archived ones.
+ARCHIVED_POSTS_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a run's channel is: a forum (each run one post, with `tag_ids`), an announcement channel
+    whose messages are published, and the role the first message pings (None: nobody)."""
+
+    guild_id: int | None
+    forum: bool = False
+    publish: bool = False
+    ping_role: int | None = None
+    tag_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Looked:
+    """The target, and what the digest's log channel should be told about it (a ping or tags dropped)."""
+
+    target: Target
+    notices: tuple[str, ...] = ()
+
+
+def tag_ids(wanted: tuple[str, ...], available: list[discord.ForumTag]) -> tuple[tuple[int, ...], list[str]]:
+    """The ids of the forum tags named in `wanted` (case-insensitive), and the names the forum lacks."""
+    by_name = {tag.name.casefold(): tag.id for tag in available}
+    found = tuple(dict.fromkeys(by_name[name.casefold()] for name in wanted if name.casefold() in by_name))
+    return found, [name for name in wanted if name.casefold() not in by_name]
+
+
+async def look_at_channel(
+    bot: DigestBot,
+    settings: DigestSettings,
+    *,
+    pings_now: bool,
+    fetch: Callable[[], Awaitable[Any]],
+) -> Looked:
+    """The channel's kind and the ping the run's first message may carry (`pings_now`: that message is
+    still to be sent). `fetch` reads the channel from Discord when the cache does not have it (raising
+    the delivery's errors for a channel the bot cannot use)."""
+    needs_guild = settings.ping_role is not None or bool(settings.forum_tags)
+    if needs_guild and not bot.is_ready():
+        await bot.wait_until_ready()  # roles, tags and permissions come with the guild from the gateway
+    channel = bot.get_channel(settings.channel_id) or await fetch()
+    guild = getattr(channel, "guild", None)
+    notices: list[str] = []
+    forum = isinstance(channel, discord.ForumChannel)
+    publish = settings.publish and isinstance(channel, discord.TextChannel) and channel.is_news()
+    if settings.publish and not publish:
+        log.warning("digest %r: publish is set but channel %s is not an announcement channel; not "
+                    "publishing", settings.name, settings.channel_id)
+    found_tags: tuple[int, ...] = ()
+    if forum and settings.forum_tags:
+        found_tags, missing = tag_ids(settings.forum_tags, channel.available_tags)
+        if missing:
+            names = ", ".join(f"'{name}'" for name in missing)
+            notices.append(f"the forum <#{settings.channel_id}> has no tag {names}, so its post goes "
+                           "without it")
+    ping = None
+    if settings.ping_role is not None and pings_now:
+        role = guild.get_role(settings.ping_role) if isinstance(guild, discord.Guild) else None
+        me = guild.me if isinstance(guild, discord.Guild) else None
+        may_mention_everyone = (
+            me is not None and isinstance(channel, discord.abc.GuildChannel)
+            and channel.permissions_for(me).mention_everyone
+        )
+        problem = role_ping_problem(
+            settings.ping_role, exists=role is not None, is_everyone=role is not None and role.is_default(),
+            mentionable=role is not None and role.mentionable, may_mention_everyone=may_mention_everyone,
+            who="I",
+        )
+        if problem is None:
+            ping = settings.ping_role
+        else:
+            notices.append(f"posted without its role ping: {problem}")
+    guild_id = guild.id if guild is not None else None
+    return Looked(Target(guild_id, forum, publish, ping, found_tags), tuple(notices))
+
+
+async def find_forum_post(
+    bot: DigestBot,
+    *,
+    guild_id: int,
+    forum_id: int,
+    marker: tuple[str, str | None, int, int],
+    since: datetime,
+    call: Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]],
+) -> int | None:
+    """The id of a post the bot already opened in the forum since `since` whose first message carries
+    `marker`, if any: the active posts and the newest page of archived ones are read."""
+    if bot.user is None:
+        return None
+    after = discord.utils.time_snowflake(since)
+    active = await call("active forum posts", lambda: bot.http.get_active_threads(guild_id))
+    archived = await call("archived forum posts",
+                          lambda: bot.http.get_public_archived_threads(forum_id, limit=ARCHIVED_POSTS_PAGE))
+    threads = [*active.get("threads", []), *archived.get("threads", [])]
+    candidates = sorted(
+        {int(thread["id"]) for thread in threads
+         if str(thread.get("parent_id")) == str(forum_id) and int(thread["id"]) > after}
+    )
+    for post_id in candidates:
+        first = await call("a forum post's first message",
+                           lambda post=post_id: bot.http.get_message(post, post))
+        mine = first.get("author", {}).get("id") == str(bot.user.id)
+        if mine and marker_matches(first.get("content"), *marker):
+            return post_id
+    return None
+
+
+async def publish(bot: DigestBot, name: str, pending: publishing.PendingPublish, *, timeout: float) -> bool:
+    """Publish one sent message so following servers get it; False when Discord holds publishing back
+    (its limit is 10 an hour per channel), which is recorded with the time to try again. A message that
+    was already published counts as done, so a repeat never publishes twice."""
+    route = Route("POST", "/channels/{channel_id}/messages/{message_id}/crosspost",
+                  channel_id=pending.channel_id, message_id=pending.message_id)
+    result = publishing.PUBLISHED
+    try:
+        await asyncio.wait_for(bot.http.request(route), timeout)
+    except discord.RateLimited as limited:
+        until = bot.now() + timedelta(seconds=limited.retry_after)
+        log.warning("digest %r: publishing message %s is rate-limited by Discord; trying again at %s",
+                    name, pending.message_id, until.isoformat(timespec="seconds"))
+        await publishing.delay(bot.db, pending.run_id, until)
+        return False
+    except discord.HTTPException as error:
+        if error.code == ALREADY_CROSSPOSTED:
+            log.info("digest %r: message %s was already published", name, pending.message_id)
+        elif decisions.is_transient(error.status):
+            await publishing.delay(bot.db, pending.run_id, bot.now() + PUBLISH_RETRY)
+            log.warning("digest %r: publishing message %s failed (%s); trying again shortly", name,
+                        pending.message_id, error.status)
+            return False
+        else:
+            log.error("digest %r: Discord refused to publish message %s: %s (code %s)", name,
+                      pending.message_id, error.status, error.code)
+            result = publishing.REFUSED
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        await publishing.delay(bot.db, pending.run_id, bot.now() + PUBLISH_RETRY)
+        log.warning("digest %r: publishing message %s failed (%s); trying again shortly", name,
+                    pending.message_id, type(error).__name__)
+        return False
+    await publishing.set_result(bot.db, pending.run_id, pending.part, result)
+    return True
