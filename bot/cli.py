@@ -299,7 +299,7 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
     finally:
         await db.close()
     if args.json:
-        _print_json(plan_payloads(plan))
+        _print_json(plan_payloads(plan, ping_role=settings.ping_role))
     else:
         print(format_plan(settings, plan))
     return EXIT_OK

@@ -16,6 +16,7 @@ from bot.compose import compose_next, default_digest, next_run
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import zone
+from bot.render.digest import role_ping
 from bot.render.text import iso_utc
 from bot.store import digests as store
 from bot.store.db import Database
@@ -64,9 +65,13 @@ async def preview_plan(
     return settings, plan
 
 
-def plan_payloads(plan: Plan) -> list[Payload]:
-    """The plan's messages exactly as they would be sent (what `preview --json` prints)."""
-    return [dict(message.payload) for message in plan.messages]
+def plan_payloads(plan: Plan, *, ping_role: int | None = None) -> list[Payload]:
+    """The plan's messages exactly as they would be sent (what `preview --json` prints): the first one
+    pings `ping_role` when the digest has one (and the bot may still ping it when the run posts)."""
+    payloads = [dict(message.payload) for message in plan.messages]
+    if payloads and ping_role is not None:
+        payloads[0] = role_ping(payloads[0], ping_role)
+    return payloads
 
 
 def _terminal(text: str) -> str:
@@ -100,11 +105,14 @@ def format_plan(settings: DigestSettings, plan: Plan) -> str:
     if plan.is_empty:
         return f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
     lines = [f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
-    for number, message in enumerate(plan.messages, start=1):
-        where = " (in the thread)" if message.in_thread else ""
+    if settings.ping_role is not None:
+        lines.append(f"Its first message pings role {settings.ping_role} (once per run).")
+    for number, payload in enumerate(plan_payloads(plan, ping_role=settings.ping_role), start=1):
+        where = " (in the thread)" if plan.messages[number - 1].in_thread else ""
+        content = str(payload.get("content") or "").replace("\n", " ")
         lines.append("")
-        lines.append(f"Message {number}{where}: {message.payload.get('content') or ''}")
-        for embed in message.payload.get("embeds") or ():
+        lines.append(f"Message {number}{where}: {content}")
+        for embed in payload.get("embeds") or ():
             lines.extend(_embed_text(embed))
     return _terminal("\n".join(lines))
 

@@ -27,6 +27,7 @@ from bot.render.digests_view import (
 from bot.render.embeds import message, notice
 from bot.render.text import clean, truncate
 from bot.store import digests as store
+from bot.target_checks import ping_role_name
 from bot.ui import replies
 from bot.ui.choices import article_choices, matching_names
 
@@ -123,7 +124,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             if record is None:
                 return self._unknown(name)
             plan, _ = await compose_next(self.bot.db, record, now=self.bot.now())
-            return preview_payload(record.name, plan)
+            role_name = ping_role_name(interaction.guild, record.settings)
+            return preview_payload(record.name, plan, ping_role_name=role_name)
 
         payload = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
@@ -140,7 +142,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
                 return self._unknown(name)
             wanted = article_id.strip()
             explanation = await explain_article(self.bot.db, record, wanted, now=self.bot.now())
-            return explanation_payload(record.name, wanted, explanation)
+            return explanation_payload(record.name, wanted, explanation,
+                                       ping_role=record.settings.ping_role)
 
         payload = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)

@@ -234,9 +234,15 @@ def describe_changes(
 # --- permissions -------------------------------------------------------------------------------------
 
 
+FORUM_PERMISSIONS = (Permission("send_messages_in_threads", "Send Messages in Threads"),)
+
+
 def required_permissions(mode: str) -> tuple[Permission, ...]:
     """What the bot needs in a digest's channel: posting embeds, reading back its own messages (marker
-    adoption), and in thread mode opening threads and posting in them."""
+    adoption), in thread mode opening threads and posting in them, in a forum (`mode` "forum") opening
+    posts (Send Messages) and posting in them."""
+    if mode == "forum":
+        return CHANNEL_PERMISSIONS + FORUM_PERMISSIONS
     return CHANNEL_PERMISSIONS + (THREAD_PERMISSIONS if mode == "thread" else ())
 
 

@@ -96,9 +96,15 @@ def digest_list_payload(items: Sequence[DigestListItem], *, guild_name: str | No
     return message([embed])
 
 
-def preview_payload(name: str, plan: Plan) -> dict[str, Any]:
+def ping_line(role: str) -> str:
+    """What a digest's role ping does; `role` is how the role is shown (a mention inside an embed, which
+    never pings, or its name in message text)."""
+    return f"Pings {role} once per run, on its first message."
+
+
+def preview_payload(name: str, plan: Plan, *, ping_role_name: str | None = None) -> dict[str, Any]:
     """A run's first message(s) as one ephemeral reply: its embeds in order, as many as one message holds,
-    with a first line saying what is shown."""
+    with a first line saying what is shown (and, by name, the role the run pings, if any)."""
     if plan.is_empty:
         return message([notice(
             f"The next run of **{clean(name)}** would post nothing: no new articles match it."
@@ -121,12 +127,16 @@ def preview_payload(name: str, plan: Plan) -> dict[str, Any]:
     summary = f"Preview of the next run: {parts} message{'s' if parts != 1 else ''}"
     if len(embeds) < total:
         summary += f", showing the first {len(embeds)} of {total} embeds"
-    content = truncate(f"{summary}.\n{header}", CONTENT_LIMIT)
+    summary += "." if ping_role_name is None else f". {ping_line('@' + clean(ping_role_name))}"
+    content = truncate(f"{summary}\n{header}", CONTENT_LIMIT)
     return message(embeds, content)
 
 
-def explanation_payload(name: str, article_id: str, explanation: Explanation) -> dict[str, Any]:
-    """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts."""
+def explanation_payload(
+    name: str, article_id: str, explanation: Explanation, *, ping_role: int | None = None
+) -> dict[str, Any]:
+    """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts
+    (and the role the run pings, if any)."""
     verdict = "In the next run" if explanation.included else "Not in the next run"
     icon = "✅" if explanation.included else "❌"
     embed: dict[str, Any] = {
@@ -134,6 +144,9 @@ def explanation_payload(name: str, article_id: str, explanation: Explanation) ->
         "color": BRAND_COLOR if explanation.included else NOTICE_COLORS["warning"],
         "description": truncate(clean(explanation.reason), DESCRIPTION_LIMIT),
     }
+    if ping_role is not None:
+        described = f"{embed['description']}\n\n{ping_line(f'<@&{int(ping_role)}>')}"
+        embed["description"] = truncate(described, DESCRIPTION_LIMIT)
     if explanation.detail:
         shown = [f"• {truncate(clean(line), 300)}" for line in explanation.detail[:DETAIL_LINES_SHOWN]]
         embed["fields"] = [{"name": "Details", "value": truncate("\n".join(shown), FIELD_VALUE_LIMIT),
