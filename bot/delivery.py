@@ -30,14 +30,13 @@ import discord
 from discord.http import Route
 
 from bot.compose import compose_next
-from bot.delivery_targets import Target, find_forum_post, look_at_channel
+from bot.delivery_targets import Target, find_forum_post, forum_post_body, look_at_channel
 from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
 from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.digest import (
     DigestHeader,
-    forum_post_name,
     marker_matches,
     parse_marker,
     role_ping,
@@ -434,15 +433,9 @@ class DigestRunner:
         assert delivery.target is not None
         forum_id = delivery.record.channel_id
         marker = parse_marker(payload.get("content"))
-        settings = delivery.record.settings
         moment = delivery.run.fire_time or delivery.run.claimed_at
-        body: dict[str, Any] = {
-            "name": forum_post_name(settings, moment.astimezone(zone(settings.timezone)).date()),
-            "message": payload,
-            "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
-        }
-        if delivery.target.tag_ids:
-            body["applied_tags"] = [str(tag) for tag in delivery.target.tag_ids]
+        body = forum_post_body(delivery.record.settings, delivery.target, payload, moment,
+                               archive_minutes=THREAD_ARCHIVE_MINUTES)
         route = Route("POST", "/channels/{channel_id}/threads", channel_id=forum_id)
 
         async def existing_post() -> dict[str, Any] | None:

@@ -22,8 +22,9 @@ from discord.http import Route
 
 from bot.config import DigestSettings
 from bot.digest import reconcile as decisions
+from bot.digest.schedule import zone
 from bot.permissions import role_ping_problem
-from bot.render.digest import marker_matches
+from bot.render.digest import forum_post_name, marker_matches
 from bot.store import publishing
 
 if TYPE_CHECKING:
@@ -113,6 +114,22 @@ async def look_at_channel(
             notices.append(f"posted without its role ping: {problem}")
     guild_id = guild.id if guild is not None else None
     return Looked(Target(guild_id, forum, publish, ping, found_tags), tuple(notices))
+
+
+def forum_post_body(
+    settings: DigestSettings, target: Target, payload: dict[str, Any], moment: datetime, *,
+    archive_minutes: int,
+) -> dict[str, Any]:
+    """The request opening a run's forum post: titled with the digest and the run's local date, its first
+    message inside, the forum tags found applied."""
+    body: dict[str, Any] = {
+        "name": forum_post_name(settings, moment.astimezone(zone(settings.timezone)).date()),
+        "message": payload,
+        "auto_archive_duration": archive_minutes,
+    }
+    if target.tag_ids:
+        body["applied_tags"] = [str(tag) for tag in target.tag_ids]
+    return body
 
 
 async def find_forum_post(
