@@ -146,3 +146,19 @@ async def test_forum_tags_outside_a_forum_and_an_overlong_footer_are_refused(sce
     assert "apply to forum channels only" in text_of(tags)
     with pytest.raises(ValueError, match="length"):
         await scene.create(footer="x" * 201)
+
+
+async def test_the_delivery_log_reports_publishing_held_back_by_discords_limit(scene: Scene) -> None:
+    scene.emu.crosspost_limit = 1
+    announcements = scene.emu.add_channel(scene.guild, "announcements", type=GUILD_ANNOUNCEMENT)
+    await scene.emu.flush_events()
+    await scene.create(channel=announcements, publish=True)
+    await scene.create(name="harbour-too", channel=announcements, publish=True)
+    await scene.reach(SLOT)
+    first = text_of(await scene.run("log", name="harbour"))
+    second = text_of(await scene.run("log", name="harbour-too"))
+    published = [bool(message.flags & 1) for message in scene.emu.channel_messages(announcements)]
+    assert published == [True, False]
+    assert "published 1/1" in first and "delayed" not in first
+    assert "published 0/1" in second
+    assert "publishing delayed by Discord's rate limit (10 an hour per channel): 1 message(s) wait" in second
