@@ -305,3 +305,21 @@ async def test_a_publish_whose_record_was_lost_in_a_crash_is_not_repeated(
     crossposts = world.emu.requests_to("POST", rf"/channels/{channel.id}/messages/\d+/crosspost")
     assert len([r for r in crossposts if r.status == 200]) == len(posted)
     assert [r.status for r in crossposts].count(400) == 1, "the repeat is answered 'already published'"
+
+
+async def test_a_crash_between_recording_the_forum_post_and_its_thread_still_fills_the_post(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forum = forum_world(world)
+    many_articles(world)
+    config = world.config(digest("morning", forum, **SEVERAL))
+    async with world.bot(config) as bot:
+        crash_once(monkeypatch, "set_thread")
+        world.clock.set(FIRST_SLOT)
+        with pytest.raises(Crash):
+            await world.runner(bot).reconcile("morning")
+    async with world.bot(config) as bot:
+        run = await only_run(bot, "morning")
+    (post,) = world.emu.forum_posts(forum)
+    assert run.status == "posted" and run.thread_id == int(post.id)
+    assert len(world.emu.channel_messages(post)) == len(run.messages) > 1
