@@ -330,6 +330,10 @@ class DigestRunner:
         thread_mode = any(message.planned.in_thread for message in run.messages)
         try:
             delivery.target = await self._look_at_channel(delivery)
+            if delivery.target.forum and delivery.thread_id is None and delivery.message_ids[0] is not None:
+                # The post was recorded but not yet as the run's thread: a forum post is its own thread.
+                delivery.thread_id = delivery.message_ids[0]
+                await store.set_thread(self.bot.db, run.id, delivery.thread_id)
             for index in range(len(run.messages)):
                 if delivery.message_ids[index] is None:
                     await self._deliver_part(delivery, index)
