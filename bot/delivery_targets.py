@@ -25,6 +25,7 @@ from bot.digest import reconcile as decisions
 from bot.digest.schedule import zone
 from bot.permissions import role_ping_problem
 from bot.render.digest import forum_post_name, marker_matches
+from bot.render.text import clean
 from bot.store import publishing
 
 if TYPE_CHECKING:
@@ -92,9 +93,9 @@ async def look_at_channel(
     if forum and settings.forum_tags:
         found_tags, missing = tag_ids(settings.forum_tags, channel.available_tags)
         if missing:
-            names = ", ".join(f"'{name}'" for name in missing)
-            notices.append(f"the forum <#{settings.channel_id}> has no tag {names}, so its post goes "
-                           "without it")
+            names = ", ".join(f"'{clean(name)}'" for name in missing)
+            notices.append(f"posted without the forum tag {names}: the forum <#{settings.channel_id}> has "
+                           "no such tag")
     ping = None
     if settings.ping_role is not None and pings_now:
         role = guild.get_role(settings.ping_role) if isinstance(guild, discord.Guild) else None

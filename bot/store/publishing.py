@@ -10,8 +10,9 @@ pending message is published later, however many restarts come between.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -41,7 +42,9 @@ def _state(plan: str | None) -> dict[str, Any]:
             "refused": list(state.get("refused", [])), "after": state.get("after")}
 
 
-async def _update(conn: aiosqlite.Connection, run_id: int, change: Any) -> None:
+async def _update(
+    conn: aiosqlite.Connection, run_id: int, change: Callable[[dict[str, Any]], None]
+) -> None:
     """Read-modify-write the run's publishing state inside the caller's write transaction."""
     async with conn.execute("SELECT plan FROM digest_runs WHERE id = ?", (run_id,)) as cursor:
         row = await cursor.fetchone()
@@ -84,7 +87,7 @@ async def delay(db: Database, run_id: int, until: datetime) -> None:
     """Discord's rate limit holds the run's publishing back until `until`."""
 
     def hold(state: dict[str, Any]) -> None:
-        state["after"] = until.isoformat(timespec="microseconds")
+        state["after"] = until.astimezone(UTC).isoformat(timespec="microseconds")
 
     async with db.write() as conn:
         await _update(conn, run_id, hold)
@@ -97,7 +100,7 @@ async def due(db: Database, digest: str, *, now: datetime) -> list[PendingPublis
         "SELECT r.id, r.plan FROM digest_runs r WHERE r.digest = ? AND r.claimed_at >= ? "
         "AND json_array_length(r.plan, '$.publishing.pending') > 0 ORDER BY r.id"
     )
-    since = (now - PUBLISH_HORIZON).isoformat(timespec="microseconds")
+    since = (now - PUBLISH_HORIZON).astimezone(UTC).isoformat(timespec="microseconds")
     found: list[PendingPublish] = []
     async with db.read() as conn:
         async with conn.execute(query, (digest, since)) as cursor:
