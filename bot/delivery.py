@@ -414,8 +414,7 @@ class DigestRunner:
         delivery.message_ids[index] = message_id
         if publish and not delivery.publish_held:
             pending = PendingPublish(delivery.run.id, message.part, message_id, target)
-            delivery.publish_held = not await publish_message(self.bot, delivery.record.name, pending,
-                                                              timeout=self.policy.request_timeout)
+            delivery.publish_held = not await self._publish(delivery.record, pending)
 
     async def _look_at_channel(self, delivery: _Delivery) -> Target:
         """The channel's kind, forum tags and the first message's ping, checked now (a role deleted or made
@@ -479,8 +478,17 @@ class DigestRunner:
         """Publish the digest's sent messages that wait for it (held back by Discord's rate limit, or
         interrupted), oldest first; stop at the first one Discord holds back again."""
         for pending in await publishing.due(self.bot.db, record.name, now=self.bot.now()):
-            if not await publish_message(self.bot, record.name, pending, timeout=self.policy.request_timeout):
+            if not await self._publish(record, pending):
                 return
+
+    async def _publish(self, record: store.DigestRecord, pending: PendingPublish) -> bool:
+        """Publish one message (False: Discord holds publishing back for now)."""
+
+        async def announce(text: str) -> None:
+            await self._announce(record, f"⚠️ Digest **{record.name}** {text}.")
+
+        return await publish_message(self.bot, record.name, pending, timeout=self.policy.request_timeout,
+                                     announce=announce)
 
     async def _find_posted(self, delivery: _Delivery, channel_id: int, content: str | None) -> int | None:
         """The id of a message the bot already posted in the channel with this marker line, if any: the

@@ -164,10 +164,14 @@ async def find_forum_post(
     return None
 
 
-async def publish(bot: DigestBot, name: str, pending: publishing.PendingPublish, *, timeout: float) -> bool:
+async def publish(
+    bot: DigestBot, name: str, pending: publishing.PendingPublish, *, timeout: float,
+    announce: Callable[[str], Awaitable[None]],
+) -> bool:
     """Publish one sent message so following servers get it; False when Discord holds publishing back
     (its limit is 10 an hour per channel), which is recorded with the time to try again. A message that
-    was already published counts as done, so a repeat never publishes twice."""
+    was already published counts as done, so a repeat never publishes twice; one Discord refuses for good
+    is recorded as refused and `announce`d."""
     route = Route("POST", "/channels/{channel_id}/messages/{message_id}/crosspost",
                   channel_id=pending.channel_id, message_id=pending.message_id)
     result = publishing.PUBLISHED
@@ -190,6 +194,9 @@ async def publish(bot: DigestBot, name: str, pending: publishing.PendingPublish,
         else:
             log.error("digest %r: Discord refused to publish message %s: %s (code %s)", name,
                       pending.message_id, error.status, error.code)
+            await announce(f"could not publish message {pending.message_id} in <#{pending.channel_id}>: "
+                           f"Discord refused it ({error.status}, code {error.code}); check my permissions "
+                           "there")
             result = publishing.REFUSED
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
         await publishing.delay(bot.db, pending.run_id, bot.now() + PUBLISH_RETRY)

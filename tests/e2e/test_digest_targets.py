@@ -323,3 +323,19 @@ async def test_a_crash_between_recording_the_forum_post_and_its_thread_still_fil
     (post,) = world.emu.forum_posts(forum)
     assert run.status == "posted" and run.thread_id == int(post.id)
     assert len(world.emu.channel_messages(post)) == len(run.messages) > 1
+
+
+async def test_a_publish_discord_refuses_is_announced_and_not_retried(world: World) -> None:
+    channel = announcement_world(world)
+    config = world.config(digest("morning", channel, publish=True))
+    async with world.bot(config) as bot:
+        world.emu.inject("POST", rf"/channels/{channel.id}/messages/\d+/crosspost", status=403, code=50013,
+                         times=None)
+        outcomes = await reconcile_at(world, bot, FIRST_SLOT, "morning")
+        await reconcile_at(world, bot, utc(2026, 6, 1, 9, 0), "morning")
+        (entry,) = await ledger(bot, "morning")
+    assert [o.status for o in outcomes] == ["posted"]
+    assert (entry.published, entry.publish_pending) == (0, 0)
+    said = announcements(world)
+    assert len(said) == 1 and "could not publish message" in said[0] and "50013" in said[0]
+    assert len(world.emu.requests_to("POST", rf"/channels/{channel.id}/messages/\d+/crosspost")) == 1
