@@ -30,7 +30,7 @@ import discord
 from discord.http import Route
 
 from bot.compose import compose_next
-from bot.delivery_targets import Target, find_forum_post, forum_post_body, look_at_channel
+from bot.delivery_targets import Target, forum_post_body, look_at_channel, open_forum_post
 from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
 from bot.digest.model import Plan
@@ -431,43 +431,26 @@ class DigestRunner:
         return looked.target
 
     async def _post_in_forum(self, delivery: _Delivery, payload: dict[str, Any]) -> None:
-        """A forum digest's run opens one post: its first message starts it, the rest go inside. The post
-        has no nonce, so a post whose outcome is unknown (resumed, or a lost answer) is looked for first."""
+        """A forum digest's run opens one post: its first message starts it, the rest go inside."""
         assert delivery.target is not None
         forum_id = delivery.record.channel_id
-        marker = parse_marker(payload.get("content"))
         moment = delivery.run.fire_time or delivery.run.claimed_at
-        body = forum_post_body(delivery.record.settings, delivery.target, payload, moment,
-                               archive_minutes=THREAD_ARCHIVE_MINUTES)
-        route = Route("POST", "/channels/{channel_id}/threads", channel_id=forum_id)
 
-        async def existing_post() -> dict[str, Any] | None:
-            if marker is None or delivery.target is None or delivery.target.guild_id is None:
-                return None
-            try:
-                found = await find_forum_post(
-                    self.bot, guild_id=delivery.target.guild_id, forum_id=forum_id, marker=marker,
-                    since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN,
-                    call=lambda what, request: self._call(delivery, forum_id, what, request),
-                )
-            except _GaveUp as error:
-                log.warning("%s: could not look for an earlier forum post (%s); posting", delivery.log_prefix,
-                            error)
-                return None
-            if found is not None:
-                log.info("%s: adopting forum post %s opened before an interruption", delivery.log_prefix,
-                         found)
-            return None if found is None else {"id": str(found)}
-
-        async def open_post() -> Any:
+        async def send(body: dict[str, Any]) -> Any:
             await self._pacer.turn(self.policy.messages_per_second)
-            return await self.bot.http.request(route, json=body)
+            return await self.bot.http.request(Route("POST", "/channels/{channel_id}/threads",
+                                                     channel_id=forum_id), json=body)
 
-        created = await existing_post() if delivery.uncertain == 0 else None
-        if created is None:
-            created = await self._call(delivery, forum_id, "forum post", open_post,
-                                       before_retry=existing_post)
-        post_id = int(created["id"])
+        async def call(what: str, request: Callable[[], Awaitable[Any]], before_retry: Any = None) -> Any:
+            return await self._call(delivery, forum_id, what, request, before_retry=before_retry)
+
+        post_id = await open_forum_post(
+            self.bot, forum_post_body(delivery.record.settings, delivery.target, payload, moment,
+                                      archive_minutes=THREAD_ARCHIVE_MINUTES),
+            target=delivery.target, forum_id=forum_id, since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN,
+            uncertain=delivery.uncertain == 0, send=send, call=call, gave_up=_GaveUp,
+            log_prefix=delivery.log_prefix,
+        )
         await store.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
                                 now=self.bot.now())
         await store.set_thread(self.bot.db, delivery.run.id, post_id)

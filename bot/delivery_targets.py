@@ -24,7 +24,7 @@ from bot.config import DigestSettings
 from bot.digest import reconcile as decisions
 from bot.digest.schedule import zone
 from bot.permissions import role_ping_problem
-from bot.render.digest import forum_post_name, marker_matches
+from bot.render.digest import forum_post_name, marker_matches, parse_marker
 from bot.render.text import clean
 from bot.store import publishing
 
@@ -131,6 +131,44 @@ def forum_post_body(
     if target.tag_ids:
         body["applied_tags"] = [str(tag) for tag in target.tag_ids]
     return body
+
+
+async def open_forum_post(
+    bot: DigestBot,
+    body: dict[str, Any],
+    *,
+    target: Target,
+    forum_id: int,
+    since: datetime,
+    uncertain: bool,
+    send: Callable[[dict[str, Any]], Awaitable[Any]],
+    call: Callable[..., Awaitable[Any]],
+    gave_up: type[Exception],
+    log_prefix: str,
+) -> int:
+    """Open the run's forum post and return its id (the post's thread id, also its first message's).
+    A post has no nonce, so when its outcome is unknown (`uncertain`: resumed after an interruption, or
+    an attempt whose answer was lost) the forum is first searched for it by its marker since `since`.
+    `call` makes a request with the delivery's failure rules; `gave_up` is what it raises on giving up."""
+    marker = parse_marker(body["message"].get("content"))
+
+    async def existing_post() -> dict[str, Any] | None:
+        if marker is None or target.guild_id is None:
+            return None
+        try:
+            found = await find_forum_post(bot, guild_id=target.guild_id, forum_id=forum_id, marker=marker,
+                                          since=since, call=call)
+        except gave_up as error:
+            log.warning("%s: could not look for an earlier forum post (%s); posting", log_prefix, error)
+            return None
+        if found is not None:
+            log.info("%s: adopting forum post %s opened before an interruption", log_prefix, found)
+        return None if found is None else {"id": str(found)}
+
+    created = await existing_post() if uncertain else None
+    if created is None:
+        created = await call("forum post", lambda: send(body), existing_post)
+    return int(created["id"])
 
 
 async def find_forum_post(
