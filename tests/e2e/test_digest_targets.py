@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.client import DigestBot
+from bot.delivery import DeliveryPolicy
 from bot.render.digest import parse_marker
 from bot.store import digests as store
 from bot.store import publishing
@@ -339,3 +341,29 @@ async def test_a_publish_discord_refuses_is_announced_and_not_retried(world: Wor
     said = announcements(world)
     assert len(said) == 1 and "could not publish message" in said[0] and "50013" in said[0]
     assert len(world.emu.requests_to("POST", rf"/channels/{channel.id}/messages/\d+/crosspost")) == 1
+
+
+async def test_a_forum_post_whose_answer_was_lost_is_found_not_opened_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forum = forum_world(world)
+    config = world.config(digest("morning", forum))
+    async with world.bot(config) as bot:
+        world.runner(bot).policy = DeliveryPolicy(sleep=world.no_wait)
+        request = bot.http.request
+        lost: list[str] = []
+
+        async def answer_lost_once(route: Any, **kwargs: Any) -> Any:
+            response = await request(route, **kwargs)
+            if route.method == "POST" and route.path.endswith("/threads") and not lost:
+                lost.append(response["id"])
+                raise aiohttp.ServerDisconnectedError()
+            return response
+
+        monkeypatch.setattr(bot.http, "request", answer_lost_once)
+        outcomes = await reconcile_at(world, bot, FIRST_SLOT, "morning")
+        run = await only_run(bot, "morning")
+    assert [o.status for o in outcomes] == ["posted"]
+    (post,) = world.emu.forum_posts(forum)
+    assert lost == [post.id] and run.thread_id == int(post.id)
+    assert len(world.emu.requests_to("POST", rf"/channels/{forum.id}/threads")) == 1
