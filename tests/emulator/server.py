@@ -687,6 +687,7 @@ class RestApi:
         return json_response({"threads": threads, "members": []})
 
     async def archived_public_threads(self, request: web.Request) -> web.Response:
+        """The newest archived public threads of a channel (one page; `before` paging is not emulated)."""
         channel = self._channel(request.match_info["cid"])
         self._require(channel, 1 << 16)
         limit = max(1, min(100, int(request.query.get("limit", "50"))))
@@ -695,8 +696,6 @@ class RestApi:
              if c.is_thread and c.archived and c.parent_id == channel.id and c.type == PUBLIC_THREAD),
             key=lambda c: int(c.id), reverse=True,
         )
-        if "before" in request.query:
-            threads = [c for c in threads if int(c.id) < int(request.query["before"])]
         page = threads[:limit]
         body = {"threads": [c.payload() for c in page], "members": [], "has_more": len(threads) > limit}
         return json_response(body)
