@@ -181,8 +181,9 @@ async def test_a_forum_digest_opens_one_post_per_run_titled_and_tagged(world: Wo
     assert sum("'Missing'" in text for text in announcements(world)) == 2
 
 
+@pytest.mark.parametrize("archived", [False, True], ids=["active-post", "archived-post"])
 async def test_a_crash_between_the_forum_post_and_its_record_does_not_post_twice(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, archived: bool
 ) -> None:
     forum = forum_world(world)
     many_articles(world)
@@ -193,6 +194,7 @@ async def test_a_crash_between_the_forum_post_and_its_record_does_not_post_twice
         with pytest.raises(Crash):
             await world.runner(bot).reconcile("morning")
     assert len(world.emu.forum_posts(forum)) == 1
+    world.emu.forum_posts(forum)[0].archived = archived
     world.clock.set(utc(2026, 6, 1, 8, 1))
     async with world.bot(config) as bot:
         run = await only_run(bot, "morning")
