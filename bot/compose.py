@@ -16,7 +16,7 @@ from bot.digest.plan import compose_plan
 from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
 from bot.digest.select import DigestContext, Selection
 from bot.store import digests as store
-from bot.store.articles import current_load_seq, get_article
+from bot.store.articles import current_load_seq, get_article, normalize_id
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,9 @@ async def explain_article(
     db: Database, digest: store.DigestRecord | DigestSettings, article_id: str, *, now: datetime
 ) -> Explanation:
     """Why `article_id` would or would not be in the digest's next run, judged on the same pool the run
-    uses plus the article itself (which the pool leaves out when it is filtered or delivered)."""
+    uses plus the article itself (which the pool leaves out when it is filtered or delivered). The id may
+    come in any letter case."""
+    article_id = normalize_id(article_id)
     state = await digest_state(db, digest)
     pool = await store.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run,

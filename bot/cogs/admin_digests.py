@@ -34,7 +34,7 @@ from bot.config import DIGEST_MODES, FOOTER_MAX, ConfigError, DigestSettings, di
 from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
-from bot.digest.schedule import zone
+from bot.digest.schedule import describe, parse_cron, zone
 from bot.guild_digests import guild_digest, guild_digests
 from bot.permissions import AdminOnly, guild_admin
 from bot.render.digests_view import preview_payload
@@ -68,7 +68,9 @@ NAME_SHOWN = 60
 _DESCRIBE = {
     "name": "The digest's name: 1-32 lower-case letters, digits, '-' or '_'",
     "channel": "The text channel it posts to",
-    "schedule": "When it posts, as cron: minute hour day-of-month month day-of-week (e.g. 0 8 * * mon-fri)",
+    "schedule": (
+        "When it posts: daily 08:00, weekdays 08:00, mondays 09:30, every 6 hours, or cron 0 8 * * 1-5"
+    ),
     "timezone": "The IANA time zone the schedule is in (e.g. Europe/Paris)",
     "min_quality": "Lowest article quality it posts (0-100)",
     "topics": "Topics, comma-separated; any of them matches ('-' clears)",
@@ -161,6 +163,11 @@ def next_run_text(settings: DigestSettings, after: datetime) -> str:
     )
 
 
+def schedule_words(settings: DigestSettings) -> str:
+    """When the digest posts, in words ("at 08:00, Monday to Friday, Europe/London")."""
+    return clean(describe(parse_cron(settings.schedule), settings.timezone))
+
+
 def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
     """The changes as one plain line for the audit trail (which escapes it when announcing)."""
     return "; ".join(edits.describe_changes(before, after, str))
@@ -182,6 +189,7 @@ def created_reply(record: store.DigestRecord, now: datetime) -> dict[str, Any]:
     settings = record.settings
     lines = [
         f"Created digest **{clean(record.name)}**.",
+        f"**Posts:** {schedule_words(settings)}",
         f"**Next run:** {next_run_text(settings, next_run_after(record, now))}",
         "",
         *edits.settings_lines(settings.as_mapping(), clean),
@@ -537,6 +545,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         lines = [f"Changed digest **{clean(record.name)}**:", *changes, ""]
         if edits.schedule_changed(record.settings, settings):
             lines.append("The new schedule counts from now: earlier slots will not run.")
+        lines.append(f"**Posts:** {schedule_words(settings)}")
         lines.append(f"**Next run:** {next_run_text(settings, next_run_after(updated, now))}")
         return reply("\n".join(lines), title="Digest changed")
 

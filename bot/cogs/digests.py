@@ -27,6 +27,7 @@ from bot.render.digests_view import (
 from bot.render.embeds import message, notice
 from bot.render.text import clean, truncate
 from bot.store import digests as store
+from bot.store.articles import normalize_id
 from bot.target_checks import ping_role_name
 from bot.ui import replies
 from bot.ui.choices import article_choices, matching_names
@@ -140,9 +141,10 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return self._unknown(name)
-            wanted = article_id.strip()
+            wanted = normalize_id(article_id)
             explanation = await explain_article(self.bot.db, record, wanted, now=self.bot.now())
             return explanation_payload(record.name, wanted, explanation,
+                                       channel_id=record.settings.channel_id,
                                        ping_role=record.settings.ping_role)
 
         payload = await replies.within_deadline(interaction, work(), ephemeral=True)

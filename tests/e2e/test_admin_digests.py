@@ -215,6 +215,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     nine_in_paris = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     assert timestamp_of(nine_in_paris) in reply
     assert "2026-03-02 09:00 Europe/Paris" in reply
+    assert "**Posts:** at 09:00, every day, Europe/Paris" in reply
     assert "Topics: maritime, Sport" in reply
     [preview] = result.followups
     assert preview.ephemeral
@@ -280,6 +281,8 @@ async def test_thread_mode_also_needs_thread_permissions(scene: Scene) -> None:
         ({"schedule": "0 8 * *"}, "schedule", "cron expression '0 8 * *' has 4 field(s)"),
         ({"schedule": "0 8 1 * mon"}, "schedule", "restricts both day-of-month and day-of-week"),
         ({"timezone": "Mars/Olympus"}, "timezone", "unknown time zone 'Mars/Olympus'"),
+        ({"timezone": "London"}, "timezone", "unknown time zone 'London' — did you mean Europe/London?"),
+        ({"schedule": "daily 8am"}, "schedule", "'8am' is not a time; write it as HH:MM"),
         ({"min_quality": 150}, "min_quality", "150 is out of range (allowed: 0-100)"),
         ({"name": "Bad Name"}, "name", "'Bad Name' is not a valid digest name"),
     ],
@@ -309,6 +312,15 @@ async def test_a_duplicate_name_is_refused_including_a_config_digests(scene: Sce
 # --- edit
 
 
+async def test_a_preset_schedule_is_stored_as_cron_and_said_back_in_words(scene: Scene) -> None:
+    result = await scene.create(schedule="weekdays 08:00", timezone="Europe/London")
+    reply = text_of(result)
+    assert "**Posts:** at 08:00, Monday to Friday, Europe/London" in reply
+    assert "Schedule: `0 8 * * mon-fri`" in reply
+    record = await store.get_digest(scene.bot.db, "harbour")
+    assert record is not None and record.settings.schedule == "0 8 * * mon-fri"
+
+
 async def test_edit_schedule_changes_the_next_run_from_now_on(scene: Scene) -> None:
     await scene.create()
     scene.clock.set(datetime(2026, 3, 2, 7, 55, tzinfo=UTC))
@@ -317,6 +329,7 @@ async def test_edit_schedule_changes_the_next_run_from_now_on(scene: Scene) -> N
 
     reply = text_of(result)
     assert "Schedule: `0 8 * * *` → `30 7 * * *`" in reply
+    assert "**Posts:** at 07:30, every day, UTC" in reply
     assert "Stories per run: 5 → 2" in reply
     tomorrow = datetime(2026, 3, 3, 7, 30, tzinfo=UTC)
     assert timestamp_of(tomorrow) in reply, "07:30 today already passed when the schedule changed"

@@ -91,7 +91,8 @@ async def test_preview_text_lists_each_message_and_story(db: Database) -> None:
     settings, plan = await preview_plan(db, Config(), None, now=T0)
     text = format_plan(settings, plan)
     assert text.startswith("Digest 'digest': the next run posts 1 message(s).")
-    assert "Message 1: 📰 **digest** · 5 stories" in text
+    assert "Message 1: 📰 digest · 5 stories" in text
+    assert "**" not in text and "](" not in text and "\\" not in text, "plain text, not Discord markdown"
     assert "## NOPD has used facial recognition since at least 2018, emails reveal" in text
     assert "<t:" not in text, "Discord timestamps are shown as dates in a terminal"
 
@@ -113,11 +114,14 @@ async def test_digests_table_shows_next_runs_in_local_time_and_utc(db: Database)
     paris = schedule_row_json(rows[0])
     assert paris["next_run_utc"] == "2026-03-03T07:00:00Z"
     assert paris["next_run_local"] == "2026-03-03T08:00:00+01:00"
+    assert paris["when"] == "at 08:00, every day, Europe/Paris"
     assert rows[2].next_run_utc == T0 + timedelta(hours=1, minutes=15), "slots already checked are past"
 
     text = format_schedule_table(rows)
     lines = text.splitlines()
-    assert lines[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
+    assert lines[0].split() == ["NAME", "WHEN", "SCHEDULE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
                                 "(UTC)", "CHANNEL", "STATE"]
     assert "2026-03-03 08:00 CET" in lines[1] and "2026-03-03 07:00 UTC" in lines[1]
+    assert "at 08:00, every day, Europe/Paris" in lines[1]
+    assert "every 15 minutes, UTC" in lines[3]
     assert format_schedule_table([]) == "No digests are configured or created."
