@@ -421,7 +421,7 @@ class DigestRunner:
         unmentionable since the digest was set up means posting without the ping, and saying why)."""
         channel_id = delivery.record.channel_id
         looked = await look_at_channel(
-            self.bot, delivery.record.settings, pings_now=delivery.message_ids[0] is None,
+            self.bot, delivery.record.settings, first_unsent=delivery.message_ids[0] is None,
             fetch=lambda: self._call(delivery, channel_id, "channel",
                                      lambda: self.bot.fetch_channel(channel_id)),
         )

@@ -72,12 +72,12 @@ async def look_at_channel(
     bot: DigestBot,
     settings: DigestSettings,
     *,
-    pings_now: bool,
+    first_unsent: bool,
     fetch: Callable[[], Awaitable[Any]],
 ) -> Looked:
-    """The channel's kind and the ping the run's first message may carry (`pings_now`: that message is
-    still to be sent). `fetch` reads the channel from Discord when the cache does not have it (raising
-    the delivery's errors for a channel the bot cannot use)."""
+    """The channel's kind, and what the run's first message carries when it is still to be sent
+    (`first_unsent`): the role ping, and in a forum the post's tags. `fetch` reads the channel from Discord
+    when the cache does not have it (raising the delivery's errors for a channel the bot cannot use)."""
     needs_guild = settings.ping_role is not None or bool(settings.forum_tags)
     if needs_guild and not bot.is_ready():
         await bot.wait_until_ready()  # roles, tags and permissions come with the guild from the gateway
@@ -90,14 +90,14 @@ async def look_at_channel(
         log.warning("digest %r: publish is set but channel %s is not an announcement channel; not "
                     "publishing", settings.name, settings.channel_id)
     found_tags: tuple[int, ...] = ()
-    if forum and settings.forum_tags:
+    if forum and settings.forum_tags and first_unsent:
         found_tags, missing = tag_ids(settings.forum_tags, channel.available_tags)
         if missing:
             names = ", ".join(f"'{clean(name)}'" for name in missing)
             notices.append(f"posted without the forum tag {names}: the forum <#{settings.channel_id}> has "
                            "no such tag")
     ping = None
-    if settings.ping_role is not None and pings_now:
+    if settings.ping_role is not None and first_unsent:
         role = guild.get_role(settings.ping_role) if isinstance(guild, discord.Guild) else None
         me = guild.me if isinstance(guild, discord.Guild) else None
         may_mention_everyone = (
