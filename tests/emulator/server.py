@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import checks
+from .channel_kinds import ChannelKindRoutes
 from .state import (
     ATTACH_FILES,
-    CROSSPOSTED,
     EPHEMERAL,
-    GUILD_ANNOUNCEMENT,
     GUILD_FORUM,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     INTENT_GUILDS,
     LOADING,
-    MANAGE_MESSAGES,
     PUBLIC_THREAD,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
@@ -175,8 +173,7 @@ class RestApi:
         self.violations: list[Violation] = []
         self.faults: list[Fault] = []
         self.pings: list[Ping] = []
-        #: Crossposts per announcement channel: the emulator clock's time of each, for the hourly limit.
-        self.crossposts: dict[str, list[float]] = {}
+        self.channel_kinds = ChannelKindRoutes(self)
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         self._add_routes()
@@ -211,9 +208,9 @@ class RestApi:
             ("DELETE", "/channels/{cid}/messages/{mid}", self.delete_message),
             ("POST", "/channels/{cid}/messages/{mid}/threads", self.thread_from_message),
             ("POST", "/channels/{cid}/threads", self.thread_without_message),
-            ("POST", "/channels/{cid}/messages/{mid}/crosspost", self.crosspost),
-            ("GET", "/channels/{cid}/threads/archived/public", self.archived_public_threads),
-            ("GET", "/guilds/{guild}/threads/active", self.active_threads),
+            ("POST", "/channels/{cid}/messages/{mid}/crosspost", self.channel_kinds.crosspost),
+            ("GET", "/channels/{cid}/threads/archived/public", self.channel_kinds.archived_public_threads),
+            ("GET", "/guilds/{guild}/threads/active", self.channel_kinds.active_threads),
         ]
         for method, path, handler in routes:
             self.app.router.add_route(method, API_PREFIX + path, handler)
@@ -625,80 +622,11 @@ class RestApi:
     async def thread_without_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request.match_info["cid"])
         if channel.type == GUILD_FORUM:
-            return await self._forum_post(request, channel)
+            return await self.channel_kinds.forum_post(request, channel)
         self._require(channel, 1 << 35)
         self._check(request, [])
         thread = await self._create_thread(channel, self.world.snowflakes.next(), self._body(request))
         return json_response(thread.payload(), 201)
-
-    async def _forum_post(self, request: web.Request, forum: Channel) -> web.Response:
-        """A forum post: a thread whose starter message (same id as the thread) is in the body."""
-        self._require(forum, SEND_MESSAGES)
-        body = self._body(request)
-        starter = body.get("message")
-        problems = [] if isinstance(starter, dict) else ["message: a forum post needs its first message"]
-        if isinstance(starter, dict):
-            problems += [f"message.{problem}" for problem in checks.check_message(starter, creating=True)]
-        tags = [str(tag) for tag in body.get("applied_tags") or []]
-        known = {str(tag["id"]) for tag in forum.available_tags}
-        problems += [f"applied_tags: unknown tag {tag}" for tag in tags if tag not in known]
-        if len(tags) > checks.APPLIED_TAGS_MAX:
-            problems.append(f"applied_tags: {len(tags)} tags, limit {checks.APPLIED_TAGS_MAX}")
-        self._check(request, problems)
-        assert isinstance(starter, dict)
-        thread_id = self.world.snowflakes.next()
-        thread = await self._create_thread(forum, thread_id, body)
-        thread.applied_tags = tags
-        message = self._new_message(thread, starter, request[FILES], message_id=thread_id)
-        await self._announce("MESSAGE_CREATE", message)
-        return json_response({**thread.payload(), "message": message.payload()}, 201)
-
-    async def crosspost(self, request: web.Request) -> web.Response:
-        """Publishing a message in an announcement channel, at most `crosspost_limit` per channel per
-        `crosspost_window` seconds (Discord: 10 an hour); a message is published once."""
-        channel = self._channel(request.match_info["cid"])
-        message = self._message(channel.id, request.match_info["mid"])
-        own = message.author.id == self.world.bot_user.id
-        self._require(channel, SEND_MESSAGES if own else MANAGE_MESSAGES)
-        self._check(request, [])
-        if channel.type != GUILD_ANNOUNCEMENT:
-            raise DiscordError(400, 50068, "Invalid message type for this operation")
-        if message.flags & CROSSPOSTED:
-            raise DiscordError(400, 40033, "This message has already been crossposted.")
-        now = self.emu.clock()
-        window = self.emu.crosspost_window
-        recent = [at for at in self.crossposts.get(channel.id, []) if now - at < window]
-        if len(recent) >= self.emu.crosspost_limit:
-            retry_after = round(recent[0] + window - now, 3)
-            body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
-            headers = {
-                "Retry-After": str(max(1, round(retry_after))),
-                "X-RateLimit-Scope": "shared",
-            }
-            return json_response(body, 429, headers)
-        self.crossposts[channel.id] = [*recent, now]
-        message.flags |= CROSSPOSTED
-        await self._announce("MESSAGE_UPDATE", message)
-        return json_response(message.payload())
-
-    async def active_threads(self, request: web.Request) -> web.Response:
-        guild = self._guild(request.match_info["guild"])
-        threads = [c.payload() for c in guild.channels.values() if c.is_thread and not c.archived]
-        return json_response({"threads": threads, "members": []})
-
-    async def archived_public_threads(self, request: web.Request) -> web.Response:
-        """The newest archived public threads of a channel (one page; `before` paging is not emulated)."""
-        channel = self._channel(request.match_info["cid"])
-        self._require(channel, 1 << 16)
-        limit = max(1, min(100, int(request.query.get("limit", "50"))))
-        threads = sorted(
-            (c for c in self.world.channels.values()
-             if c.is_thread and c.archived and c.parent_id == channel.id and c.type == PUBLIC_THREAD),
-            key=lambda c: int(c.id), reverse=True,
-        )
-        page = threads[:limit]
-        body = {"threads": [c.payload() for c in page], "members": [], "has_more": len(threads) > limit}
-        return json_response(body)
 
     # ------------------------------------------------------------------ guilds
 
