@@ -337,18 +337,25 @@ async def _cmd_show(args: argparse.Namespace) -> int:
 
 async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.preview import format_plan, plan_payloads, preview_plan
+    from bot.preview import format_plan, plan_html, plan_payloads, preview_plan
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
     db = await _open_database(config, create=False)
+    now = clock.now()
     try:
-        settings, plan = await preview_plan(db, config, args.name, now=clock.now())
+        settings, plan = await preview_plan(db, config, args.name, now=now)
     except DigestNotFound as error:
         raise CommandFailed(str(error)) from None
     finally:
         await db.close()
-    if args.json:
+    if args.html is not None:
+        try:
+            args.html.write_text(plan_html(settings, plan, now=now), encoding="utf-8")
+        except OSError as error:
+            raise CommandFailed(f"cannot write the preview page {args.html}: {error.strerror}") from None
+        print(f"Wrote the preview of digest {settings.name!r} to {args.html}")
+    elif args.json:
         _print_json(plan_payloads(plan, ping_role=settings.ping_role))
     else:
         print(format_plan(settings, plan))
@@ -465,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
                          "else a digest of the whole corpus)")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
+    preview.add_argument("--html", type=Path, metavar="FILE",
+                         help="write the run as Discord would show it to a self-contained HTML page")
     preview.set_defaults(handler=_cmd_preview)
 
     digests = commands.add_parser("digests", help="every digest with its next run time")

@@ -89,13 +89,12 @@ async def compose_next(
     digest: store.DigestRecord | DigestSettings,
     *,
     now: datetime,
-    slot_label: str | None = None,
     slot_time: datetime | None = None,
 ) -> tuple[Plan, Selection]:
     """The plan of the digest's next run from the current database, and the selection behind it.
 
     A digest that never ran gets its first run (with backlog). `slot_time` (default `now`) is the instant
-    `max_age_days` counts back from; `slot_label` goes into the header line once a slot is claimed.
+    `max_age_days` counts back from; when given, the header shows it.
     """
     state = await digest_state(db, digest)
     moment = slot_time or now
@@ -103,7 +102,7 @@ async def compose_next(
         db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
     )
     ctx = await _context(db, state, pool, moment)
-    plan, selection = compose_plan(ctx, pool, slot_label=slot_label)
+    plan, selection = compose_plan(ctx, pool, slot=slot_time)
     log.debug(
         "digest %r: composed %d message(s), %d stor(ies) from a pool of %d",
         state.settings.name, len(plan.messages), len(selection.stories), len(pool),

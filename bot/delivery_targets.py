@@ -1,5 +1,5 @@
 """What a digest's channel is when a run is delivered, and what that changes: a forum channel takes each
-run as one post (found again after a crash by its first message's marker), an announcement channel has
+run as one post (found again after a crash by its first message), an announcement channel has
 its messages published (crossposted) to following servers, and the run's first message may ping the
 digest's role when the bot may still ping it.
 
@@ -24,7 +24,7 @@ from bot.config import DigestSettings
 from bot.digest import reconcile as decisions
 from bot.digest.schedule import zone
 from bot.permissions import role_ping_problem
-from bot.render.digest import forum_post_name, marker_matches, parse_marker
+from bot.render.digest import forum_post_name, message_key, same_message
 from bot.render.text import clean
 from bot.store import publishing
 
@@ -148,15 +148,15 @@ async def open_forum_post(
 ) -> int:
     """Open the run's forum post and return its id (the post's thread id, also its first message's).
     A post has no nonce, so when its outcome is unknown (`uncertain`: resumed after an interruption, or
-    an attempt whose answer was lost) the forum is first searched for it by its marker since `since`.
+    an attempt whose answer was lost) the forum is first searched for it (its first message) since `since`.
     `call` makes a request with the delivery's failure rules; `gave_up` is what it raises on giving up."""
-    marker = parse_marker(body["message"].get("content"))
+    first = body["message"]
 
     async def existing_post() -> dict[str, Any] | None:
-        if marker is None or target.guild_id is None:
+        if message_key(first) is None or target.guild_id is None:
             return None
         try:
-            found = await find_forum_post(bot, guild_id=target.guild_id, forum_id=forum_id, marker=marker,
+            found = await find_forum_post(bot, guild_id=target.guild_id, forum_id=forum_id, first=first,
                                           since=since, call=call)
         except gave_up as error:
             log.warning("%s: could not look for an earlier forum post (%s); posting", log_prefix, error)
@@ -176,12 +176,12 @@ async def find_forum_post(
     *,
     guild_id: int,
     forum_id: int,
-    marker: tuple[str, str | None, int, int],
+    first: dict[str, Any],
     since: datetime,
     call: Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]],
 ) -> int | None:
-    """The id of a post the bot already opened in the forum since `since` whose first message carries
-    `marker`, if any: the active posts and the newest page of archived ones are read."""
+    """The id of a post the bot already opened in the forum since `since` whose first message is `first`
+    (`same_message`), if any: the active posts and the newest page of archived ones are read."""
     if bot.user is None:
         return None
     after = discord.utils.time_snowflake(since)
@@ -194,10 +194,10 @@ async def find_forum_post(
          if str(thread.get("parent_id")) == str(forum_id) and int(thread["id"]) > after}
     )
     for post_id in candidates:
-        first = await call("a forum post's first message",
-                           lambda post=post_id: bot.http.get_message(post, post))
-        mine = first.get("author", {}).get("id") == str(bot.user.id)
-        if mine and marker_matches(first.get("content"), *marker):
+        opening = await call("a forum post's first message",
+                             lambda post=post_id: bot.http.get_message(post, post))
+        mine = opening.get("author", {}).get("id") == str(bot.user.id)
+        if mine and same_message(first, opening):
             return post_id
     return None
 

@@ -16,7 +16,8 @@ from bot.compose import compose_next, default_digest, next_run
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import describe, parse_cron, zone
-from bot.render.digest import role_ping
+from bot.render.digest import parse_header, role_ping, thread_name
+from bot.render.html_preview import PreviewMessage, preview_page
 from bot.render.text import iso_utc, markdown_to_plain
 from bot.store import digests as store
 from bot.store.db import Database
@@ -61,8 +62,25 @@ async def preview_plan(
         settings = config.digests[0] if config.digests else default_digest(config)
     else:
         settings = _find_settings(config, await store.list_digests(db), name)
-    plan, _ = await compose_next(db, settings, now=now)
+    plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
     return settings, plan
+
+
+def plan_html(settings: DigestSettings, plan: Plan, *, now: datetime) -> str:
+    """The plan as a self-contained HTML page drawn like Discord (what `preview --html` writes)."""
+    tz = zone(settings.timezone)
+    header = parse_header(plan.messages[0].payload.get("content")) if plan.messages else None
+    channel = f"channel {settings.channel_id}" if settings.channel_id else "the digest's channel"
+    return preview_page(
+        settings.name,
+        [PreviewMessage(payload, message.in_thread)
+         for payload, message in zip(plan_payloads(plan, ping_role=settings.ping_role), plan.messages,
+                                     strict=True)],
+        channel=channel,
+        thread_name=thread_name(settings.display_title, header[1] if header else None, tz),
+        tz=tz,
+        now=now,
+    )
 
 
 def plan_payloads(plan: Plan, *, ping_role: int | None = None) -> list[Payload]:

@@ -30,7 +30,15 @@ from bot.audit import REFUSED as AUDIT_REFUSED
 from bot.client import DigestBot
 from bot.cogs.admin import admin_group
 from bot.compose import compose_next, mark_all_seen, next_run
-from bot.config import DIGEST_MODES, FOOTER_MAX, ConfigError, DigestSettings, digest_settings_from_mapping
+from bot.config import (
+    DIGEST_MODES,
+    DIGEST_STYLES,
+    DIGEST_TITLE_LIMIT,
+    FOOTER_MAX,
+    ConfigError,
+    DigestSettings,
+    digest_settings_from_mapping,
+)
 from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
@@ -83,15 +91,19 @@ _DESCRIBE = {
     "published_only": "Only articles marked as published",
     "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
     "log_channel": "Where this digest's problems are announced (default: the bot-wide log channel)",
+    "title": "The title heading each run (default: the name; '-' goes back to it)",
+    "style": "compact: one short item per story; rich: the full article with its image",
+    "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
     "exclude_topics": "Leave out these topics, comma-separated ('-' clears)",
     "exclude_providers": "Leave out these providers by name or domain, comma-separated ('-' clears)",
     "exclude_keywords": "Leave out articles matching these words or phrases, comma-separated ('-' clears)",
     "footer": "A line under every story, up to 200 characters ('-' removes it)",
     "publish": "In an announcement channel, publish every message to following servers",
-    "ping_role": "A role to ping once per run (mentionable, or you need Mention Everyone)",
+    "ping_role": "A role to ping once per run (mentionable, or you need Mention Everyone); @everyone: none",
     "forum_tags": "Forum channel: tags for each post, by name, comma-separated ('-' clears)",
 }
 _MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
+_STYLE_CHOICES = [Choice(name=style, value=style) for style in DIGEST_STYLES]
 
 
 class DigestChannel(app_commands.Transformer):
@@ -171,6 +183,14 @@ def schedule_words(settings: DigestSettings) -> str:
 def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
     """The changes as one plain line for the audit trail (which escapes it when announcing)."""
     return "; ".join(edits.describe_changes(before, after, str))
+
+
+def chosen_role(role: discord.Role | None) -> int | None:
+    """The ping_role option as a setting change: not given (None), a role's id, or 0 for @everyone, which
+    a digest never pings and which so stands for "no ping"."""
+    if role is None:
+        return None
+    return 0 if role.is_default() else role.id
 
 
 def admin_member(interaction: discord.Interaction) -> discord.Member:
@@ -381,7 +401,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
     @app_commands.command(name="create", description="Create a digest that posts to a channel on a schedule")
     @app_commands.describe(**_DESCRIBE)
-    @app_commands.choices(mode=_MODE_CHOICES)
+    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def create(
         self,
@@ -401,6 +421,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         published_only: bool | None = None,
         max_age_days: int | None = None,
         log_channel: discord.TextChannel | None = None,
+        title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
+        style: str | None = None,
+        color: app_commands.Range[str, 1, 16] | None = None,
         exclude_topics: str | None = None,
         exclude_providers: str | None = None,
         exclude_keywords: str | None = None,
@@ -413,10 +436,11 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             timezone=timezone, min_quality=min_quality, topics=topics, providers=providers,
             keywords=keywords, max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
             published_only=published_only, max_age_days=max_age_days,
-            log_channel_id=None if log_channel is None else log_channel.id,
+            log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
+            color=color,
             exclude_topics=exclude_topics, exclude_providers=exclude_providers,
             exclude_keywords=exclude_keywords, footer=footer, publish=publish,
-            ping_role=None if ping_role is None else ping_role.id, forum_tags=forum_tags,
+            ping_role=chosen_role(ping_role), forum_tags=forum_tags,
         )
         guild = interaction.guild
         assert guild is not None  # /admin is guild-only
@@ -448,7 +472,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         payload, record = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
         if record is not None:
-            plan, _selection = await compose_next(self.bot.db, record, now=self.bot.now())
+            now = self.bot.now()
+            plan, _selection = await compose_next(self.bot.db, record, now=now,
+                                                  slot_time=next_run(record.settings, now))
             shown = preview_payload(record.name, plan, ping_role_name=ping_role_name(guild, record.settings))
             preview = replies.message_kwargs(shown)
             await interaction.followup.send(**preview, ephemeral=True)
@@ -458,9 +484,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         return await self.timezone_autocomplete(interaction, current)
 
     @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
-    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this channel",
-                              "no_ping": "Stop pinging a role"})
-    @app_commands.choices(mode=_MODE_CHOICES)
+    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this channel"})
+    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def edit(
         self,
@@ -480,25 +505,27 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         published_only: bool | None = None,
         max_age_days: int | None = None,
         log_channel: discord.TextChannel | None = None,
+        title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
+        style: str | None = None,
+        color: app_commands.Range[str, 1, 16] | None = None,
         exclude_topics: str | None = None,
         exclude_providers: str | None = None,
         exclude_keywords: str | None = None,
         footer: app_commands.Range[str, 1, FOOTER_MAX] | None = None,
         publish: bool | None = None,
         ping_role: discord.Role | None = None,
-        no_ping: bool | None = None,
         forum_tags: str | None = None,
     ) -> None:
-        role_id = 0 if no_ping else (None if ping_role is None else ping_role.id)
         options = DigestOptions(
             channel_id=None if channel is None else channel.id, schedule=schedule, timezone=timezone,
             min_quality=min_quality, topics=topics, providers=providers, keywords=keywords,
             max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
             published_only=published_only, max_age_days=max_age_days,
-            log_channel_id=None if log_channel is None else log_channel.id,
+            log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
+            color=color,
             exclude_topics=exclude_topics, exclude_providers=exclude_providers,
-            exclude_keywords=exclude_keywords, footer=footer, publish=publish, ping_role=role_id,
-            forum_tags=forum_tags,
+            exclude_keywords=exclude_keywords, footer=footer, publish=publish,
+            ping_role=chosen_role(ping_role), forum_tags=forum_tags,
         )
         guild = interaction.guild
         assert guild is not None

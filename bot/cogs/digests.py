@@ -1,5 +1,6 @@
 """`/digest list`, `/digest preview`, `/digest explain`: anyone in a server sees its digests and what the
-next run of one would post, and why an article is or is not in it.
+next run of one would post, and why an article is or is not in it. The extension also answers the "+N"
+coverage buttons under posted digest stories (bot/ui/coverage.py).
 
 A digest belongs to the guild of its channel. Runtime digests store it when created; config digests get it
 here, as soon as the bot sees their channel (on start-up, when a guild becomes available, and before each
@@ -31,6 +32,7 @@ from bot.store.articles import normalize_id
 from bot.target_checks import ping_role_name
 from bot.ui import replies
 from bot.ui.choices import article_choices, matching_names
+from bot.ui.coverage import CoverageButton
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +126,9 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return self._unknown(name)
-            plan, _ = await compose_next(self.bot.db, record, now=self.bot.now())
+            now = self.bot.now()
+            plan, _ = await compose_next(self.bot.db, record, now=now,
+                                         slot_time=next_run(record.settings, max(now, record.last_checked)))
             role_name = ping_role_name(interaction.guild, record.settings)
             return preview_payload(record.name, plan, ping_role_name=role_name)
 
@@ -153,3 +157,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
 
 async def setup(bot: commands.Bot) -> None:
     await bot.add_cog(Digests(bot))
+    bot.add_dynamic_items(CoverageButton)
+
+
+async def teardown(bot: commands.Bot) -> None:
+    bot.remove_dynamic_items(CoverageButton)

@@ -22,10 +22,13 @@ from bot.config import ConfigError, DigestSettings
 CLEAR_LIST = "-"
 LIST_SETTINGS = ("topics", "providers", "keywords", "exclude_topics", "exclude_providers", "exclude_keywords",
                  "forum_tags")
-#: Typed as the footer, it removes the footer.
-CLEAR_TEXT = "-"
 #: Settings keys as they are named in the commands' options, where they differ.
 OPTION_NAMES = {"channel_id": "channel", "log_channel_id": "log_channel"}
+#: Text settings that `-` resets to their default.
+RESETTABLE = ("title", "color", "footer")
+#: A digest created from Discord skips articles older than this unless the admin says otherwise, so its
+#: first run posts news rather than the corpus's best archive.
+CREATED_MAX_AGE_DAYS = 7
 CHOICES_LIMIT = 25
 
 _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
@@ -35,8 +38,9 @@ _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
 class DigestOptions:
     """The optional settings of `/admin digest create` / `edit`, as Discord sent them (None: not given).
 
-    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off, `ping_role` 0 turns
-    the ping off, a footer of `-` removes it.
+    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off and `ping_role` 0 the
+    role ping; `title`, `color` or `footer` given as `-` go back to their defaults (the name, the bot's
+    blue, no footer).
     """
 
     channel_id: int | None = None
@@ -53,6 +57,9 @@ class DigestOptions:
     published_only: bool | None = None
     max_age_days: int | None = None
     log_channel_id: int | None = None
+    title: str | None = None
+    style: str | None = None
+    color: str | None = None
     exclude_topics: str | None = None
     exclude_providers: str | None = None
     exclude_keywords: str | None = None
@@ -104,13 +111,6 @@ def parse_list(text: str) -> tuple[str, ...]:
     return tuple(items.values())
 
 
-def _turns_off(name: str, value: Any) -> bool:
-    """0 for the age limit or the role ping, `-` for the footer: the setting is switched off."""
-    if name in ("max_age_days", "ping_role"):
-        return value == 0
-    return name == "footer" and value.strip() == CLEAR_TEXT
-
-
 def option_changes(options: DigestOptions) -> dict[str, Any]:
     """The settings the options set, keyed like `DigestSettings.as_mapping()` (lists as lists)."""
     changes: dict[str, Any] = {}
@@ -120,7 +120,9 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
             continue
         if item.name in LIST_SETTINGS:
             value = list(parse_list(value))
-        elif _turns_off(item.name, value):
+        elif (item.name in ("max_age_days", "ping_role") and value == 0) or (
+            item.name in RESETTABLE and value.strip() == CLEAR_LIST
+        ):
             value = None
         elif isinstance(value, str):
             value = value.strip()
@@ -129,8 +131,12 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
 
 
 def creation_mapping(name: str, channel_id: int, schedule: str, options: DigestOptions) -> dict[str, Any]:
-    """A new digest's definition as config.yaml would hold it: what the admin gave; defaults fill the rest."""
-    return {**option_changes(options), "name": name.strip(), "channel_id": channel_id, "schedule": schedule}
+    """A new digest's definition as config.yaml would hold it: what the admin gave, an age limit of
+    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest."""
+    return {
+        "max_age_days": CREATED_MAX_AGE_DAYS, **option_changes(options),
+        "name": name.strip(), "channel_id": channel_id, "schedule": schedule,
+    }
 
 
 def edited_mapping(current: DigestSettings, options: DigestOptions) -> dict[str, Any]:
@@ -169,6 +175,9 @@ _LABELS = {
     "backlog": "Backlog on the first run",
     "mode": "Mode",
     "log_channel_id": "Log channel",
+    "title": "Title",
+    "style": "Style",
+    "color": "Colour",
     "exclude_topics": "Excluded topics",
     "exclude_providers": "Excluded providers",
     "exclude_keywords": "Excluded keywords",
@@ -196,6 +205,10 @@ def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
         return "off" if value is None else f"{value} day{'s' if value != 1 else ''}"
     if key in ("published_only", "publish"):
         return "yes" if value else "no"
+    if key == "title" and value is None:
+        return "from the name"
+    if key == "color":
+        return "the bot's blue" if value is None else f"#{int(value):06x}"
     if key == "schedule":
         # Validated cron (digits, names, `*/,-`): shown verbatim as code, where escapes would show.
         return f"`{str(value).replace('`', '')}`"
@@ -238,9 +251,9 @@ FORUM_PERMISSIONS = (Permission("send_messages_in_threads", "Send Messages in Th
 
 
 def required_permissions(mode: str) -> tuple[Permission, ...]:
-    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (marker
-    adoption), in thread mode opening threads and posting in them, in a forum (`mode` "forum") opening
-    posts (Send Messages) and posting in them."""
+    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (to
+    adopt one sent before an interruption), in thread mode opening threads and posting in them, in a forum
+    (`mode` "forum") opening posts (Send Messages) and posting in them."""
     if mode == "forum":
         return CHANNEL_PERMISSIONS + FORUM_PERMISSIONS
     return CHANNEL_PERMISSIONS + (THREAD_PERMISSIONS if mode == "thread" else ())

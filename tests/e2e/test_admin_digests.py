@@ -101,6 +101,8 @@ class Scene:
     async def create(self, name: str = "harbour", **options: Any) -> InteractionResult:
         options.setdefault("channel", self.news)
         options.setdefault("schedule", DAILY_8)
+        # The test corpus is years old: without this, the default age limit would leave it nothing to post.
+        options.setdefault("max_age_days", 0)
         return await self.run("create", name=name, **options)
 
     async def reach(self, moment: datetime) -> None:
@@ -229,7 +231,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     await scene.reach(datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC))
 
     [header] = scene.posted()
-    assert "harbour" in header
+    assert "Harbour" in header
     assert len(scene.urls_posted()) == ARTICLES
     [entry] = await store.delivery_log(scene.bot.db, "harbour")
     assert entry.status == "posted" and entry.kind == "scheduled"
@@ -613,3 +615,21 @@ async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) 
     assert refusals[0].startswith(f"**digest create** by {who}") and "Send Messages" in refusals[0]
     assert refusals[1].startswith(f"**digest edit** by {who}") and "config.yaml" in refusals[1]
     assert refusals[2].startswith(f"**digest run** by {who}") and "quiet week" in refusals[2]
+
+
+async def test_title_style_and_colour_are_set_from_discord_and_a_new_digest_has_a_week_age_limit(
+    scene: Scene,
+) -> None:
+    created = await scene.run("create", name="harbour", channel=scene.news, schedule=DAILY_8,
+                              title="Harbour news", style="rich", color="#1F8B4C")
+    reply = text_of(created)
+    for line in ("Maximum age: 7 days", "Title: Harbour news", "Style: rich", "Colour: #1f8b4c"):
+        assert line in reply
+    edited = await scene.run("edit", name="harbour", title="-", style="compact")
+    assert "Title: Harbour news → from the name" in text_of(edited)
+    record = await store.get_digest(scene.bot.db, "harbour")
+    assert record is not None
+    settings = record.settings
+    assert (settings.display_title, settings.style, settings.color, settings.max_age_days) == (
+        "Harbour", "compact", 0x1F8B4C, 7
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from bot.client import DigestBot
 from bot.delivery import DeliveryPolicy
-from bot.render.digest import parse_marker
+from bot.render.digest import parse_header, same_message
 from bot.store import digests as store
 from bot.store import publishing
 from tests.e2e.test_delivery import (
@@ -32,7 +32,7 @@ from tests.emulator.state import CROSSPOSTED, GUILD_ANNOUNCEMENT, SEND_MESSAGES,
 __all__ = ["world"]  # the fixture, shared with test_delivery.py
 
 #: Enough stories that the first run spans several messages.
-SEVERAL: dict[str, Any] = {"max_articles": 10, "backlog": 10}
+SEVERAL: dict[str, Any] = {"max_articles": 10, "backlog": 10, "style": "rich"}
 FIRST_SLOT = utc(2026, 6, 1, 8, 0, 5)
 SECOND_SLOT = utc(2026, 6, 2, 8, 0, 5)
 
@@ -99,7 +99,7 @@ async def test_a_ping_reaches_only_the_chosen_role_once_on_the_first_message(wor
         (posted[0].id, False, (readers.id,), ())
     ]
     assert posted[0].content.endswith(f"\n<@&{readers.id}>")
-    assert parse_marker(posted[0].content) is not None
+    assert parse_header(posted[0].content) is not None
     assert all(f"<@&{readers.id}>" not in message.content for message in posted[1:])
     assert "@everyone" not in str([m.embeds for m in posted]) and f"<@&{other.id}>" not in str(
         [m.embeds for m in posted])
@@ -168,15 +168,15 @@ async def test_a_forum_digest_opens_one_post_per_run_titled_and_tagged(world: Wo
         runs = [await store.get_run(bot.db, e.run_id) for e in await ledger(bot, "morning")]
     assert [o.status for o in first + second] == ["posted", "posted"]
     posts = world.emu.forum_posts(forum)
-    assert [post.name for post in posts] == ["morning · 2026-06-01", "morning · 2026-06-02"]
+    assert [post.name for post in posts] == ["Morning · 2026-06-01", "Morning · 2026-06-02"]
     daily = next(tag["id"] for tag in forum.available_tags if tag["name"] == "Daily")
     assert [post.applied_tags for post in posts] == [[daily], [daily]]
     for post, run in zip(posts, runs, strict=True):
         inside = world.emu.channel_messages(post)
         assert inside[0].id == post.id and run.thread_id == int(post.id)
-        assert [parse_marker(m.content) for m in inside] == [
-            parse_marker(message.planned.payload["content"]) for message in run.messages
-        ]
+        assert len(inside) == len(run.messages)
+        assert all(same_message(message.planned.payload, posted.payload())
+                   for message, posted in zip(run.messages, inside, strict=True))
     assert [p.message_id for p in world.emu.pings] == [posts[0].id, posts[1].id]
     assert sum("'Missing'" in text for text in announcements(world)) == 2
 

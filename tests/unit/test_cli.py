@@ -149,9 +149,23 @@ def test_preview_json_is_the_payloads_from_the_bundled_seeds(
     payloads = json.loads(out)
     assert code == EXIT_OK and payloads
     assert all(payload["allowed_mentions"] == {"parse": []} for payload in payloads)
-    assert any(embed.get("fields") for payload in payloads for embed in payload["embeds"])
+    assert any("\nMore: " in embed["description"] for payload in payloads for embed in payload["embeds"])
     code, _, err = run(capsys, "preview", "no-such-digest", "--db", str(db))
     assert code == EXIT_FAILED and "no-such-digest" in err
+
+
+def test_preview_html_writes_the_page_or_says_why_not(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path, tmp_path: Path
+) -> None:
+    load(capsys, corpus, db)
+    page = tmp_path / "next.html"
+    code, out, _ = run(capsys, "preview", "--db", str(db), "--html", str(page))
+    assert code == EXIT_OK and out == f"Wrote the preview of digest 'digest' to {page}\n"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "NOPD has used facial recognition" in text
+    assert "<script" not in text and "src=" not in text, "a self-contained page that loads nothing"
+    code, _, err = run(capsys, "preview", "--db", str(db), "--html", str(tmp_path / "missing" / "x.html"))
+    assert code == EXIT_FAILED and "cannot write the preview page" in err
 
 
 def test_offline_commands_do_not_import_discord(corpus: Path, db: Path) -> None:

@@ -3,7 +3,7 @@ ping's payload and who may ping, the footer, forum post titles, and the emulator
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -13,11 +13,12 @@ from bot.digest.edits import DigestOptions, option_changes
 from bot.permissions import role_ping_problem
 from bot.render.digest import (
     DigestHeader,
-    digest_title,
     forum_post_name,
-    parse_marker,
+    header_line,
+    parse_header,
     render_digest,
     role_ping,
+    same_message,
 )
 from bot.render.embeds import message, message_problems
 from tests.emulator import checks
@@ -79,11 +80,14 @@ def test_discord_options_turn_the_ping_and_the_footer_off() -> None:
 
 
 def test_the_ping_line_follows_the_header_and_names_only_that_role() -> None:
-    header = "📰 **morning** · 2026-06-01 08:00 UTC · 3 stories · part 1/2"
-    pinged = role_ping(message([{"title": "x"}], header), ROLE)
+    slot = datetime(2026, 6, 1, 8, tzinfo=UTC)
+    header = header_line(DigestHeader("Morning", slot, 3))
+    planned = message([{"title": "x"}], header)
+    pinged = role_ping(planned, ROLE)
     assert pinged["content"] == f"{header}\n<@&{ROLE}>"
     assert pinged["allowed_mentions"] == {"parse": [], "roles": [str(ROLE)]}
-    assert parse_marker(pinged["content"]) == ("morning", "2026-06-01 08:00 UTC", 1, 2)
+    assert parse_header(pinged["content"]) == ("Morning", slot, "3 stories")
+    assert same_message(planned, pinged), "a posted ping is still found as the planned message"
     assert message_problems(pinged) == []
 
 
@@ -115,19 +119,20 @@ def test_who_may_ping_a_role(facts: dict[str, bool], words: str) -> None:
 # --- footer and forum post titles ---------------------------------------------------------------------
 
 
-def test_the_footer_leads_every_story_footer_inert() -> None:
+def test_the_footer_is_under_every_story_inert() -> None:
     messages = render_digest(_header(), [make_story(1), make_story(2)], max_related=3,
                              footer="Curated by @everyone at <@&5>")
     footers = [embed["footer"]["text"] for m in messages for embed in m.payload["embeds"]]
     assert len(footers) == 2
-    assert all(text.startswith("Curated by @\u200beveryone at <\u200b@&5> · ID ") for text in footers)
+    assert footers == ["Curated by @\u200beveryone at <\u200b@&5>"] * 2
     assert all(message_problems(m.payload) == [] for m in messages)
 
 
 def test_a_forum_post_is_titled_with_the_digests_title_and_date() -> None:
     settings = make_settings(name="morning")
-    assert digest_title(settings) == "morning"
-    assert forum_post_name(settings, date(2026, 6, 1)) == "morning · 2026-06-01"
+    assert forum_post_name(settings, date(2026, 6, 1)) == "Morning · 2026-06-01"
+    titled = make_settings(name="morning", title="The harbour brief")
+    assert forum_post_name(titled, date(2026, 6, 1)) == "The harbour brief · 2026-06-01"
 
 
 def _header() -> DigestHeader:
