@@ -369,3 +369,19 @@ async def test_a_forum_post_whose_answer_was_lost_is_found_not_opened_twice(
     (post,) = world.emu.forum_posts(forum)
     assert lost == [post.id] and run.thread_id == int(post.id)
     assert len(world.emu.requests_to("POST", rf"/channels/{forum.id}/threads")) == 1
+
+
+async def test_a_thread_mode_forum_digest_puts_its_story_list_first_in_the_post(world: World) -> None:
+    forum = forum_world(world)
+    config = world.config(digest("morning", forum, mode="thread"))
+    async with world.bot(config) as bot:
+        outcomes = await reconcile_at(world, bot, FIRST_SLOT, "morning")
+        run = await only_run(bot, "morning")
+    assert [o.status for o in outcomes] == ["posted"]
+    (post,) = world.emu.forum_posts(forum)
+    inside = world.emu.channel_messages(post)
+    assert len(inside) == len(run.messages) and inside[0].id == post.id
+    assert inside[0].embeds[0]["title"] == "In this digest"
+    linked = world.emu.requests_to("PATCH", rf"/channels/{post.id}/messages/{post.id}")
+    assert [request.status for request in linked] == [200]
+    assert f"/{post.id}/{inside[1].id}" in inside[0].embeds[0]["description"]
