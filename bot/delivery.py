@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -30,14 +31,13 @@ import discord
 from discord.http import Route
 
 from bot.compose import compose_next
-from bot.delivery_targets import Target, forum_post_body, look_at_channel, open_forum_post
+from bot.delivery_targets import Target, forum_post_body, look_at_channel, open_forum_post, publish_due
 from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
 from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.digest import link_summary, message_key, parse_header, role_ping, same_message, thread_name
 from bot.store import digests as store
-from bot.store import publishing
 from bot.store.publishing import PendingPublish
 
 if TYPE_CHECKING:
@@ -240,7 +240,8 @@ class DigestRunner:
             return []
         outcomes = await self._resume_unfinished(record)
         record = await store.get_digest(db, name) or record
-        await self._publish_due(record)
+        await publish_due(self.bot, record.name, timeout=self.policy.request_timeout,
+                          announce=self._warn(record))
         settings = record.settings
         now = self.bot.now()
         decision = decisions.decide(
@@ -405,7 +406,9 @@ class DigestRunner:
         delivery.message_ids[index] = message_id
         if publish and not delivery.publish_held:
             pending = PendingPublish(delivery.run.id, message.part, message_id, target)
-            delivery.publish_held = not await self._publish(delivery.record, pending)
+            delivery.publish_held = not await publish_message(
+                self.bot, delivery.record.name, pending, timeout=self.policy.request_timeout,
+                announce=self._warn(delivery.record))
 
     async def _look_at_channel(self, delivery: _Delivery) -> Target:
         """The channel's kind, forum tags and the first message's ping, checked now (a role deleted or made
@@ -417,29 +420,21 @@ class DigestRunner:
                                      lambda: self.bot.fetch_channel(channel_id)),
         )
         for notice in looked.notices:
-            log.warning("%s: %s", delivery.log_prefix, notice)
-            await self._announce(delivery.record, f"⚠️ Digest **{delivery.record.name}** {notice}.")
+            await self._warn(delivery.record)(notice)
         return looked.target
 
     async def _post_in_forum(self, delivery: _Delivery, payload: dict[str, Any]) -> None:
         """A forum digest's run opens one post: its first message starts it, the rest go inside."""
         assert delivery.target is not None
         forum_id = delivery.record.channel_id
-        moment = delivery.run.fire_time or delivery.run.claimed_at
-
-        async def send(body: dict[str, Any]) -> Any:
-            await self._pacer.turn(self.policy.messages_per_second)
-            return await self.bot.http.request(Route("POST", "/channels/{channel_id}/threads",
-                                                     channel_id=forum_id), json=body)
-
-        async def call(what: str, request: Callable[[], Awaitable[Any]], before_retry: Any = None) -> Any:
-            return await self._call(delivery, forum_id, what, request, before_retry=before_retry)
-
+        body = forum_post_body(delivery.record.settings, delivery.target, payload,
+                               delivery.run.fire_time or delivery.run.claimed_at,
+                               archive_minutes=THREAD_ARCHIVE_MINUTES)
         post_id = await open_forum_post(
-            self.bot, forum_post_body(delivery.record.settings, delivery.target, payload, moment,
-                                      archive_minutes=THREAD_ARCHIVE_MINUTES),
-            target=delivery.target, forum_id=forum_id, since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN,
-            uncertain=delivery.uncertain == 0, send=send, call=call, gave_up=_GaveUp,
+            self.bot, body, target=delivery.target, forum_id=forum_id,
+            since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN, uncertain=delivery.uncertain == 0,
+            pace=lambda: self._pacer.turn(self.policy.messages_per_second),
+            call=functools.partial(self._call, delivery, forum_id), gave_up=_GaveUp,
             log_prefix=delivery.log_prefix,
         )
         await store.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
@@ -448,21 +443,14 @@ class DigestRunner:
         delivery.message_ids[0] = post_id
         delivery.thread_id = post_id
 
-    async def _publish_due(self, record: store.DigestRecord) -> None:
-        """Publish the digest's sent messages that wait for it (held back by Discord's rate limit, or
-        interrupted), oldest first; stop at the first one Discord holds back again."""
-        for pending in await publishing.due(self.bot.db, record.name, now=self.bot.now()):
-            if not await self._publish(record, pending):
-                return
-
-    async def _publish(self, record: store.DigestRecord, pending: PendingPublish) -> bool:
-        """Publish one message (False: Discord holds publishing back for now)."""
+    def _warn(self, record: store.DigestRecord) -> Callable[[str], Awaitable[None]]:
+        """Announces "⚠️ Digest **name** <what happened>." in the digest's log channel."""
 
         async def announce(text: str) -> None:
+            log.warning("digest %r %s", record.name, text)
             await self._announce(record, f"⚠️ Digest **{record.name}** {text}.")
 
-        return await publish_message(self.bot, record.name, pending, timeout=self.policy.request_timeout,
-                                     announce=announce)
+        return announce
 
     async def _find_posted(
         self, delivery: _Delivery, channel_id: int, payload: dict[str, Any]

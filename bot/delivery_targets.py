@@ -141,7 +141,7 @@ async def open_forum_post(
     forum_id: int,
     since: datetime,
     uncertain: bool,
-    send: Callable[[dict[str, Any]], Awaitable[Any]],
+    pace: Callable[[], Awaitable[None]],
     call: Callable[..., Awaitable[Any]],
     gave_up: type[Exception],
     log_prefix: str,
@@ -149,7 +149,8 @@ async def open_forum_post(
     """Open the run's forum post and return its id (the post's thread id, also its first message's).
     A post has no nonce, so when its outcome is unknown (`uncertain`: resumed after an interruption, or
     an attempt whose answer was lost) the forum is first searched for it (its first message) since `since`.
-    `call` makes a request with the delivery's failure rules; `gave_up` is what it raises on giving up."""
+    `pace` waits for the delivery's turn; `call` makes a request with the delivery's failure rules (`gave_up`
+    is what it raises on giving up)."""
     first = body["message"]
 
     async def existing_post() -> dict[str, Any] | None:
@@ -165,9 +166,14 @@ async def open_forum_post(
             log.info("%s: adopting forum post %s opened before an interruption", log_prefix, found)
         return None if found is None else {"id": str(found)}
 
+    async def send() -> Any:
+        await pace()
+        return await bot.http.request(Route("POST", "/channels/{channel_id}/threads", channel_id=forum_id),
+                                      json=body)
+
     created = await existing_post() if uncertain else None
     if created is None:
-        created = await call("forum post", lambda: send(body), existing_post)
+        created = await call("forum post", send, before_retry=existing_post)
     return int(created["id"])
 
 
@@ -243,3 +249,13 @@ async def publish(
         return False
     await publishing.set_result(bot.db, pending.run_id, pending.part, result)
     return True
+
+
+async def publish_due(
+    bot: DigestBot, name: str, *, timeout: float, announce: Callable[[str], Awaitable[None]]
+) -> None:
+    """Publish the digest's sent messages that wait for it (held back by Discord's rate limit, or
+    interrupted), oldest first; stop at the first one Discord holds back again."""
+    for pending in await publishing.due(bot.db, name, now=bot.now()):
+        if not await publish(bot, name, pending, timeout=timeout, announce=announce):
+            return
