@@ -159,3 +159,10 @@ async def test_the_delivery_log_reports_publishing_held_back_by_discords_limit(s
     assert "published 1/1" in first and "delayed" not in first
     assert "published 0/1" in second
     assert "publishing delayed by Discord's rate limit (10 an hour per channel): 1 message(s) wait" in second
+
+
+async def test_excluded_keywords_meet_the_operators_keyword_limits(scene: Scene) -> None:
+    too_many = ", ".join(f"word{number}" for number in range(11))
+    refused = await scene.create(exclude_keywords=too_many)
+    assert "`exclude_keywords`: 11 given; a digest may have at most 10." in text_of(refused)
+    assert await store.get_digest(scene.bot.db, "harbour") is None
