@@ -36,7 +36,8 @@ from bot.digest import edits
 from bot.digest.edits import DigestOptions
 from bot.digest.schedule import zone
 from bot.guild_digests import guild_digest, guild_digests
-from bot.permissions import AdminOnly, guild_admin
+from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
+from bot.permissions import refusal as refusal_text
 from bot.render.digests_view import preview_payload
 from bot.render.embeds import NOTICE_COLORS, message
 from bot.render.text import (
@@ -503,9 +504,17 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return reply(f"Deleted digest {shown}. What it posted stays recorded for "
                          f"<#{current.channel_id}>, so no other digest posts it there again.")
 
+        async def still_allowed(click: discord.Interaction) -> dict[str, Any] | None:
+            """The server-admin rule, applied again to whoever clicks Delete, as they are now."""
+            if may(actor_from_interaction(click), rules_for(self.bot), Access.GUILD):
+                return None
+            return await self.refuse(click, action="delete", target=record.name,
+                                     text=f"Not deleted. {refusal_text(Access.GUILD, ACTION)}")
+
         view = ConfirmView(
             owner_id=interaction.user.id,
             on_confirm=confirmed,
+            recheck=still_allowed,
             cancelled=reply(f"Cancelled: digest {shown} was not deleted."),
             timed_out=reply(f"No answer: digest {shown} was not deleted.", kind="warning"),
             confirm_label="Delete",

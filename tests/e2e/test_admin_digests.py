@@ -478,6 +478,22 @@ async def test_delete_with_confirmation_removes_the_digest_and_its_alarm(scene: 
     assert scene.posted() == []
 
 
+async def test_delete_rechecks_the_server_admin_rule_when_confirmed(scene: Scene) -> None:
+    await scene.create()
+    asked = await scene.run("delete", name="harbour")
+    scene.admin.role_ids.clear()  # Manage Server taken away while the prompt waits
+
+    clicked = await click(scene, asked, "Delete")
+
+    refusal = "Not deleted. Only server admins of this server can manage this server's digests."
+    assert text_of(clicked) == refusal
+    assert all(button.get("disabled") for button in buttons(clicked).values())
+    assert await store.get_digest(scene.bot.db, "harbour") is not None
+    [entry, *_] = await store.audit_entries(scene.bot.db)
+    admin_id = int(scene.admin.user.id)
+    assert (entry.action, entry.outcome, entry.actor_id) == ("digest delete", "refused", admin_id)
+
+
 async def test_delete_unanswered_until_the_timeout_changes_nothing(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
