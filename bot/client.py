@@ -3,7 +3,8 @@
 `digestbot run` and the end-to-end tests build the same bot. Start-up (`setup_hook`, run by `login`):
 open the database (migrations), refresh the corpus (a refused load or a bad file is logged, never fatal),
 load the extensions in `EXTENSIONS` (one failing is logged and recorded without stopping the others), learn
-the application's operators, then sync application commands if they changed (see bot/sync.py).
+the application's operators (read again every hour and on `/admin sync`), then sync application commands
+if they changed (see bot/sync.py).
 
 Cogs register their application commands globally in the tree; where they are synced to (each home guild,
 or globally) is decided at sync time, and discord.py finds guild-synced commands in the global registry
@@ -50,6 +51,9 @@ EXTENSIONS: list[str] = [
 ]
 
 SYNC_STATE_KEY = "commands.sync"
+#: How often the application's operators are read again from Discord: a member removed from the team, or
+#: moved to read-only, loses the operator's rights within this many seconds, without a restart.
+OPERATOR_REFRESH_SECONDS = 3600.0
 
 
 def minimal_intents() -> discord.Intents:
@@ -114,6 +118,7 @@ class DigestBot(commands.Bot):
         self.started_at = self.now()
         self.failed_extensions: dict[str, str] = {}
         self.application_operator_ids: frozenset[int] = frozenset()
+        self.operator_refresh_seconds = OPERATOR_REFRESH_SECONDS
         self._db: Database | None = None
         self.digest_scheduler: DigestScheduler | None = None
         #: Digest deliveries hold it shared from the claim to their last message, corpus reloads (the admin
@@ -146,11 +151,31 @@ class DigestBot(commands.Bot):
         await self.load_extensions()
         if self.application is not None:
             self.application_operator_ids = application_operator_ids(self.application)
+        self.spawn(self._refresh_operators_periodically(), name="digestbot-operators")
         await self.sync_commands(force=self.force_sync)
         await self.sync_config_digests()
         self.digest_scheduler = DigestScheduler(self)
         await self.digest_scheduler.start()
         self.spawn(self._heartbeat(), name="digestbot-heartbeat")
+
+    async def refresh_operators(self) -> frozenset[int]:
+        """Ask Discord who the application's operators are now; when Discord does not answer, the last
+        known operators stay (the next refresh tries again)."""
+        try:
+            application = await self.application_info()
+        except discord.HTTPException as error:
+            log.warning("could not read the application's team from Discord: %s %s", error.status, error.text)
+            return self.application_operator_ids
+        operators = application_operator_ids(application)
+        if operators != self.application_operator_ids:
+            log.info("application operators changed: %s", sorted(operators))
+        self.application_operator_ids = operators
+        return operators
+
+    async def _refresh_operators_periodically(self) -> None:
+        while not self.is_closed():
+            await asyncio.sleep(self.operator_refresh_seconds)
+            await self.refresh_operators()
 
     async def sync_config_digests(self) -> None:
         """Config digests are created the first time the running bot sees them (their watermark starts

@@ -41,6 +41,7 @@ class Admin(commands.GroupCog, group_name=ADMIN_GROUP_NAME, group_description="A
     @bot_wide_admin("force a command sync")
     async def sync(self, interaction: discord.Interaction[DigestBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.refresh_operators()
         report = await self.bot.sync_commands(force=True)
         text, kind = describe_sync(report, self._target_name)
         await interaction.edit_original_response(embed=discord.Embed.from_dict(notice(text, kind=kind)))
