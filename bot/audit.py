@@ -1,9 +1,11 @@
 """The audit trail of admin actions: every change and every refusal is recorded, then announced.
 
 Recorded in the store (`audit_log`: who, which guild, what, when, before → after, outcome) so it survives
-restarts; announced in `discord.log_channel_id` when one is set, so the people running the bot see it
-happen. The announcement is an embed that pings nobody; one that fails (channel gone, missing access) is
-logged and not retried — the record in the store is what counts. Read-only commands are not audited.
+restarts; announced in the log channel the event belongs to (bot/log_routing.py: a server's own business in
+that server's channel, bot-wide actions and config digests in `discord.log_channel_id`), so the people
+running it see it happen and no server sees another's. The announcement is an embed that pings nobody; one
+that fails (channel gone, missing access) is logged and not retried — the record in the store is what
+counts. Read-only commands are not audited.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import discord
-
-from bot.render.embeds import message, notice
-from bot.render.text import FIELD_VALUE_LIMIT, clean, truncate
+from bot.announce import log_channel, post, server_of
+from bot.log_routing import Subject
+from bot.render.announcements import audit_announcement
 from bot.store.digests import record_audit
-from bot.ui.replies import message_kwargs
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -34,8 +34,8 @@ OUTCOME_KINDS = {APPLIED: "info", UNCHANGED: "info", REFUSED: "warning", FAILED:
 @dataclass(frozen=True)
 class AuditEvent:
     """One admin action as recorded: who (None for the bot itself, e.g. the corpus watcher), where, what,
-    on what, the state before and after (JSON-ready), the outcome, and a one-paragraph plain-text summary
-    for people (escaped when announced)."""
+    on what, the state before and after (JSON-ready), the outcome, a one-paragraph plain-text summary
+    for people (escaped when announced), and whose business it is (`about`; None: a bot-wide action)."""
 
     actor_id: int | None
     guild_id: int | None
@@ -45,26 +45,23 @@ class AuditEvent:
     summary: str
     before: Any = None
     after: Any = None
+    about: Subject | None = None
+
+    @property
+    def subject(self) -> Subject:
+        return self.about or Subject(self.guild_id, server_scoped=False)
 
 
-def announcement(event: AuditEvent, *, actor_name: str | None) -> dict[str, Any]:
-    """The log-channel message for `event` (mentions are inert: the actor is named, never pinged)."""
-    if event.actor_id is None:
-        who = "automatically"
-    else:
-        name = clean(actor_name) if actor_name else "user"
-        who = f"by {name} (`{event.actor_id}`)"
-    where = f" in server `{event.guild_id}`" if event.guild_id is not None else ""
-    target = f" — {clean(event.target)}" if event.target else ""
-    text = (
-        f"**{clean(event.action)}** {who}{where}: {event.outcome}{target}\n"
-        f"{clean(truncate(event.summary, FIELD_VALUE_LIMIT))}"
+def announcement(event: AuditEvent, *, server: str | None) -> dict[str, Any]:
+    """The log-channel message for `event`: the actor as a mention (never pinged), the server by name."""
+    return audit_announcement(
+        action=event.action, outcome=event.outcome, summary=event.summary, target=event.target,
+        actor_id=event.actor_id, server=server, kind=OUTCOME_KINDS.get(event.outcome, "info"),
     )
-    return message([notice(text, kind=OUTCOME_KINDS.get(event.outcome, "info"))])
 
 
-async def audit(bot: DigestBot, event: AuditEvent, *, actor_name: str | None = None) -> None:
-    """Record `event` and announce it in the log channel (if configured). Never raises: a failure to
+async def audit(bot: DigestBot, event: AuditEvent) -> None:
+    """Record `event` and announce it in its log channel (if there is one). Never raises: a failure to
     record or announce is logged, and the action it describes stands."""
     try:
         await record_audit(
@@ -84,17 +81,15 @@ async def audit(bot: DigestBot, event: AuditEvent, *, actor_name: str | None = N
         "audit: %s by %s in guild %s: %s (%s)",
         event.action, event.actor_id, event.guild_id, event.outcome, event.target,
     )
-    channel_id = bot.config.discord.log_channel_id
-    if channel_id is not None:
-        await _announce(bot, channel_id, announcement(event, actor_name=actor_name))
+    await _announce(bot, event)
 
 
-async def _announce(bot: DigestBot, channel_id: int, payload: dict[str, Any]) -> None:
+async def _announce(bot: DigestBot, event: AuditEvent) -> None:
     try:
-        channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            log.warning("log channel %s is not a text channel; audit announcement dropped", channel_id)
+        channel_id = await log_channel(bot, event.subject)
+        if channel_id is None:
             return
-        await channel.send(**message_kwargs(payload))
-    except discord.HTTPException as error:
-        log.warning("could not announce in log channel %s: %s %s", channel_id, error.status, error.text)
+        payload = announcement(event, server=server_of(bot, event.guild_id))
+        await post(bot, channel_id, payload, what=f"the audit entry for {event.action}")
+    except Exception:
+        log.exception("could not announce the audit entry for %s (%s)", event.action, event.outcome)

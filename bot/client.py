@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 #: Extensions loaded at start-up, in order (`bot.cogs.admin` first: other cogs add subgroups to /admin).
 EXTENSIONS: list[str] = [
     "bot.cogs.admin", "bot.cogs.about", "bot.cogs.lookup", "bot.cogs.events", "bot.cogs.admin_ops",
-    "bot.cogs.admin_digests", "bot.cogs.digests",
+    "bot.cogs.admin_digests", "bot.cogs.admin_settings", "bot.cogs.digests",
 ]
 
 SYNC_STATE_KEY = "commands.sync"

@@ -373,7 +373,7 @@ class AdminOps(commands.Cog):
             actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"reload {command.name}",
             target=None, outcome=REFUSED, summary=error.message,
         )
-        self.bot.spawn(audit(self.bot, event, actor_name=str(interaction.user)), name="audit-refusal")
+        self.bot.spawn(audit(self.bot, event), name="audit-refusal")
 
     # --- the corpus -------------------------------------------------------------------------------
 
@@ -418,7 +418,7 @@ class AdminOps(commands.Cog):
         if attach and result.report is not None:
             kwargs["attachments"] = load_report_files(result.report)
         await interaction.edit_original_response(**kwargs)
-        await audit(self.bot, self._corpus_event(result, interaction), actor_name=str(interaction.user))
+        await audit(self.bot, self._corpus_event(result, interaction))
 
     def _corpus_event(self, result: CorpusReload, interaction: discord.Interaction[Any] | None) -> AuditEvent:
         report = result.report
@@ -466,7 +466,7 @@ class AdminOps(commands.Cog):
         async with self.config_lock:
             event, payload = await self._reload_config(interaction)
         await replies.send(interaction, payload, ephemeral=True)
-        await audit(self.bot, event, actor_name=str(interaction.user))
+        await audit(self.bot, event)
 
     async def _reload_config(
         self, interaction: discord.Interaction[DigestBot]
@@ -532,7 +532,7 @@ class AdminOps(commands.Cog):
             actor_id=interaction.user.id, guild_id=interaction.guild_id, action="reload extension",
             target=name, outcome=outcome, summary=summary,
         )
-        await audit(self.bot, event, actor_name=str(interaction.user))
+        await audit(self.bot, event)
 
     async def _reload_extension(self, name: str) -> tuple[str, str, str]:
         """Reload (or load, after a failed start) extension `name`: the outcome, the reply, and a plain
