@@ -35,7 +35,7 @@ from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
 from bot.digest.schedule import zone
-from bot.guild_digests import guild_digest, guild_digests
+from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
 from bot.log_routing import Subject
 from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
 from bot.permissions import refusal as refusal_text
@@ -386,6 +386,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             problem = self.permission_problem(guild, settings)
             if problem is not None:
                 return await refused(f"Not created. {problem}")
+            await resolve_guilds(self.bot, self.bot.db)  # config digests posting here count too
             try:
                 record = await store.create_digest(self.bot.db, settings, guild_id=guild.id,
                                                    now=self.bot.now())
