@@ -81,7 +81,7 @@ _DESCRIBE = {
     "mode": "Post in the channel, or as a thread under a header message",
     "published_only": "Only articles marked as published",
     "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
-    "log_channel": "Where this digest's problems are announced (default: the bot-wide log channel)",
+    "log_channel": "Where this digest's problems are announced (default: this server's log channel)",
 }
 _MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
 

@@ -156,7 +156,7 @@ _LABELS = {
 
 def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
     if key in ("channel_id", "log_channel_id"):
-        return "the bot-wide one" if value is None else f"<#{int(value)}>"
+        return "the server's" if value is None else f"<#{int(value)}>"
     if key in LIST_SETTINGS:
         return ", ".join(escape(str(item)) for item in value) if value else "any"
     if key == "max_age_days":

@@ -143,7 +143,7 @@ def test_describe_creation_and_deletion() -> None:
     deleted = describe_changes(settings, None, clean)
 
     assert created[0] == "Name: → harbour"
-    assert "Providers: → any" in created and "Log channel: → the bot-wide one" in created
+    assert "Providers: → any" in created and "Log channel: → the server's" in created
     assert deleted[0] == "Name: harbour →"
     assert len(created) == len(deleted) == len(settings)
 
