@@ -111,8 +111,11 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
 
 
 def creation_mapping(name: str, channel_id: int, schedule: str, options: DigestOptions) -> dict[str, Any]:
-    """A new digest's definition as config.yaml would hold it: what the admin gave; defaults fill the rest."""
-    return {**option_changes(options), "name": name.strip(), "channel_id": channel_id, "schedule": schedule}
+    """A new digest's definition as config.yaml would hold it: what the admin gave; defaults fill the rest,
+    except the log channel: the operator's default is a channel of the operator's, so a digest created from
+    Discord announces in its own log channel if given one, else in its server's."""
+    return {"log_channel_id": None, **option_changes(options), "name": name.strip(), "channel_id": channel_id,
+            "schedule": schedule}
 
 
 def edited_mapping(current: DigestSettings, options: DigestOptions) -> dict[str, Any]:

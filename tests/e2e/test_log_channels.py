@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
+from discord import app_commands
 
 from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
+from bot.cogs.admin import admin_group
 from bot.config import (
     Config,
     CorpusConfig,
@@ -27,6 +29,7 @@ from bot.config import (
     DiscordConfig,
     digest_settings_from_mapping,
 )
+from bot.permissions import Access, access_of
 from bot.render.embeds import NOTICE_COLORS
 from bot.render.text import ZERO_WIDTH_SPACE
 from bot.store import digests as store
@@ -212,6 +215,12 @@ async def test_a_pause_names_the_server_escaped_and_the_channel_as_a_mention(sce
     posts = scene.emu.requests_to("POST", rf"/channels/{visitors.log.id}/messages")
     assert {str(post.json["allowed_mentions"]) for post in posts} == {"{'parse': []}"}
     assert scene.announced(scene.ops_log) == []
+
+
+async def test_the_settings_commands_apply_the_server_admin_rule_when_they_run(scene: Scene) -> None:
+    group = admin_group(scene.bot).get_command("settings")
+    assert isinstance(group, app_commands.Group)
+    assert {command.name: access_of(command) for command in group.commands} == {"log-channel": Access.GUILD}
 
 
 async def test_a_log_channel_the_bot_cannot_post_in_is_refused_and_clearing_says_where_it_goes(

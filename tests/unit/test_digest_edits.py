@@ -75,6 +75,15 @@ def test_a_created_digest_gets_the_configured_defaults_for_what_was_not_given() 
     assert (settings.min_quality, settings.backlog, settings.timezone) == (55, 2, "UTC")
 
 
+def test_a_digest_created_from_discord_never_inherits_the_operators_log_channel() -> None:
+    defaults = DigestDefaults(log_channel_id=99)
+    plain = creation_mapping("harbour", 10, "0 8 * * *", DigestOptions())
+    own = creation_mapping("harbour", 10, "0 8 * * *", DigestOptions(log_channel_id=12))
+
+    assert digest_settings_from_mapping(plain, defaults, where="digest", file=None).log_channel_id is None
+    assert digest_settings_from_mapping(own, defaults, where="digest", file=None).log_channel_id == 12
+
+
 def test_an_edit_keeps_every_setting_not_given() -> None:
     current = existing()
     edited = validate(edited_mapping(current, DigestOptions(max_articles=2, topics="-")))
