@@ -410,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview = commands.add_parser("preview", help="the messages a digest's next run would post (no token)")
     _common(preview)
-    preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
-                         "else a digest of the whole corpus)")
+    preview.add_argument("name", nargs="?", help="digest name or SERVER_ID/NAME (default: the first "
+                         "configured one, else a digest of the whole corpus)")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
     preview.set_defaults(handler=_cmd_preview)
 

@@ -95,7 +95,8 @@ class DigestRecord:
 class ConfigDigestChanges:
     """What syncing the configured digests into the database did, by digest name.
 
-    `conflicts` are configured names already taken by a runtime digest (the runtime digest is kept).
+    `conflicts` are configured names taken by a digest created from Discord before names were per server
+    whose server is not known (it is kept; digests with a known server never conflict).
     """
 
     added: tuple[str, ...] = ()
