@@ -14,10 +14,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
+# The locked dependencies first (pinned with hashes: the versions CI tested), in their own cached layer.
+COPY requirements/app.txt ./requirements/app.txt
+RUN /opt/venv/bin/pip install --require-hashes -r requirements/app.txt
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
- && /opt/venv/bin/pip install /wheels/digestbot-*.whl \
+ && /opt/venv/bin/pip install --no-deps /wheels/digestbot-*.whl \
  && /opt/venv/bin/digestbot --version
 
 # --- runtime: the venv, the corpus and the configuration, run as an unprivileged user -----------------

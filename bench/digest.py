@@ -47,6 +47,7 @@ class Row:
     value: str
     target: str
     ok: bool
+    timed: bool = True  # a speed target: decides the exit code only at full size (--small proves it runs)
 
 
 def _settings(name: str, channel_id: int) -> DigestSettings:
@@ -95,7 +96,7 @@ async def fanout(channels: int, work: Path) -> list[Row]:
         Row("fan-out: ratio to the global limit", f"{ratio:.2f}×", f"≤ {FANOUT_TARGET}×",
             ratio <= FANOUT_TARGET),
         Row("fan-out: 429s from the emulator", str(limits.limited), "any", True),
-        Row("fan-out: every digest posted", str(all_posted), "True", all_posted),
+        Row("fan-out: every digest posted", str(all_posted), "True", all_posted, timed=False),
     ]
 
 
@@ -148,7 +149,7 @@ async def _run(small: bool) -> int:
         rows = await fanout(channels, work)
         rows += await compose(articles, work)
     print(_table(rows))
-    return 0 if all(row.ok for row in rows) else 1
+    return 0 if all(row.ok for row in rows if not (small and row.timed)) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.emulator import Emulator
+from tests.emulator import Emulator, openapi
+
+
+def _openapi_state() -> tuple[bool, str]:
+    """Whether the emulator validates payloads against Discord's OpenAPI spec, and a line saying so."""
+    path = openapi.spec_path()
+    if path.is_file():
+        return True, f"Discord OpenAPI validation: on ({path})"
+    return False, (
+        f"Discord OpenAPI validation: OFF for every emulator test: no spec at {path} "
+        "(put discord-openapi.json there or set DISCORD_OPENAPI_SPEC)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI (`CI=true`) a missing spec fails the run: payload validation must never be silently off."""
+    validating, line = _openapi_state()
+    if not validating and os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        raise pytest.UsageError(f"{line}; CI=true requires it")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say once, at the top of every run (quiet or not), whether payloads are checked against the spec."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        validating, line = _openapi_state()
+        reporter.write_line(line, yellow=not validating)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    validating, line = _openapi_state()
+    if not validating:
+        terminalreporter.write_line(line, yellow=True)
 
 
 @pytest.fixture

@@ -7,8 +7,11 @@ YAML safety. PyYAML's C composer recurses once per nesting level without any lim
 overflow the C stack and kill the process (no `except` can catch that), and aliases can make a tiny file
 expand into an exponential structure (billion laughs, `<<:` merge-key chains). libyaml's event parser itself
 is an iterative state machine, so it is safe to stream events from it and stop early. A cheap linear
-pre-check proves most files harmless (no `*`, few brackets, shallow indentation); only the rest are streamed
-as events first, bounding nesting depth and alias expansion before anything is composed.
+pre-check proves most files harmless (no `*`, few brackets, shallow indentation). The rest are first read by
+our own structural scan (pure Python, no libyaml), which bounds block and flow nesting: some libyaml builds
+stop deep flow nesting with their own error while scanning ahead, so the reason a user sees must come from
+us before libyaml is asked. Then libyaml's events are streamed, bounding alias expansion (and, exactly,
+nesting) before anything is composed.
 """
 
 from __future__ import annotations
@@ -60,6 +63,100 @@ def _needs_event_check(text: str) -> bool:
         or _DEEP_FIRST_LINE.match(text) is not None
         or _DEEP_LINE.search(text) is not None
     )
+
+
+class _StructureScan:
+    """Nesting depth of YAML text without libyaml: the block indentation stack plus the flow depth.
+
+    It follows YAML's lexical rules closely enough to bound depth from above: quoted scalars, comments
+    and block scalars are skipped, and `[`/`{` open a flow collection only where a node may start (in a
+    flow collection, or at the start of a block value), so brackets inside ordinary text do not count.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.indents: list[int] = []  # columns of the open block collections
+        self.flow = 0  # open flow collections
+        self.quote = ""  # the open quoted scalar's quote character, or ""
+        self.block_scalar_parent: int | None = None  # indentation of a `|`/`>` scalar's parent line
+
+    def check(self, text: str) -> None:
+        for number, line in enumerate(text.split("\n")):
+            self._line(number + _FRONT_MATTER_FIRST_LINE, line)
+
+    def _deeper(self, line: int) -> None:
+        if len(self.indents) + self.flow > self.limit:
+            raise _Unsafe(line, f"nesting deeper than {self.limit} levels")
+
+    def _line(self, number: int, line: str) -> None:
+        content = line.lstrip(" ")
+        column = len(line) - len(content)
+        if not self.quote and not self.flow:
+            if self.block_scalar_parent is not None:
+                if not content or column > self.block_scalar_parent:
+                    return
+                self.block_scalar_parent = None
+            if not content or content.startswith("#"):
+                return
+            while self.indents and self.indents[-1] > column:
+                self.indents.pop()
+            if not self.indents or self.indents[-1] < column:
+                self.indents.append(column)
+                self._deeper(number)
+            # `- `, `? ` and `: ` at the start of a line each open a collection nested one level deeper.
+            while len(line) > column + 1 and line[column] in "-?:" and line[column + 1] in " \t":
+                column += 2
+                while column < len(line) and line[column] in " \t":
+                    column += 1
+                if column < len(line) and line[column] != "#":
+                    self.indents.append(column)
+                    self._deeper(number)
+        self._tokens(number, line, column)
+
+    def _tokens(self, number: int, line: str, start: int) -> None:
+        node_start = True  # a new node (and so a flow collection or a quoted scalar) may begin here
+        index = start
+        while index < len(line):
+            char = line[index]
+            if self.quote:
+                if char == "\\" and self.quote == '"':
+                    index += 1
+                elif char == self.quote:
+                    if self.quote == "'" and line.startswith("'", index + 1):
+                        index += 1
+                    else:
+                        self.quote = ""
+                        node_start = False
+            elif char == "#" and (index == 0 or line[index - 1] in " \t"):
+                return
+            elif char in " \t":
+                pass
+            elif node_start and char in "[{":
+                self.flow += 1
+                self._deeper(number)
+            elif self.flow and char in "]}":
+                self.flow -= 1
+                node_start = False
+            elif node_start and char in "\"'":
+                self.quote = char
+            elif node_start and not self.flow and char in "|>":
+                self.block_scalar_parent = self.indents[-1] if self.indents else 0
+                return
+            elif node_start and char in "&!":
+                while index + 1 < len(line) and line[index + 1] not in " \t":
+                    index += 1
+            else:
+                node_start = self._starts_a_node_after(line, index)
+            index += 1
+
+    def _starts_a_node_after(self, line: str, index: int) -> bool:
+        """Whether the indicator at `index` (`,` in flow, `: `, `? `, `- `) leaves room for a new node."""
+        char, after = line[index], line[index + 1 : index + 2]
+        if char == "," and self.flow:
+            return True
+        if char in ":?-" and after in ("", " ", "\t"):
+            return True
+        return char == ":" and bool(self.flow) and after in (",", "]", "}")
 
 
 def _check_events(text: str) -> None:
@@ -148,6 +245,7 @@ def parse_article(name: str, data: bytes) -> Article | Rejection:
 
     try:
         if _needs_event_check(front_matter):
+            _StructureScan(MAX_DEPTH).check(front_matter)
             _check_events(front_matter)
         raw = yaml.load(front_matter, Loader=yaml.CSafeLoader)
     except _Unsafe as error:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.corpus import parse
 from bot.corpus.model import Article, Rejection
 from bot.corpus.parse import MAX_FILE_BYTES, parse_article, read_article
 
@@ -251,37 +252,91 @@ def test_nesting_below_the_limit_still_loads() -> None:
     assert loaded.title == "A plain title"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "extra: " + "[" * 100_000 + "\n",
-        "extra: " + "{a: " * 100_000 + "\n",
-        "extra:\n" + "".join(" " * (depth + 1) + f"k{depth}:\n" for depth in range(10_000)),
-        "extra:\n  " + "? " * 10_000 + "x\n",
-        "extra:\n  " + "- " * 10_000 + "x\n",
-    ],
-    ids=["flow-sequences", "flow-mappings", "block-mappings", "complex-key-mappings", "block-sequences"],
-)
+DEEP_BODIES = {
+    "flow-sequences": "extra: " + "[" * 100_000 + "\n",
+    "flow-mappings": "extra: " + "{a: " * 100_000 + "\n",
+    "block-mappings": "extra:\n" + "".join(" " * (depth + 1) + f"k{depth}:\n" for depth in range(10_000)),
+    "complex-key-mappings": "extra:\n  " + "? " * 10_000 + "x\n",
+    "block-sequences": "extra:\n  " + "- " * 10_000 + "x\n",
+    "block-then-flow": "extra:\n"
+    + "".join(" " * (depth + 1) + f"k{depth}:\n" for depth in range(40))
+    + " " * 41
+    + "[" * 40
+    + "\n",
+    "flow-over-lines": "extra: [\n" + "  [\n" * 100,
+    "anchored-and-tagged": "extra: " + "&a !!seq [" * 100 + "\n",
+}
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
 def test_deep_nesting_is_rejected_in_process(body: str) -> None:
     result = rejection(parse_article("deep.txt", front_matter(body)))
     assert "nesting deeper than 64 levels" in result.reason
+    assert result.reason.startswith("line ")
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+def test_deep_nesting_is_rejected_before_libyaml_reads_it(body: str, monkeypatch) -> None:
+    """The project's own guard decides, whatever libyaml build is installed: libyaml is never asked."""
+
+    def libyaml_must_not_run(*_args, **_kwargs):
+        raise AssertionError("libyaml was asked to read over-deep YAML")
+
+    monkeypatch.setattr(parse.yaml, "CSafeLoader", libyaml_must_not_run)
+    monkeypatch.setattr(parse.yaml, "load", libyaml_must_not_run)
+    assert "nesting deeper than 64 levels" in rejection(parse_article("deep.txt", front_matter(body))).reason
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'excerpt: "' + "[" * 100 + '"\n',
+        "excerpt: '" + "{" * 100 + "'' [[['\n",
+        "excerpt: see " + "[" * 100 + "\n",
+        "excerpt: |\n  " + "[" * 100 + "\n  " + "{" * 100 + "\ntopics: [a]\n",
+        "excerpt: >-\n  " + "- " * 100 + "x\n",
+        "# " + "[" * 100 + "\nexcerpt: x # " + "{" * 100 + "\n",
+        "topics: [\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\", it's]\n",
+    ],
+    ids=[
+        "double-quoted",
+        "single-quoted",
+        "plain",
+        "literal-block",
+        "folded-block",
+        "comments",
+        "flow-quoted",
+    ],
+)
+def test_brackets_inside_text_are_not_nesting(body: str) -> None:
+    assert article(parse_article("text.txt", front_matter(body))).title == "A plain title"
 
 
 def test_deep_nesting_leaves_the_process_alive() -> None:
-    """libyaml's composer recurses in C: prove a fresh process survives 100k nested brackets and mappings."""
+    """libyaml's composer recurses in C: a fresh process survives 100k nested brackets and mappings,
+    both with the project's guard and with only libyaml's event stream in front (some libyaml builds
+    reject them with their own error first): only the behaviour is asserted for the latter."""
     script = textwrap.dedent(
         """
-        from bot.corpus.parse import parse_article
+        import sys
+        from bot.corpus import parse
+        if sys.argv[1] == 'unguarded':
+            parse._StructureScan.check = lambda self, text: None
         head = b'---\\ntitle: t\\npublishedDateTime: 2022-01-01\\nwebUrl: https://e.com/\\n'
         for body in (b'x: ' + b'[' * 100_000, b'x:\\n' + b'? ' * 100_000 + b'y'):
-            print(parse_article('deep.txt', head + body + b'\\n---\\n').reason)
+            result = parse.parse_article('deep.txt', head + body + b'\\n---\\n')
+            print(type(result).__name__, result.reason)
         """
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.count("nesting deeper than 64 levels") == 2
+    for mode in ("guarded", "unguarded"):
+        completed = subprocess.run(
+            [sys.executable, "-c", script, mode], cwd=REPO, capture_output=True, text=True, check=False
+        )
+        assert completed.returncode == 0, (mode, completed.stderr)
+        lines = completed.stdout.splitlines()
+        assert [line.split(" ", 1)[0] for line in lines] == ["Rejection", "Rejection"], (mode, lines)
+        if mode == "guarded":
+            assert all("nesting deeper than 64 levels" in line for line in lines)
 
 
 def test_asterisks_in_text_take_the_checked_path_and_still_load() -> None:
