@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -165,6 +166,9 @@ class DigestBot(commands.Bot):
             application = await self.application_info()
         except discord.HTTPException as error:
             log.warning("could not read the application's team from Discord: %s %s", error.status, error.text)
+            return self.application_operator_ids
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            log.warning("could not read the application's team from Discord: %s", type(error).__name__)
             return self.application_operator_ids
         operators = application_operator_ids(application)
         if operators != self.application_operator_ids:

@@ -126,3 +126,15 @@ async def test_the_team_is_read_again_periodically(emulator: Emulator, config: C
             assert time.monotonic() < deadline, "the team was not read again"
             await asyncio.sleep(0.02)
         assert await team.reload_code(team.admin) == REFUSED
+
+
+async def test_when_discord_does_not_answer_the_last_known_operators_stay(
+    emulator: Emulator, config: Config
+) -> None:
+    team = Team(emulator)
+    async with running_bot(create_bot(config), emulator) as running:
+        team.set(TeamMember(team.developer, role="developer"))
+        emulator.inject("GET", r"/(oauth2/)?applications/@me", status=403, code=50001, times=1)
+
+        assert await running.refresh_operators() == ids(team.owner, team.admin, team.developer)
+        assert await running.refresh_operators() == ids(team.owner, team.developer)
