@@ -583,7 +583,7 @@ class AdminOps(commands.Cog):
         last = stats.last_load
         digests = []
         for record in await guild_digests(bot, bot.db, guild_id):
-            runs = await delivery_log(bot.db, record.name, limit=1)
+            runs = await delivery_log(bot.db, record.key, limit=1)
             upcoming = None if record.paused else next_run(record.settings, max(now, record.last_checked))
             digests.append(DigestStatus(record, upcoming, runs[0] if runs else None))
         latency = bot.latency

@@ -426,6 +426,10 @@ async def test_run_now_twice_posts_only_what_is_new(scene: Scene) -> None:
     kinds = [entry.kind for entry in await store.delivery_log(scene.bot.db, scene.key("harbour"))]
     assert kinds == ["manual", "manual", "manual"]
 
+    status = await scene.emu.invoke("admin status", user=scene.admin, guild=scene.guild)
+    [shown] = [f["value"] for f in status.embeds[0]["fields"] if "**harbour**" in f["value"]]
+    assert ": posted (1/1 messages)" in shown, "the status finds the runs of a digest created from Discord"
+
 
 async def test_mark_seen_then_run_posts_nothing(scene: Scene) -> None:
     await scene.create()
