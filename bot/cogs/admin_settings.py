@@ -8,7 +8,6 @@ audited and announced like a digest change.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import discord
@@ -25,8 +24,6 @@ from bot.render.embeds import NOTICE_COLORS, message
 from bot.render.text import DESCRIPTION_LIMIT, truncate
 from bot.store.guild_settings import guild_log_channel, set_guild_log_channel
 from bot.ui import replies
-
-log = logging.getLogger(__name__)
 
 ACTION = "change this server's settings"
 
