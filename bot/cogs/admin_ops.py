@@ -32,6 +32,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
+from bot.announce import log_channel
 from bot.audit import APPLIED, FAILED, REFUSED, UNCHANGED, AuditEvent, audit
 from bot.cli import format_load_report, load_report_json
 from bot.client import DigestBot
@@ -41,6 +42,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.config_diff import ConfigDiff, applicable_config, change_record, config_changes, format_value
 from bot.corpus.model import LoadReport
 from bot.guild_digests import guild_digests
+from bot.log_routing import Subject
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
 from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, message, notice
 from bot.render.text import (
@@ -272,6 +274,7 @@ class StatusData:
     database_bytes: int | None
     digests: Sequence[DigestStatus]
     watching: bool
+    log_channel_id: int | None = None
 
 
 def _digest_line(item: DigestStatus) -> str:
@@ -315,6 +318,10 @@ def status_embed(data: StatusData) -> dict[str, Any]:
         {"name": "Gateway latency", "value": latency, "inline": True},
         {"name": "Corpus", "value": corpus, "inline": True},
         {"name": "Database", "value": database, "inline": True},
+        {"name": "Announcements", "inline": True, "value": (
+            f"<#{data.log_channel_id}>" if data.log_channel_id is not None
+            else "nowhere: choose a channel with `/admin settings log-channel`"
+        )},
     ]
     if data.digests:
         blocks = [_digest_line(item) for item in data.digests]
@@ -598,6 +605,7 @@ class AdminOps(commands.Cog):
             database_bytes=await asyncio.to_thread(_database_bytes, bot.db.path),
             digests=digests,
             watching=self.watch_task is not None and not self.watch_task.done(),
+            log_channel_id=await log_channel(bot, Subject(guild_id, server_scoped=True)),
         )
 
 

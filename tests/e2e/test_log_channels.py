@@ -132,6 +132,11 @@ async def eventually(check: Callable[[], Any]) -> Any:
     return result
 
 
+def announcements_field(status: InteractionResult) -> str:
+    [value] = [f["value"] for f in status.embeds[0]["fields"] if f["name"] == "Announcements"]
+    return str(value)
+
+
 def reply_text(result: InteractionResult) -> str:
     return "\n".join(embed.get("description", "") for embed in result.embeds)
 
@@ -145,7 +150,11 @@ async def test_a_server_chooses_its_log_channel_and_its_business_never_reaches_a
         "a server that is not a home server and has no log channel of its own is announced nowhere"
     )
 
+    assert announcements_field(await scene.run(visitors, "admin status")) == (
+        "nowhere: choose a channel with `/admin settings log-channel`"
+    )
     chosen = await scene.run(visitors, "admin settings log-channel", channel=visitors.log)
+    assert announcements_field(await scene.run(visitors, "admin status")) == f"<#{visitors.log.id}>"
     assert reply_text(chosen) == (
         f"This server's digest announcements and refusals now go to <#{visitors.log.id}>. "
         "A digest with its own log channel still announces there."
@@ -180,6 +189,7 @@ async def test_a_home_server_without_a_channel_of_its_own_is_announced_in_the_bo
         await scene.create(scene.third, "second")
 
         assert scene.titles(scene.ops_log) == ["digest create · applied"]
+        assert announcements_field(await scene.run(scene.home, "admin status")) == f"<#{scene.ops_log.id}>"
         assert scene.titles(scene.third.log) == ["settings log-channel · applied", "digest create · applied"]
 
         cleared = await scene.run(scene.third, "admin settings log-channel")
