@@ -280,3 +280,20 @@ async def test_names_are_unique_per_server_and_another_servers_digest_answers_as
     nobody = await scene.run(scene.third, "admin digest pause", name="nothing")
     assert reply_text(only_visitors) == reply_text(nobody).replace("nothing", "configured")
     assert await store.get_digest(scene.bot.db, f"{scene.visitors.guild.id}/configured") is not None
+
+
+async def test_when_a_config_digest_shares_a_name_with_a_servers_own_the_servers_own_is_managed_there(
+    scene: Scene,
+) -> None:
+    home = scene.home
+    # Created before the config digest's server was known (say config.yaml gained it later).
+    configured = next(r for r in await store.list_digests(scene.bot.db) if r.key == "configured")
+    await store.set_guild(scene.bot.db, "configured", None)
+    own = await store.create_digest(scene.bot.db, configured.settings, guild_id=int(home.guild.id), now=NOW)
+
+    await scene.run(home, "admin digest pause", name="configured")
+
+    both = {r.key: r for r in await store.list_digests(scene.bot.db) if r.name == "configured"}
+    assert {key: (r.guild_id, r.paused) for key, r in both.items()} == {
+        "configured": (int(home.guild.id), False), own.key: (int(home.guild.id), True),
+    }
