@@ -119,7 +119,7 @@ async def compose(articles: int, work: Path) -> list[Row]:
             timings = []
             for _ in range(COMPOSE_REPEATS):
                 begin = time.perf_counter()
-                await compose_next(db, current, now=now, slot_label="2026-06-01 08:00 UTC")
+                await compose_next(db, current, now=now, slot_time=now)
                 timings.append((time.perf_counter() - begin) * 1000)
             median = statistics.median(timings)
             rows.append(Row(f"compose: {label}, median of {COMPOSE_REPEATS}", f"{median:.1f} ms",

@@ -2,7 +2,9 @@
 
 Sub-commands import only what they need; nothing here imports discord.py except `run`, so the
 offline commands start fast. Exit codes: 0 done, 1 failed (nothing applied, not found), 2 usage or
-configuration error. Errors are one line on stderr, never a traceback.
+configuration error. Errors are one line on stderr, never a traceback. Output is plain text for a terminal:
+no Discord markdown; matched words are bold (ANSI) only when stdout is a terminal and neither `--no-color`
+nor `NO_COLOR` asks otherwise.
 """
 
 from __future__ import annotations
@@ -157,9 +159,51 @@ def format_load_report(report: Any) -> str:
 
 # --- search / show ----------------------------------------------------------------------------------
 
+BOLD, NOT_BOLD = "\x1b[1m", "\x1b[22m"
+
+
+def use_color(args: argparse.Namespace, stream: Any = None) -> bool:
+    """Bold only on a terminal, and never with `--no-color` or a non-empty `NO_COLOR` (no-color.org)."""
+    stream = sys.stdout if stream is None else stream
+    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def snippet_text(snippet: str, *, bold: bool) -> str:
+    """A search snippet as terminal text: the matches in ANSI bold (or plain), an excerpt the source cut
+    mid-sentence ending with "…"."""
+    from bot.render.text import finish_excerpt, highlighted_pieces
+
+    pieces = highlighted_pieces(snippet)
+    whole = "".join(text for text, _ in pieces)
+    out = "".join(f"{BOLD}{text}{NOT_BOLD}" if matched and bold else text for text, matched in pieces)
+    if finish_excerpt(whole) != whole.rstrip():
+        out = out.rstrip().rstrip(" ,;:–—-") + "…"
+    return out
+
+
+def snippet_json(snippet: str) -> tuple[str, list[list[int]]]:
+    """A snippet as plain text and the [start, end) offsets of its matched words in that text."""
+    from bot.render.text import highlighted_pieces
+
+    text, spans = "", []
+    for piece, matched in highlighted_pieces(snippet):
+        if matched:
+            spans.append([len(text), len(text) + len(piece)])
+        text += piece
+    return text, spans
+
+
+def _heat(article: Any) -> int | None:
+    """The corpus marks "no heat measured" with a negative heat: that is no value, not a value."""
+    return article.heat if article.heat is not None and article.heat >= 0 else None
+
 
 def article_json(article: Any, *, snippet: str | None = None) -> dict[str, object]:
-    """The `search --json` shape of one article."""
+    """The `search --json` shape of one article: `snippet` is plain text, `highlights` the offsets of the
+    matched words in it."""
     result: dict[str, object] = {
         "id": article.id,
         "title": article.title,
@@ -170,7 +214,7 @@ def article_json(article: Any, *, snippet: str | None = None) -> dict[str, objec
         "topics": list(article.topics),
     }
     if snippet is not None:
-        result["snippet"] = snippet
+        result["snippet"], result["highlights"] = snippet_json(snippet)
     return result
 
 
@@ -184,7 +228,7 @@ def article_detail_json(article: Any) -> dict[str, object]:
         "provider": article.provider.label if article.provider else None,
         "published_at": _iso(article.published_at),
         "quality": article.quality,
-        "heat": article.heat,
+        "heat": _heat(article),
         "topics": list(article.topics),
         "image": article.image,
         "related": [
@@ -201,14 +245,17 @@ def article_detail_json(article: Any) -> dict[str, object]:
     }
 
 
-def _facts(provider: str, published: str, article: Any) -> list[str]:
-    """Provider, date, and the quality and heat an article has (missing ones are left out)."""
-    facts = [provider, published]
+def _facts(article: Any) -> str:
+    """Outlet, date, and the quality and heat an article has: what it lacks is left out, never shown as
+    a placeholder."""
+    facts = [article.provider.label] if article.provider is not None and article.provider.label else []
+    facts.append(f"{article.published_at:%Y-%m-%d}")
     if article.quality is not None:
         facts.append(f"quality {article.quality}")
-    if article.heat is not None:
-        facts.append(f"heat {article.heat}")
-    return facts
+    heat = _heat(article)
+    if heat is not None:
+        facts.append(f"heat {heat}")
+    return " · ".join(facts)
 
 
 async def _cmd_search(args: argparse.Namespace) -> int:
@@ -239,14 +286,15 @@ async def _cmd_search(args: argparse.Namespace) -> int:
     if not page.hits:
         print("no matches (drop a filter or check the spelling)")
         return EXIT_OK
-    total = f"{page.total}+" if page.total_capped else str(page.total)
-    print(f"{total} match{'es' if page.total != 1 else ''}, best first:")
+    total = f"more than {page.total}" if page.total_capped else str(page.total)
+    print(f"{total} match{'es' if page.total != 1 or page.total_capped else ''}, best first:")
+    bold = use_color(args)
     for hit in page.hits:
         article = hit.article
-        provider = article.provider.label if article.provider else "unknown source"
         print(f"  [{article.id}] {article.title}")
-        print(f"      {' · '.join(_facts(provider, f'{article.published_at:%Y-%m-%d}', article))}")
-        print(f"      {hit.snippet}")
+        print(f"      {_facts(article)}")
+        if hit.snippet:
+            print(f"      {snippet_text(hit.snippet, bold=bold)}")
     return EXIT_OK
 
 
@@ -264,21 +312,23 @@ async def _cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(article_detail_json(article))
         return EXIT_OK
-    detail = article_detail_json(article)
+    from bot.render.text import finish_excerpt
+
     print(f"[{article.id}] {article.title}")
-    facts = _facts(detail["provider"] or "unknown source", str(detail["published_at"]), article)
-    print(f"  {' · '.join(facts)}")
+    print(f"  {_facts(article)}")
     print(f"  {article.url}")
     if article.topics:
         print(f"  topics: {', '.join(article.topics)}")
     if article.excerpt:
-        print(f"\n  {article.excerpt}")
+        print(f"\n  {finish_excerpt(article.excerpt)}")
     if article.related:
         print("\n  related coverage:")
         for item in article.related:
-            provider = item.provider.label if item.provider else "unknown source"
-            quality = "" if item.quality is None else f", quality {item.quality}"
-            print(f"    - {item.title} — {provider}{quality}\n      {item.url}")
+            details = [item.provider.label] if item.provider is not None and item.provider.label else []
+            if item.quality is not None:
+                details.append(f"quality {item.quality}")
+            suffix = f" — {', '.join(details)}" if details else ""
+            print(f"    - {item.title or item.url}{suffix}\n      {item.url}")
     return EXIT_OK
 
 
@@ -287,18 +337,25 @@ async def _cmd_show(args: argparse.Namespace) -> int:
 
 async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.preview import format_plan, plan_payloads, preview_plan
+    from bot.preview import format_plan, plan_html, plan_payloads, preview_plan
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
     db = await _open_database(config, create=False)
+    now = clock.now()
     try:
-        settings, plan = await preview_plan(db, config, args.name, now=clock.now())
+        settings, plan = await preview_plan(db, config, args.name, now=now)
     except DigestNotFound as error:
         raise CommandFailed(str(error)) from None
     finally:
         await db.close()
-    if args.json:
+    if args.html is not None:
+        try:
+            args.html.write_text(plan_html(settings, plan, now=now), encoding="utf-8")
+        except OSError as error:
+            raise CommandFailed(f"cannot write the preview page {args.html}: {error.strerror}") from None
+        print(f"Wrote the preview of digest {settings.name!r} to {args.html}")
+    elif args.json:
         _print_json(plan_payloads(plan))
     else:
         print(format_plan(settings, plan))
@@ -400,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--published-only", action="store_true")
     search.add_argument("--limit", type=_positive, default=10)
     search.add_argument("--json", action="store_true")
+    search.add_argument("--no-color", action="store_true",
+                        help="never bold the matched words (also: set NO_COLOR)")
     search.set_defaults(handler=_cmd_search)
 
     show = commands.add_parser("show", help="one article with its related coverage")
@@ -413,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("name", nargs="?", help="digest name or SERVER_ID/NAME (default: the first "
                          "configured one, else a digest of the whole corpus)")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
+    preview.add_argument("--html", type=Path, metavar="FILE",
+                         help="write the run as Discord would show it to a self-contained HTML page")
     preview.set_defaults(handler=_cmd_preview)
 
     digests = commands.add_parser("digests", help="every digest with its next run time")

@@ -16,7 +16,7 @@ from bot.digest.plan import compose_plan
 from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
 from bot.digest.select import DigestContext, Selection
 from bot.store import digests as store
-from bot.store.articles import current_load_seq, get_article
+from bot.store.articles import current_load_seq, get_article, normalize_id
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -88,13 +88,12 @@ async def compose_next(
     digest: store.DigestRecord | DigestSettings,
     *,
     now: datetime,
-    slot_label: str | None = None,
     slot_time: datetime | None = None,
 ) -> tuple[Plan, Selection]:
     """The plan of the digest's next run from the current database, and the selection behind it.
 
     A digest that never ran gets its first run (with backlog). `slot_time` (default `now`) is the instant
-    `max_age_days` counts back from; `slot_label` goes into the header line once a slot is claimed.
+    `max_age_days` counts back from; when given, the header shows it.
     """
     state = await digest_state(db, digest)
     moment = slot_time or now
@@ -102,7 +101,7 @@ async def compose_next(
         db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
     )
     ctx = await _context(db, state, pool, moment)
-    plan, selection = compose_plan(ctx, pool, slot_label=slot_label)
+    plan, selection = compose_plan(ctx, pool, slot=slot_time)
     log.debug(
         "digest %r: composed %d message(s), %d stor(ies) from a pool of %d",
         state.settings.name, len(plan.messages), len(selection.stories), len(pool),
@@ -114,7 +113,9 @@ async def explain_article(
     db: Database, digest: store.DigestRecord | DigestSettings, article_id: str, *, now: datetime
 ) -> Explanation:
     """Why `article_id` would or would not be in the digest's next run, judged on the same pool the run
-    uses plus the article itself (which the pool leaves out when it is filtered or delivered)."""
+    uses plus the article itself (which the pool leaves out when it is filtered or delivered). The id may
+    come in any letter case."""
+    article_id = normalize_id(article_id)
     state = await digest_state(db, digest)
     pool = await store.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run,

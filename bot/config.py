@@ -27,6 +27,9 @@ DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DIGEST_MODES = ("channel", "thread")
+DIGEST_STYLES = ("compact", "rich")
+DIGEST_TITLE_LIMIT = 80
+_HEX_COLOR = re.compile(r"#?([0-9A-Fa-f]{6})")
 DIGEST_NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
 
@@ -97,6 +100,8 @@ class DigestDefaults:
     published_only: bool = False
     max_age_days: int | None = None
     mode: str = "channel"
+    style: str = "compact"
+    color: int | None = None
     topics: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
@@ -122,6 +127,18 @@ class DigestSettings:
     backlog: int
     mode: str
     log_channel_id: int | None
+    style: str = "compact"
+    color: int | None = None
+    title: str | None = None
+
+    @property
+    def display_title(self) -> str:
+        """The title readers see: the `title` setting, else the name made readable (`morning-ai` →
+        `Morning ai`)."""
+        if self.title:
+            return self.title
+        words = self.name.replace("-", " ").replace("_", " ").strip() or self.name
+        return words[0].upper() + words[1:]
 
     def as_mapping(self) -> dict[str, Any]:
         """Plain JSON-ready data for storage; `digest_settings_from_mapping` reads it back unchanged."""
@@ -141,6 +158,9 @@ class DigestSettings:
             "backlog": self.backlog,
             "mode": self.mode,
             "log_channel_id": self.log_channel_id,
+            "style": self.style,
+            "color": self.color,
+            "title": self.title,
         }
 
 
@@ -331,6 +351,31 @@ def _read_api_base(section: _Section) -> str | None:
     return value
 
 
+def _read_color(section: _Section, default: int | None) -> int | None:
+    """An embed colour: `"#1f8b4c"` (or an integer 0-16777215); null for the bot's own blue."""
+    value = section.raw("color", default)
+    if value is None:
+        return None
+    if type(value) is int and 0 <= value <= 0xFFFFFF:
+        return value
+    if isinstance(value, str) and (match := _HEX_COLOR.fullmatch(value.strip())):
+        return int(match.group(1), 16)
+    raise section.error("color", f"expected a colour such as '#1f8b4c' or null, got {value!r}")
+
+
+def _read_title(section: _Section) -> str | None:
+    """A digest's title: one line of at most DIGEST_TITLE_LIMIT characters; null derives it from the name."""
+    value = section.text("title", None, optional=True)
+    if value is None:
+        return None
+    if "\n" in value or "\r" in value:
+        raise section.error("title", "must be a single line")
+    title = " ".join(value.split())
+    if len(title) > DIGEST_TITLE_LIMIT:
+        raise section.error("title", f"has {len(title)} characters (limit {DIGEST_TITLE_LIMIT})")
+    return title
+
+
 def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, Any]:
     """The settings a digest shares with `digest_defaults`, each falling back to `defaults`."""
     return {
@@ -342,6 +387,8 @@ def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, An
         "published_only": section.boolean("published_only", defaults.published_only),
         "max_age_days": section.integer("max_age_days", defaults.max_age_days, low=1, optional=True),
         "mode": section.choice("mode", defaults.mode, DIGEST_MODES),
+        "style": section.choice("style", defaults.style, DIGEST_STYLES),
+        "color": _read_color(section, defaults.color),
         "topics": section.strings("topics", defaults.topics),
         "providers": section.strings("providers", defaults.providers),
         "keywords": section.strings("keywords", defaults.keywords),
@@ -372,7 +419,9 @@ def digest_settings_from_mapping(
     except ScheduleError as error:
         raise section.error("schedule", str(error)) from None
     filters = _digest_filters(section, defaults)
-    settings = DigestSettings(name=name, channel_id=channel_id, schedule=spec.expression, **filters)
+    settings = DigestSettings(
+        name=name, channel_id=channel_id, schedule=spec.expression, title=_read_title(section), **filters
+    )
     section.finish()
     return settings
 

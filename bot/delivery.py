@@ -6,8 +6,8 @@ claims and delivers the due slot. Exactly once rests on three things: the ledger
 each message is recorded as soon as Discord confirms it), a deterministic nonce per message with
 `enforce_nonce` (Discord returns the message it already created for a repeat within a few minutes), and,
 for a message whose outcome is unknown after longer than that (resumed after a crash, or retried after a
-timeout or a dropped connection), a look through the channel's messages since the claim for the message's
-marker line.
+timeout or a dropped connection), a look through the channel's messages since the claim for the message
+itself (`render.digest.same_message`: its header line and embeds).
 
 Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
 reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -35,7 +35,7 @@ from bot.digest import reconcile as decisions
 from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.announcements import pause_announcement
-from bot.render.digest import DigestHeader, marker_matches, parse_marker, thread_name
+from bot.render.digest import link_summary, message_key, parse_header, same_message, thread_name
 from bot.store import digests as store
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 #: Discord honours a nonce for a few minutes; a message first attempted more recently than this is safely
 #: re-sent with its nonce, an older one is first looked for among the channel's messages since the claim.
 NONCE_TRUST = timedelta(minutes=2)
-#: The look for an unconfirmed message's marker reads the channel forward from the run's claim, this many
+#: The look for an unconfirmed message reads the channel forward from the run's claim, this many
 #: messages a page, at most this many pages (the message went out soon after the claim, so it is near the
 #: start; the bound keeps a flooded channel from being read to its end).
 ADOPT_PAGE_SIZE = 100
@@ -204,7 +204,7 @@ class DigestRunner:
             now = self.bot.now()
             log.info("digest %r: manual run started by %s", key, actor)
             slot = Slot(manual_slot_key(now), now)
-            outcome = await self._claim_and_deliver(record, slot, kind="manual", manual_at=now)
+            outcome = await self._claim_and_deliver(record, slot, kind="manual")
             if outcome is None:
                 detail = "a manual run was already started this second"
                 return RunOutcome(record.name, slot.key, REFUSED, detail=detail)
@@ -282,16 +282,13 @@ class DigestRunner:
             yield
 
     async def _claim_and_deliver(
-        self, record: store.DigestRecord, slot: Slot, *, kind: str, manual_at: datetime | None = None
+        self, record: store.DigestRecord, slot: Slot, *, kind: str
     ) -> RunOutcome | None:
         db = self.bot.db
         now = self.bot.now()
-        tz = zone(record.settings.timezone)
-        label = decisions.slot_label(slot.key, tz, manual_at=manual_at)
 
         async def compose() -> Plan:
-            plan, _selection = await compose_next(db, record, now=now, slot_label=label,
-                                                  slot_time=slot.fire_time)
+            plan, _selection = await compose_next(db, record, now=now, slot_time=slot.fire_time)
             return plan
 
         # From the claim to the last message sent the corpus gate is held, so a corpus reload neither
@@ -322,6 +319,8 @@ class DigestRunner:
                     await self._deliver_part(delivery, index)
                 if thread_mode and index == 0:
                     await self._ensure_thread(delivery)
+            if thread_mode:
+                await self._link_thread_header(delivery)
         except _ChannelUnusable as unusable:
             await store.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
             await self.pause(record.key, unusable.reason)
@@ -352,12 +351,11 @@ class DigestRunner:
         message = delivery.run.messages[index]
         target = self._target(delivery, index)
         payload = message.planned.payload
-        content = payload.get("content")
         # A part resumed after an interruption may have gone out as early as the claim.
         first_attempt = delivery.run.claimed_at if index == delivery.uncertain else self.bot.now()
         message_id = None
         if index == delivery.uncertain and self.bot.now() - first_attempt >= NONCE_TRUST:
-            message_id = await self._find_posted(delivery, target, content)
+            message_id = await self._find_posted(delivery, target, payload)
         if message_id is None:
             nonce = decisions.message_nonce(delivery.record.key, delivery.run.slot_key, message.part)
             body = {**payload, "nonce": nonce, "enforce_nonce": True}
@@ -371,7 +369,7 @@ class DigestRunner:
                 """Once the nonce may have expired, an attempt whose answer was lost is looked for."""
                 if self.bot.now() - first_attempt < NONCE_TRUST:
                     return None
-                found = await self._find_posted(delivery, target, content)
+                found = await self._find_posted(delivery, target, payload)
                 return None if found is None else {"id": str(found)}
 
             created = await self._call(delivery, target, f"part {message.part}", send,
@@ -381,12 +379,13 @@ class DigestRunner:
                                 channel_id=target, now=self.bot.now())
         delivery.message_ids[index] = message_id
 
-    async def _find_posted(self, delivery: _Delivery, channel_id: int, content: str | None) -> int | None:
-        """The id of a message the bot already posted in the channel with this marker line, if any: the
-        channel is read forward from just before the run's claim (however busy it has been since), a page
-        at a time, up to ADOPT_MAX_PAGES pages."""
-        marker = parse_marker(content)
-        if marker is None or self.bot.user is None:
+    async def _find_posted(
+        self, delivery: _Delivery, channel_id: int, payload: dict[str, Any]
+    ) -> int | None:
+        """The id of a message the bot already posted in the channel as this planned message, if any
+        (`same_message`: its header line and embeds): the channel is read forward from just before the
+        run's claim (however busy it has been since), a page at a time, up to ADOPT_MAX_PAGES pages."""
+        if message_key(payload) is None or self.bot.user is None:
             return None
         bot_id = str(self.bot.user.id)
         after = discord.utils.time_snowflake(delivery.run.claimed_at - ADOPT_CLOCK_MARGIN)
@@ -402,7 +401,7 @@ class DigestRunner:
                 return None
             for item in page:
                 mine = item.get("author", {}).get("id") == bot_id
-                if mine and marker_matches(item.get("content"), *marker):
+                if mine and same_message(payload, item):
                     log.info("%s: adopting message %s posted before an interruption", delivery.log_prefix,
                              item["id"])
                     return int(item["id"])
@@ -421,8 +420,9 @@ class DigestRunner:
         header_id = delivery.message_ids[0]
         if header_id is None:
             raise _GaveUp("the thread's header message was not sent")
-        marker = parse_marker(header.planned.payload.get("content"))
-        name = thread_name(DigestHeader(delivery.record.name, marker[1] if marker else None, 0))
+        parsed = parse_header(header.planned.payload.get("content"))
+        title, slot = (parsed[0], parsed[1]) if parsed else (delivery.record.settings.display_title, None)
+        name = thread_name(title, slot, zone(delivery.record.settings.timezone))
         channel_id = delivery.record.channel_id
 
         async def open_thread() -> dict[str, Any]:
@@ -441,6 +441,32 @@ class DigestRunner:
             log.info("%s: adopting the thread already open on message %s", delivery.log_prefix, header_id)
         await store.set_thread(self.bot.db, delivery.run.id, thread_id)
         delivery.thread_id = thread_id
+
+    async def _link_thread_header(self, delivery: _Delivery) -> None:
+        """Thread mode, once every story is posted: point the header's story list at the stories'
+        messages in the thread. Editing is idempotent (a resumed run edits again); a failure leaves the
+        links on the articles and is only logged, since every story was delivered."""
+        guild_id = delivery.record.guild_id or getattr(
+            getattr(self.bot.get_channel(delivery.record.channel_id), "guild", None), "id", None
+        )
+        header_id = delivery.message_ids[0]
+        if guild_id is None or header_id is None or delivery.thread_id is None:
+            return
+        jump_urls = [
+            f"https://discord.com/channels/{guild_id}/{delivery.thread_id}/{message_id}"
+            for message, message_id in zip(delivery.run.messages, delivery.message_ids, strict=True)
+            if message.planned.in_thread
+            for _article in message.planned.article_ids
+        ]
+        body = link_summary(delivery.run.messages[0].planned.payload, jump_urls)
+        channel_id = delivery.record.channel_id
+        route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
+                      message_id=header_id)
+        try:
+            await self._call(delivery, channel_id, "header links",
+                             lambda: self.bot.http.request(route, json={"embeds": body["embeds"]}))
+        except (_GaveUp, _ChannelUnusable) as error:
+            log.warning("%s: the header keeps its article links: %s", delivery.log_prefix, error)
 
     async def _call(
         self,

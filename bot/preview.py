@@ -15,8 +15,10 @@ from typing import Any
 from bot.compose import compose_next, default_digest, next_run
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
-from bot.digest.schedule import zone
-from bot.render.text import iso_utc
+from bot.digest.schedule import describe, parse_cron, zone
+from bot.render.digest import parse_header, thread_name
+from bot.render.html_preview import PreviewMessage, preview_page
+from bot.render.text import iso_utc, markdown_to_plain
 from bot.store import digests as store
 from bot.store.db import Database
 
@@ -69,10 +71,25 @@ async def preview_plan(
     else:
         found = _find_digest(config, await store.list_digests(db), name)
         settings = found if isinstance(found, DigestSettings) else found.settings
-        plan, _ = await compose_next(db, found, now=now)
+        plan, _ = await compose_next(db, found, now=now, slot_time=next_run(settings, now))
         return settings, plan
-    plan, _ = await compose_next(db, settings, now=now)
+    plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
     return settings, plan
+
+
+def plan_html(settings: DigestSettings, plan: Plan, *, now: datetime) -> str:
+    """The plan as a self-contained HTML page drawn like Discord (what `preview --html` writes)."""
+    tz = zone(settings.timezone)
+    header = parse_header(plan.messages[0].payload.get("content")) if plan.messages else None
+    channel = f"channel {settings.channel_id}" if settings.channel_id else "the digest's channel"
+    return preview_page(
+        settings.name,
+        [PreviewMessage(message.payload, message.in_thread) for message in plan.messages],
+        channel=channel,
+        thread_name=thread_name(settings.display_title, header[1] if header else None, tz),
+        tz=tz,
+        now=now,
+    )
 
 
 def plan_payloads(plan: Plan) -> list[Payload]:
@@ -81,10 +98,11 @@ def plan_payloads(plan: Plan) -> list[Payload]:
 
 
 def _terminal(text: str) -> str:
-    """Discord timestamps (`<t:unix:style>`) as UTC dates, since a terminal does not render them."""
-    return _DISCORD_TIMESTAMP.sub(
+    """Discord timestamps (`<t:unix:style>`) as UTC dates and Discord markdown as plain text, since a
+    terminal renders neither."""
+    return markdown_to_plain(_DISCORD_TIMESTAMP.sub(
         lambda match: datetime.fromtimestamp(int(match.group(1)), UTC).strftime("%Y-%m-%d %H:%M UTC"), text
-    )
+    ))
 
 
 def _embed_text(embed: dict[str, Any]) -> list[str]:
@@ -170,6 +188,7 @@ def schedule_row_json(row: ScheduleRow) -> dict[str, Any]:
         "channel_id": row.channel_id,
         "schedule": row.schedule,
         "timezone": row.timezone,
+        "when": describe(parse_cron(row.schedule), row.timezone),
         "next_run_utc": iso_utc(row.next_run_utc) if row.next_run_utc else None,
         "next_run_local": row.next_run_local.isoformat() if row.next_run_local else None,
         "state": row.state,
@@ -180,12 +199,13 @@ def format_schedule_table(rows: Sequence[ScheduleRow]) -> str:
     """The rows as an aligned text table for the terminal."""
     if not rows:
         return "No digests are configured or created."
-    header = ("NAME", "SCHEDULE", "TIMEZONE", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "CHANNEL", "STATE")
+    header = ("NAME", "WHEN", "SCHEDULE", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "CHANNEL", "STATE")
     table = [header]
     for row in rows:
         local = row.next_run_local.strftime("%Y-%m-%d %H:%M %Z") if row.next_run_local else "never"
         utc = row.next_run_utc.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if row.next_run_utc else "never"
-        table.append((row.name, row.schedule, row.timezone, local, utc, str(row.channel_id), row.state))
+        when = describe(parse_cron(row.schedule), row.timezone)
+        table.append((row.name, when, row.schedule, local, utc, str(row.channel_id), row.state))
     widths = [max(len(line[column]) for line in table) for column in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

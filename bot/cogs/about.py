@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.client import DigestBot
 from bot.permissions import Access, AccessRules, Actor, access_of, actor_from_interaction, may, rules_for
-from bot.render.embeds import BRAND_COLOR
+from bot.render.embeds import BRAND_COLOR, HEAT_WORDS, QUALITY_WORDS
 from bot.render.text import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, discord_timestamp, truncate
 from bot.store.articles import corpus_stats
 
@@ -26,6 +26,22 @@ WHAT_IT_DOES = (
     "I keep a library of news articles and serve it here: search it and read articles with their related "
     "coverage through slash commands, and get scheduled digests of the best new stories posted to channels."
 )
+
+
+
+
+def ratings_text() -> str:
+    """What the quality and heat words on articles mean, said once here rather than on every article."""
+    quality = ", ".join(
+        f"{word} {least}+" if least else f"{word} below {QUALITY_WORDS[-2][0]}"
+        for least, word in QUALITY_WORDS
+    )
+    heat = ", ".join(f"{word} ({least}+)" for least, word in HEAT_WORDS)
+    return (
+        f"**Quality** is the library's 0–100 rating of an article's source and substance: {quality}. "
+        f"**Heat** is how much attention a story is getting right now: {heat}; most articles have too "
+        "little measured to mention."
+    )
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,8 @@ def about_embed(
         "description": truncate(WHAT_IT_DOES, DESCRIPTION_LIMIT),
         "fields": [
             {"name": "Corpus", "value": corpus, "inline": False},
+            {"name": "Reading the ratings", "value": truncate(ratings_text(), FIELD_VALUE_LIMIT),
+             "inline": False},
             {"name": "Commands you can use", "value": truncate(listing, FIELD_VALUE_LIMIT), "inline": False},
         ],
         "footer": {"text": f"digestbot {__version__}"},

@@ -30,11 +30,18 @@ from bot.audit import REFUSED as AUDIT_REFUSED
 from bot.client import DigestBot
 from bot.cogs.admin import admin_group
 from bot.compose import compose_next, mark_all_seen, next_run
-from bot.config import DIGEST_MODES, ConfigError, DigestSettings, digest_settings_from_mapping
+from bot.config import (
+    DIGEST_MODES,
+    DIGEST_STYLES,
+    DIGEST_TITLE_LIMIT,
+    ConfigError,
+    DigestSettings,
+    digest_settings_from_mapping,
+)
 from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
-from bot.digest.schedule import zone
+from bot.digest.schedule import describe, parse_cron, zone
 from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
 from bot.log_routing import Subject
 from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
@@ -69,7 +76,9 @@ NAME_SHOWN = 60
 _DESCRIBE = {
     "name": "The digest's name: 1-32 lower-case letters, digits, '-' or '_'",
     "channel": "The text channel it posts to",
-    "schedule": "When it posts, as cron: minute hour day-of-month month day-of-week (e.g. 0 8 * * mon-fri)",
+    "schedule": (
+        "When it posts: daily 08:00, weekdays 08:00, mondays 09:30, every 6 hours, or cron 0 8 * * 1-5"
+    ),
     "timezone": "The IANA time zone the schedule is in (e.g. Europe/Paris)",
     "min_quality": "Lowest article quality it posts (0-100)",
     "topics": "Topics, comma-separated; any of them matches ('-' clears)",
@@ -82,8 +91,12 @@ _DESCRIBE = {
     "published_only": "Only articles marked as published",
     "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
     "log_channel": "Where this digest's problems are announced (default: this server's log channel)",
+    "title": "The title heading each run (default: the name; '-' goes back to it)",
+    "style": "compact: one short item per story; rich: the full article with its image",
+    "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
 }
 _MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
+_STYLE_CHOICES = [Choice(name=style, value=style) for style in DIGEST_STYLES]
 
 
 # --- replies (plain payloads, built with the renderer's limits) ----------------------------------------
@@ -136,6 +149,11 @@ def next_run_text(settings: DigestSettings, after: datetime) -> str:
     )
 
 
+def schedule_words(settings: DigestSettings) -> str:
+    """When the digest posts, in words ("at 08:00, Monday to Friday, Europe/London")."""
+    return clean(describe(parse_cron(settings.schedule), settings.timezone))
+
+
 def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
     """The changes as one plain line for the audit trail (which escapes it when announcing)."""
     return "; ".join(edits.describe_changes(before, after, str))
@@ -150,6 +168,7 @@ def created_reply(record: store.DigestRecord, now: datetime) -> dict[str, Any]:
     settings = record.settings
     lines = [
         f"Created digest **{clean(record.name)}**.",
+        f"**Posts:** {schedule_words(settings)}",
         f"**Next run:** {next_run_text(settings, next_run_after(record, now))}",
         "",
         *edits.settings_lines(settings.as_mapping(), clean),
@@ -345,7 +364,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
     @app_commands.command(name="create", description="Create a digest that posts to a channel on a schedule")
     @app_commands.describe(**_DESCRIBE)
-    @app_commands.choices(mode=_MODE_CHOICES)
+    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def create(
         self,
@@ -365,12 +384,16 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         published_only: bool | None = None,
         max_age_days: int | None = None,
         log_channel: discord.TextChannel | None = None,
+        title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
+        style: str | None = None,
+        color: app_commands.Range[str, 1, 16] | None = None,
     ) -> None:
         options = DigestOptions(
             timezone=timezone, min_quality=min_quality, topics=topics, providers=providers,
             keywords=keywords, max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
             published_only=published_only, max_age_days=max_age_days,
-            log_channel_id=None if log_channel is None else log_channel.id,
+            log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
+            color=color,
         )
         guild = interaction.guild
         assert guild is not None  # /admin is guild-only
@@ -403,7 +426,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         payload, record = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
         if record is not None:
-            plan, _selection = await compose_next(self.bot.db, record, now=self.bot.now())
+            now = self.bot.now()
+            plan, _selection = await compose_next(self.bot.db, record, now=now,
+                                                  slot_time=next_run(record.settings, now))
             preview = replies.message_kwargs(preview_payload(record.name, plan))
             await interaction.followup.send(**preview, ephemeral=True)
 
@@ -413,7 +438,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
     @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
     @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this text channel"})
-    @app_commands.choices(mode=_MODE_CHOICES)
+    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def edit(
         self,
@@ -433,13 +458,17 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         published_only: bool | None = None,
         max_age_days: int | None = None,
         log_channel: discord.TextChannel | None = None,
+        title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
+        style: str | None = None,
+        color: app_commands.Range[str, 1, 16] | None = None,
     ) -> None:
         options = DigestOptions(
             channel_id=None if channel is None else channel.id, schedule=schedule, timezone=timezone,
             min_quality=min_quality, topics=topics, providers=providers, keywords=keywords,
             max_articles=max_articles, max_related=max_related, backlog=backlog, mode=mode,
             published_only=published_only, max_age_days=max_age_days,
-            log_channel_id=None if log_channel is None else log_channel.id,
+            log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
+            color=color,
         )
         guild = interaction.guild
         assert guild is not None
@@ -484,6 +513,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         lines = [f"Changed digest **{clean(record.name)}**:", *changes, ""]
         if edits.schedule_changed(record.settings, settings):
             lines.append("The new schedule counts from now: earlier slots will not run.")
+        lines.append(f"**Posts:** {schedule_words(settings)}")
         lines.append(f"**Next run:** {next_run_text(settings, next_run_after(updated, now))}")
         return reply("\n".join(lines), title="Digest changed")
 

@@ -1,5 +1,6 @@
 """`/digest list`, `/digest preview`, `/digest explain`: anyone in a server sees its digests and what the
-next run of one would post, and why an article is or is not in it.
+next run of one would post, and why an article is or is not in it. The extension also answers the "+N"
+coverage buttons under posted digest stories (bot/ui/coverage.py).
 
 A digest belongs to the guild of its channel. Runtime digests store it when created; config digests get it
 here, as soon as the bot sees their channel (on start-up, when a guild becomes available, and before each
@@ -27,8 +28,10 @@ from bot.render.digests_view import (
 from bot.render.embeds import message, notice
 from bot.render.text import clean, truncate
 from bot.store import digests as store
+from bot.store.articles import normalize_id
 from bot.ui import replies
 from bot.ui.choices import article_choices, matching_names
+from bot.ui.coverage import CoverageButton
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,9 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return self._unknown(name)
-            plan, _ = await compose_next(self.bot.db, record, now=self.bot.now())
+            now = self.bot.now()
+            plan, _ = await compose_next(self.bot.db, record, now=now,
+                                         slot_time=next_run(record.settings, max(now, record.last_checked)))
             return preview_payload(record.name, plan)
 
         payload = await replies.within_deadline(interaction, work(), ephemeral=True)
@@ -138,9 +143,10 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return self._unknown(name)
-            wanted = article_id.strip()
+            wanted = normalize_id(article_id)
             explanation = await explain_article(self.bot.db, record, wanted, now=self.bot.now())
-            return explanation_payload(record.name, wanted, explanation)
+            return explanation_payload(record.name, wanted, explanation,
+                                       channel_id=record.settings.channel_id)
 
         payload = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
@@ -148,3 +154,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
 
 async def setup(bot: commands.Bot) -> None:
     await bot.add_cog(Digests(bot))
+    bot.add_dynamic_items(CoverageButton)
+
+
+async def teardown(bot: commands.Bot) -> None:
+    bot.remove_dynamic_items(CoverageButton)

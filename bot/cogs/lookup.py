@@ -2,7 +2,9 @@
 
 Thin on purpose: options in, one store call, the renderer out. Every reply is ephemeral unless the member
 asks for `public`; every payload comes from `bot.render.embeds`, which enforces Discord's limits and
-escapes corpus text, and goes out through `bot.ui.replies`, which forbids mentions.
+escapes corpus text, and goes out through `bot.ui.replies`, which forbids mentions. Result lists page the
+same way (`lookups.page_size` per page, at most `MAX_PAGES` pages) and open an article through their
+"Open an article…" menu.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,9 +22,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import LookupsConfig
+from bot.corpus.model import Article
 from bot.render.embeds import (
     article_embed,
     article_list,
+    article_menu_options,
     counts_page,
     message,
     notice,
@@ -34,14 +38,16 @@ from bot.render.text import clean, truncate
 from bot.store import articles as store
 from bot.store.fts import EmptyQuery, build_match
 from bot.ui import replies
+from bot.ui.article_menu import ArticleMenu, with_menu
 from bot.ui.choices import CHOICES_LIMIT, article_choices, name_choices
 from bot.ui.errors import BadOptionValue
 from bot.ui.paginator import DEFAULT_TIMEOUT_SECONDS, Paginator, page_count, page_offset
 
 log = logging.getLogger(__name__)
 
-#: How many articles /latest and /top show.
-LIST_SIZE = 10
+#: The most pages a result list offers: past the first few dozen results, narrowing the query beats
+#: paging ("Page 1/200" helps nobody).
+MAX_PAGES = 10
 #: Names per page in /topics and /providers.
 COUNTS_PER_PAGE = 25
 #: Commands under the per-member cooldown of `lookups.cooldown_uses` per `lookups.cooldown_seconds`.
@@ -191,6 +197,23 @@ def _reply(text: str, *, kind: str = "info") -> dict[str, Any]:
     return message([notice(text, kind=kind)])
 
 
+def pages_offered(total: int, page_size: int) -> int:
+    """How many pages a list of `total` results offers: enough for them all, at most `MAX_PAGES`."""
+    return min(page_count(total, page_size), MAX_PAGES)
+
+
+def results_summary(total: int, page_size: int, *, capped: bool = False, noun: str = "result",
+                    order: str = "best") -> str:
+    """How many results there are, in words: "12 results", or "more than 1,000 results · the best 50 shown"
+    when there are more than the pages offered hold (`capped`: counting stopped at `total`)."""
+    plural = noun if total == 1 and not capped else f"{noun}s"
+    counted = f"{'more than ' if capped else ''}{total:,} {plural}"
+    shown = pages_offered(total, page_size) * page_size
+    if total <= shown and not capped:
+        return counted
+    return f"{counted} · the {order} {shown} shown"
+
+
 # --- the cog
 
 
@@ -250,17 +273,18 @@ class Lookups(commands.Cog):
         )
 
     def _results_payload(self, request: SearchRequest, found: store.SearchPage, page: int) -> dict[str, Any]:
-        """One page of results; the footer names the filters in force and whether the count was capped."""
+        """One page of results with its menu; the footer counts them and names the filters in force."""
         notes = _filters_in_words(request.filters)
-        if found.total_capped:
-            notes.append("more matches than counted: add words to narrow")
+        if found.total_capped or found.total > MAX_PAGES * request.page_size:
+            notes.append("add words to narrow")
         embed = results_page(
             f"Search: {request.query}",
             [(hit.article, hit.snippet) for hit in found.hits],
-            page=page, pages=page_count(found.total, request.page_size), total=found.total,
+            page=page, pages=pages_offered(found.total, request.page_size),
+            summary=results_summary(found.total, request.page_size, capped=found.total_capped),
             footer_hint=" · ".join(notes),
         )
-        return message([embed])
+        return with_menu(message([embed]), article_menu_options([hit.article for hit in found.hits]))
 
     async def _fetch_results(self, request: SearchRequest, page: int) -> dict[str, Any]:
         found = await self._search_page(request, page)
@@ -320,9 +344,10 @@ class Lookups(commands.Cog):
             return
         paginator = Paginator(
             owner_id=interaction.user.id,
-            pages=page_count(found.total, request.page_size),
+            pages=pages_offered(found.total, request.page_size),
             fetch_page=lambda page: self._fetch_results(request, page),
             timeout=self.paginator_timeout,
+            menu=ArticleMenu(self._open_article),
         )
         await paginator.start(interaction, self._results_payload(request, found, 1), ephemeral=ephemeral)
 
@@ -346,7 +371,7 @@ class Lookups(commands.Cog):
     async def article(self, interaction: discord.Interaction, id: str, public: bool = False) -> None:
         ephemeral = not public
         found = await replies.within_deadline(
-            interaction, store.get_article(self.bot.db, id.strip()), ephemeral=ephemeral
+            interaction, store.get_article(self.bot.db, id), ephemeral=ephemeral
         )
         if found is None:
             shown = clean(truncate(" ".join(id.split()), 100))
@@ -356,7 +381,66 @@ class Lookups(commands.Cog):
             return
         await replies.send(interaction, message([article_embed(found).embed]), ephemeral=ephemeral)
 
+    async def _open_article(self, interaction: discord.Interaction, article_id: str) -> None:
+        """A pick in a result page's menu: the article's /article view, for the picker's eyes only."""
+        found = await replies.within_deadline(
+            interaction, store.get_article(self.bot.db, article_id), ephemeral=True
+        )
+        if found is None:
+            payload = _reply("That article left the corpus since this list was made. Search again.",
+                             kind="warning")
+        else:
+            payload = message([article_embed(found).embed])
+        await replies.whisper(interaction, payload)
+
     # --- /latest and /top
+
+    async def _send_list(
+        self,
+        interaction: discord.Interaction,
+        title: str,
+        fetch: Callable[[int, int], Awaitable[list[Article]]],
+        count: Callable[[], Awaitable[int]],
+        *,
+        public: bool,
+        order: str,
+        with_quality: bool = False,
+    ) -> list[Article]:
+        """Page through a list of articles the way /search pages its results. Returns page 1's articles
+        (empty: nothing was sent, the caller explains why)."""
+        ephemeral = not public
+        page_size = self.settings.page_size
+
+        async def first() -> tuple[list[Article], int]:
+            return await fetch(0, page_size), await count()
+
+        articles, total = await replies.within_deadline(interaction, first(), ephemeral=ephemeral)
+        if not articles:
+            return []
+        most = MAX_PAGES * page_size
+        pages = pages_offered(total, page_size)
+        summary = results_summary(min(total, most), page_size, capped=total > most, noun="article",
+                                  order=order)
+
+        def payload(found: Sequence[Article], page: int) -> dict[str, Any]:
+            embed = article_list(title, found, page=page, pages=pages, summary=summary,
+                                 with_quality=with_quality)
+            return with_menu(message([embed]), article_menu_options(found))
+
+        async def fetch_page(page: int) -> dict[str, Any]:
+            found = await fetch(page_offset(page, page_size), page_size)
+            if not found:
+                return _reply("This page is empty now: the corpus changed since the list was made. "
+                              "Ask again.")
+            return payload(found, page)
+
+        paginator = Paginator(
+            owner_id=interaction.user.id, pages=pages, fetch_page=fetch_page, timeout=self.paginator_timeout,
+            refusal="Only the person who asked can page through this list.",
+            menu=ArticleMenu(self._open_article),
+        )
+        await paginator.start(interaction, payload(articles, 1), ephemeral=ephemeral)
+        return articles
 
     @app_commands.command(name="latest", description="The most recently published articles")
     @app_commands.describe(
@@ -367,15 +451,15 @@ class Lookups(commands.Cog):
     async def latest(
         self, interaction: discord.Interaction, topic: str | None = None, public: bool = False
     ) -> None:
-        ephemeral = not public
-        found = await replies.within_deadline(
-            interaction, store.latest(self.bot.db, topic=topic or None, limit=LIST_SIZE), ephemeral=ephemeral
-        )
-        if not found:
-            await replies.send(interaction, self._empty_list(topic=topic), ephemeral=ephemeral)
-            return
         title = f"Latest articles: {topic}" if topic else "Latest articles"
-        await replies.send(interaction, message([article_list(title, found)]), ephemeral=ephemeral)
+        shown = await self._send_list(
+            interaction, title,
+            lambda offset, limit: store.latest(self.bot.db, topic=topic or None, limit=limit, offset=offset),
+            lambda: store.count_listed(self.bot.db, topic=topic or None, bound=self._count_bound()),
+            public=public, order="newest",
+        )
+        if not shown:
+            await replies.send(interaction, self._empty_list(topic=topic), ephemeral=not public)
 
     @app_commands.command(name="top", description="The highest-quality articles (heat breaks ties)")
     @app_commands.describe(
@@ -391,18 +475,25 @@ class Lookups(commands.Cog):
         days: app_commands.Range[int, 1, MAX_TOP_DAYS] | None = None,
         public: bool = False,
     ) -> None:
-        ephemeral = not public
-        found = await replies.within_deadline(
-            interaction,
-            store.top(self.bot.db, topic=topic or None, days=days, now=self.bot.now(), limit=LIST_SIZE),
-            ephemeral=ephemeral,
-        )
-        if not found:
-            await replies.send(interaction, self._empty_list(topic=topic, days=days), ephemeral=ephemeral)
-            return
         scope = " · ".join(describe_filters(topic=topic, days=days))
         title = f"Top articles: {scope}" if scope else "Top articles"
-        await replies.send(interaction, message([article_list(title, found)]), ephemeral=ephemeral)
+        now = self.bot.now()
+        shown = await self._send_list(
+            interaction, title,
+            lambda offset, limit: store.top(
+                self.bot.db, topic=topic or None, days=days, now=now, limit=limit, offset=offset
+            ),
+            lambda: store.count_listed(
+                self.bot.db, topic=topic or None, days=days, now=now, bound=self._count_bound()
+            ),
+            public=public, order="best", with_quality=True,
+        )
+        if not shown:
+            await replies.send(interaction, self._empty_list(topic=topic, days=days), ephemeral=not public)
+
+    def _count_bound(self) -> int:
+        """Lists count no further than one past what their pages can show."""
+        return MAX_PAGES * self.settings.page_size + 1
 
     def _empty_list(self, *, topic: str | None, days: int | None = None) -> dict[str, Any]:
         active = describe_filters(topic=topic, days=days)

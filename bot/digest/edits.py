@@ -23,6 +23,11 @@ CLEAR_LIST = "-"
 LIST_SETTINGS = ("topics", "providers", "keywords")
 #: Settings keys as they are named in the commands' options, where they differ.
 OPTION_NAMES = {"channel_id": "channel", "log_channel_id": "log_channel"}
+#: Text settings that `-` resets to their default.
+RESETTABLE = ("title", "color")
+#: A digest created from Discord skips articles older than this unless the admin says otherwise, so its
+#: first run posts news rather than the corpus's best archive.
+CREATED_MAX_AGE_DAYS = 7
 CHOICES_LIMIT = 25
 
 _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
@@ -32,7 +37,8 @@ _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
 class DigestOptions:
     """The optional settings of `/admin digest create` / `edit`, as Discord sent them (None: not given).
 
-    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off.
+    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off; `title` or `color`
+    given as `-` go back to their defaults (the name, the bot's blue).
     """
 
     channel_id: int | None = None
@@ -49,6 +55,9 @@ class DigestOptions:
     published_only: bool | None = None
     max_age_days: int | None = None
     log_channel_id: int | None = None
+    title: str | None = None
+    style: str | None = None
+    color: str | None = None
 
     @property
     def given(self) -> bool:
@@ -102,7 +111,9 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
             continue
         if item.name in LIST_SETTINGS:
             value = list(parse_list(value))
-        elif item.name == "max_age_days" and value == 0:
+        elif (item.name == "max_age_days" and value == 0) or (
+            item.name in RESETTABLE and value.strip() == CLEAR_LIST
+        ):
             value = None
         elif isinstance(value, str):
             value = value.strip()
@@ -111,11 +122,14 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
 
 
 def creation_mapping(name: str, channel_id: int, schedule: str, options: DigestOptions) -> dict[str, Any]:
-    """A new digest's definition as config.yaml would hold it: what the admin gave; defaults fill the rest,
-    except the log channel: the operator's default is a channel of the operator's, so a digest created from
-    Discord announces in its own log channel if given one, else in its server's."""
-    return {"log_channel_id": None, **option_changes(options), "name": name.strip(), "channel_id": channel_id,
-            "schedule": schedule}
+    """A new digest's definition as config.yaml would hold it: what the admin gave, an age limit of
+    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest, except the log channel: the operator's
+    default is a channel of the operator's, so a digest created from Discord announces in its own log
+    channel if given one, else in its server's."""
+    return {
+        "max_age_days": CREATED_MAX_AGE_DAYS, "log_channel_id": None, **option_changes(options),
+        "name": name.strip(), "channel_id": channel_id, "schedule": schedule,
+    }
 
 
 def edited_mapping(current: DigestSettings, options: DigestOptions) -> dict[str, Any]:
@@ -154,6 +168,9 @@ _LABELS = {
     "backlog": "Backlog on the first run",
     "mode": "Mode",
     "log_channel_id": "Log channel",
+    "title": "Title",
+    "style": "Style",
+    "color": "Colour",
 }
 
 
@@ -166,6 +183,10 @@ def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
         return "off" if value is None else f"{value} day{'s' if value != 1 else ''}"
     if key == "published_only":
         return "yes" if value else "no"
+    if key == "title" and value is None:
+        return "from the name"
+    if key == "color":
+        return "the bot's blue" if value is None else f"#{int(value):06x}"
     if key == "schedule":
         # Validated cron (digits, names, `*/,-`): shown verbatim as code, where escapes would show.
         return f"`{str(value).replace('`', '')}`"
@@ -205,8 +226,8 @@ def describe_changes(
 
 
 def required_permissions(mode: str) -> tuple[Permission, ...]:
-    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (marker
-    adoption), and in thread mode opening threads and posting in them."""
+    """What the bot needs in a digest's channel: posting embeds, reading back its own messages (to
+    adopt one sent before an interruption), and in thread mode opening threads and posting in them."""
     return CHANNEL_PERMISSIONS + (THREAD_PERMISSIONS if mode == "thread" else ())
 
 

@@ -90,9 +90,9 @@ def explain(article_id: str, pool: Sequence[Article], ctx: DigestContext) -> Exp
 def _explain_folded(
     article: Article, story: Story, ctx: DigestContext, selection: Selection, facts: tuple[str, ...]
 ) -> Explanation:
-    """A folded article is in when its link is actually listed, not hidden behind "+N more"."""
+    """A folded article is in when its link is actually listed, not left to the story's "+N" button."""
     lead = story.lead
-    shown = delivered_urls(render_selection(ctx, selection, slot_label=None))
+    shown = delivered_urls(render_selection(ctx, selection, slot=None))
     detail = (*facts, f"story lead {lead.id}: {lead.title}")
     if article.url in shown:
         return Explanation(
@@ -102,7 +102,8 @@ def _explain_folded(
         )
     return Explanation(
         False,
-        f"It covers the same story as {lead.id} ({lead.title!r}), folded into it but hidden behind "
-        f'"+N more" (max_related is {ctx.settings.max_related}).',
+        f"It covers the same story as {lead.id} ({lead.title!r}), folded into it but not listed: it is "
+        "counted in the story's \"+N\" and shown by its coverage button (max_related is "
+        f"{ctx.settings.max_related}).",
         detail,
     )

@@ -28,9 +28,9 @@ class Story:
 class PlannedMessage:
     """One message of a plan and what posting it delivers.
 
-    `delivered_urls` are the canonical URLs shown in it (leads and listed related links, not those hidden
-    behind "+N more"); `article_ids` are the corpus articles it leads with. `in_thread` marks item
-    messages that go into the thread opened on the header (thread mode).
+    `delivered_urls` are the canonical URLs shown in it (leads and listed related links, not those only
+    counted as "+N" behind the story's coverage button); `article_ids` are the corpus articles it leads
+    with. `in_thread` marks item messages that go into the thread opened on the header (thread mode).
     """
 
     payload: Payload

@@ -96,16 +96,6 @@ def _all_skipped(due: DueSlots, reason: str) -> SkippedRange | None:
     return SkippedRange(first, due.latest, due.skipped_count + 1, reason)
 
 
-def slot_label(key: str, tz: ZoneInfo, *, manual_at: datetime | None = None) -> str:
-    """How a run's slot reads in its marker line: the local wall-clock time and zone, e.g.
-    `2026-10-25 01:30 Europe/London`. A manual run shows its local start to the second and says so, so
-    two manual runs never share a marker."""
-    if manual_at is not None:
-        local = _utc(manual_at, "manual_at").astimezone(tz)
-        return f"{local:%Y-%m-%d %H:%M:%S} {tz.key} (manual)"
-    return f"{key.replace('T', ' ')} {tz.key}"
-
-
 def message_nonce(digest: str, slot: str, part: int) -> str:
     """The nonce of one planned message: the same for the same (digest, slot, part) on every attempt, so
     Discord answers a repeat within its nonce window with the message it already created."""

@@ -1,9 +1,11 @@
 """When digests run: cron expressions with cron's meaning, slot keys, and the slots due after downtime.
 
-Operators write schedules as classic five-field cron, but APScheduler's `CronTrigger` numbers weekdays from
-Monday = 0 and requires day-of-month AND day-of-week to match where cron accepts either. Expressions are
-therefore parsed here into explicit value sets and handed to APScheduler in a form that means the same
-thing; APScheduler is used only for the calendar and time-zone arithmetic.
+Operators write schedules as classic five-field cron or as a plain preset (`daily 08:00`, `weekdays
+08:00`, `mondays 09:30`, `hourly`, `every 6 hours`), which `parse_cron` translates to cron; `describe`
+says any schedule back in words ("at 08:00, Monday to Friday"). APScheduler's `CronTrigger` numbers
+weekdays from Monday = 0 and requires day-of-month AND day-of-week to match where cron accepts either.
+Expressions are therefore parsed here into explicit value sets and handed to APScheduler in a form that
+means the same thing; APScheduler is used only for the calendar and time-zone arithmetic.
 
 A slot is identified by its local wall-clock minute in the digest's time zone (`YYYY-MM-DDTHH:MM`), so the
 hour repeated when clocks go back is one slot, and instants are compared in UTC.
@@ -12,7 +14,11 @@ hour repeated when clocks go back is one slot, and instants are compared in UTC.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+import difflib
+import itertools
+import re
+import zoneinfo
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,11 +92,59 @@ class DueSlots:
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone called `name`, or a ScheduleError naming it."""
+    """The IANA time zone called `name`, or a ScheduleError naming it and the closest real names."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ScheduleError(f"unknown time zone {name!r}") from None
+        pass
+    suggestions = closest_zones(name) if isinstance(name, str) else []
+    if not suggestions:
+        raise ScheduleError(f"unknown time zone {name!r} (use an IANA name such as Europe/London)")
+    raise ScheduleError(f"unknown time zone {name!r} — did you mean {_either(suggestions)}?")
+
+
+def _either(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+_ZONE_NAMES: tuple[str, ...] = ()
+
+
+def _zone_names() -> tuple[str, ...]:
+    """Every IANA zone name with a region (`Europe/London`, not the legacy `GB`) and UTC, read once."""
+    global _ZONE_NAMES
+    if not _ZONE_NAMES:
+        names = {name for name in zoneinfo.available_timezones() if "/" in name} | {"UTC"}
+        _ZONE_NAMES = tuple(sorted(names))
+    return _ZONE_NAMES
+
+
+def _zone_key(text: str) -> str:
+    return re.sub(r"[\s_-]+", "_", text.strip()).casefold()
+
+
+def closest_zones(typed: str, *, limit: int = 3) -> list[str]:
+    """The IANA names someone typing `typed` most likely meant: the same name in other letter case, a
+    zone whose city is `typed` ("London" → Europe/London, "new york" → America/New_York), else the names
+    and cities spelled most alike."""
+    key = _zone_key(typed)
+    if not key:
+        return []
+    names = _zone_names()
+    by_key = {_zone_key(name): name for name in names}
+    if key in by_key:
+        return [by_key[key]]
+    cities: dict[str, list[str]] = {}
+    for name in names:
+        cities.setdefault(_zone_key(name.rsplit("/", 1)[-1]), []).append(name)
+    if key in cities:
+        return cities[key][:limit]
+    found: list[str] = []
+    for close in difflib.get_close_matches(key, list(cities), n=limit, cutoff=0.75):
+        found += cities[close]
+    for close in difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.75):
+        found.append(by_key[close])
+    return list(dict.fromkeys(found))[:limit]
 
 
 def _parse_value(text: str, field: _Field) -> int:
@@ -154,8 +208,56 @@ def _compact(values: frozenset[int], field: _Field) -> str:
     return ",".join(runs)
 
 
+# --- presets ----------------------------------------------------------------------------------------
+
+PRESET_EXAMPLES = "daily 08:00, weekdays 08:00, mondays 09:30, hourly, every 6 hours"
+_DAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_CLOCK = re.compile(r"(?:at\s+)?(\d{1,2}):(\d{2})")
+_DAY_WORDS: dict[str, str] = {
+    "daily": "*", "every day": "*", "weekdays": "mon-fri", "weekends": "sat,sun",
+    **{f"{day}s": day[:3] for day in _DAY_NAMES},
+    **{day: day[:3] for day in _DAY_NAMES},
+}
+_EVERY_HOURS = re.compile(r"every\s+(\d{1,2})\s+hours?")
+
+
+def _clock_time(text: str, preset: str) -> tuple[int, int]:
+    match = _CLOCK.fullmatch(text)
+    if match is None:
+        raise ScheduleError(f"schedule {preset!r}: {text!r} is not a time; write it as HH:MM, e.g. 08:00")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise ScheduleError(f"schedule {preset!r}: {text!r} is not a time of day (00:00 to 23:59)")
+    return hour, minute
+
+
+def preset_cron(text: str) -> str | None:
+    """The cron expression a plain preset stands for, or None when `text` is not one.
+
+    `daily HH:MM`, `weekdays HH:MM`, `weekends HH:MM`, `mondays HH:MM` (any day), `hourly`,
+    `every N hours` (1–23, from midnight). A preset with a bad time raises ScheduleError.
+    """
+    preset = " ".join(text.split()).lower()
+    if preset in ("hourly", "every hour"):
+        return "0 * * * *"
+    every = _EVERY_HOURS.fullmatch(preset)
+    if every is not None:
+        hours = int(every.group(1))
+        if not 1 <= hours <= 23:
+            raise ScheduleError(
+                f"schedule {text.strip()!r}: every 1 to 23 hours (for once a day use daily 08:00)"
+            )
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    for words, weekdays in _DAY_WORDS.items():
+        if preset.startswith(words + " "):
+            hour, minute = _clock_time(preset[len(words) + 1 :], text.strip())
+            return f"{minute} {hour} * * {weekdays}"
+    return None
+
+
 def parse_cron(expr: str) -> CronSpec:
-    """A five-field cron expression (minute hour day-of-month month day-of-week) with cron's meaning.
+    """A five-field cron expression (minute hour day-of-month month day-of-week) with cron's meaning, or a
+    preset (`preset_cron`), which becomes the cron expression it stands for.
 
     Day-of-week 0 and 7 are Sunday, 1 is Monday; names (`mon-fri`, `sun`, `jan`) are accepted. Cron runs
     when day-of-month OR day-of-week matches but APScheduler needs both, so an expression restricting both
@@ -165,9 +267,13 @@ def parse_cron(expr: str) -> CronSpec:
         raise ScheduleError(f"a schedule must be a cron expression string, not {type(expr).__name__}")
     parts = expr.split()
     if len(parts) != 5:
+        translated = preset_cron(expr)
+        if translated is not None:
+            return parse_cron(translated)
         raise ScheduleError(
             f"cron expression {expr.strip()!r} has {len(parts)} field(s); expected 5: "
-            "minute hour day-of-month month day-of-week (for example '0 8 * * mon-fri')"
+            "minute hour day-of-month month day-of-week (for example '0 8 * * mon-fri'), "
+            f"or a preset: {PRESET_EXAMPLES}"
         )
     minute, hour, day, month, weekday = (
         _parse_field(text, field) for text, field in zip(parts, _FIELDS, strict=True)
@@ -302,3 +408,80 @@ def due_slots(spec: CronSpec, tz: ZoneInfo, *, after: datetime, until: datetime)
             skipped_count += 1
         latest = Slot(key, fire)
     return DueSlots(latest, skipped_first, skipped_last, skipped_count)
+
+
+# --- in words -----------------------------------------------------------------------------------------
+
+_WEEKDAY_WORDS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+#: Listing more times of day than this reads worse than the cron expression.
+_TIMES_LISTED = 6
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _step(values: Sequence[int]) -> int | None:
+    """The common difference of evenly spaced `values` (at least three of them), else None."""
+    if len(values) < 3:
+        return None
+    steps = {later - earlier for earlier, later in itertools.pairwise(values)}
+    return steps.pop() if len(steps) == 1 else None
+
+
+def _time_words(minutes: list[int], hours: list[int]) -> str | None:
+    every_hour = len(hours) == 24
+    if len(minutes) == 1:
+        minute = minutes[0]
+        if every_hour:
+            return "every hour, on the hour" if minute == 0 else f"every hour at :{minute:02d}"
+        step = _step(hours)
+        if step is not None and step * len(hours) == 24:
+            return f"every {step} hours from {hours[0]:02d}:{minute:02d}"
+        if step == 1:
+            return f"every hour from {hours[0]:02d}:{minute:02d} to {hours[-1]:02d}:{minute:02d}"
+        if len(hours) <= _TIMES_LISTED:
+            return "at " + _and([f"{hour:02d}:{minute:02d}" for hour in hours])
+        return None
+    step = _step(minutes)
+    if every_hour and step is not None and 60 % step == 0 and minutes[0] == 0:
+        return f"every {step} minutes"
+    return None
+
+
+def _weekday_words(weekdays: list[int]) -> str:
+    ordered = sorted(weekdays, key=lambda day: (day - 1) % 7)  # Monday first
+    if ordered == [6, 0]:
+        return "Saturday and Sunday"
+    monday_based = [(day - 1) % 7 for day in ordered]
+    if len(ordered) >= 3 and monday_based == list(range(monday_based[0], monday_based[-1] + 1)):
+        return f"{_WEEKDAY_WORDS[ordered[0]]} to {_WEEKDAY_WORDS[ordered[-1]]}"
+    if len(ordered) == 1:
+        return f"on {_WEEKDAY_WORDS[ordered[0]]}s"
+    return "on " + _and([_WEEKDAY_WORDS[day] for day in ordered])
+
+
+def describe(spec: CronSpec, timezone: str | None = None) -> str:
+    """The schedule in words, e.g. "at 08:00, Monday to Friday, Europe/London"; an expression words
+    would not make clearer is quoted as cron ("cron 5,17 */3 * * *, UTC")."""
+    minute, hour, day, month, weekday = (
+        sorted(_parse_field(text, field))
+        for text, field in zip(spec.expression.split(), _FIELDS, strict=True)
+    )
+    weekdays = sorted({value % 7 for value in weekday})
+    when = _time_words(minute, hour)
+    if when is None:
+        parts = [f"cron {spec.expression}"]
+    else:
+        parts = [when]
+        if spec.day != "*":
+            parts.append(f"on day{'s' if len(day) > 1 else ''} {_and([str(d) for d in day])} of the month")
+        elif spec.day_of_week != "*":
+            parts.append(_weekday_words(weekdays))
+        elif when.startswith("at "):
+            parts.append("every day")
+        if spec.month != "*":
+            parts.append("in " + _and([calendar.month_name[m] for m in month]))
+    if timezone:
+        parts.append(timezone)
+    return ", ".join(parts)

@@ -7,7 +7,7 @@ ranking) lives with the story grouping, which needs it too, and is re-exported h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,10 +16,16 @@ from bot.corpus.model import Article
 from bot.digest.model import Story
 from bot.digest.stories import group_stories, rank_key
 
+#: On a first run, backlog articles published this many days before the newest candidate or later are
+#: fresh: they take the backlog's places (best first) and lead the run before any older article.
+BACKLOG_FRESH_DAYS = 7
+
 __all__ = [
+    "BACKLOG_FRESH_DAYS",
     "Delivered",
     "DigestContext",
     "Selection",
+    "fresh_first",
     "is_new",
     "passes_filters",
     "rank_key",
@@ -99,9 +105,11 @@ def passes_filters(article: Article, ctx: DigestContext) -> str | None:
     if settings.max_age_days is not None:
         oldest = ctx.slot_time - timedelta(days=settings.max_age_days)
         if article.published_at < oldest:
+            days = "day" if settings.max_age_days == 1 else "days"
             return (
-                f"it was published {article.published_at:%Y-%m-%d}, more than {settings.max_age_days} "
-                f"days before the run's slot ({ctx.slot_time:%Y-%m-%d})"
+                f"it was published {article.published_at:%Y-%m-%d}, older than the digest's age limit "
+                f"(max_age_days: {settings.max_age_days} {days} before the run's slot, "
+                f"{ctx.slot_time:%Y-%m-%d})"
             )
     return None
 
@@ -111,12 +119,20 @@ def is_new(article: Article, ctx: DigestContext) -> bool:
     return article.first_load is not None and article.first_load > ctx.watermark
 
 
+def fresh_first(ranked: Sequence[Article], reference: datetime) -> list[Article]:
+    """`ranked` (best first) with the articles published within BACKLOG_FRESH_DAYS of `reference` (the
+    newest candidate) ahead of the older ones, each part keeping its order."""
+    oldest_fresh = reference - timedelta(days=BACKLOG_FRESH_DAYS)
+    return sorted(ranked, key=lambda article: article.published_at < oldest_fresh)
+
+
 def select_stories(pool: Iterable[Article], ctx: DigestContext) -> Selection:
     """The stories of the digest's next run, best first, and the detail behind the choice.
 
     Candidates pass the filters and were never delivered to the channel; they are the new articles plus, on
-    the first run only, the best `backlog` existing ones. They are grouped into stories, and at most
-    `max_articles` stories are kept.
+    the first run only, `backlog` existing ones: the best of those published within BACKLOG_FRESH_DAYS of
+    the newest candidate, older ones only for the places left. They are grouped into stories — on the first
+    run the fresh stories lead — and at most `max_articles` stories are kept.
     """
     settings = ctx.settings
     eligible = sorted(
@@ -129,9 +145,16 @@ def select_stories(pool: Iterable[Article], ctx: DigestContext) -> Selection:
     )
     new = [article for article in eligible if is_new(article, ctx)]
     existing = [article for article in eligible if not is_new(article, ctx)]
-    backlog = existing[: max(settings.backlog, 0)] if ctx.first_run else []
-
-    ranked = group_stories([*new, *backlog])
+    backlog: list[Article] = []
+    ranked_stories = []
+    if ctx.first_run and eligible:
+        newest = max(article.published_at for article in eligible)
+        existing = fresh_first(existing, newest)
+        backlog = existing[: max(settings.backlog, 0)]
+        oldest_fresh = newest - timedelta(days=BACKLOG_FRESH_DAYS)
+        ranked_stories = sorted(group_stories([*new, *backlog]),
+                                key=lambda story: story.lead.published_at < oldest_fresh)
+    ranked = ranked_stories or group_stories(new)
     folded_into = {member.id: story.lead.id for story in ranked for member in story.folded}
     return Selection(
         stories=tuple(ranked[: settings.max_articles]),

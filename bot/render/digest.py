@@ -1,113 +1,132 @@
 """A digest run's stories rendered as the exact messages it posts, packed within Discord's limits.
 
-Each message's `content` is a one-line header that doubles as its marker: delivery finds a message it
-already posted by parsing that line (`parse_marker`), so the line is deterministic for a given digest,
-slot and part.
+The first message opens with a header readers understand — `📰 **Morning brief** · <t:…:f> · 5 stories`,
+the slot as a Discord timestamp each reader sees in their own zone — and a message that continues a split
+run says so (`… · continued`). Delivery finds a message it already posted by its `message_key`: the header
+line (title and slot instant to the second) plus each embed's title and text, link targets left out (so
+neither the thread header's later jump links nor the way Discord writes a URL back change it). A channel
+never gets the same story twice, so two runs never share a key, even for two digests with the same title
+and slot.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.config import DIGEST_STYLES
 from bot.digest.model import PlannedMessage, Story
-from bot.render.embeds import (
-    BRAND_COLOR,
-    RenderedEmbed,
-    article_embed,
-    embed_length,
-    message,
-)
+from bot.render.digest_items import StoryItem, button_rows, compact_item, outlet_name, rich_item
+from bot.render.embeds import BRAND_COLOR, embed_length, message
 from bot.render.text import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     EMBEDS_PER_MESSAGE,
     ZERO_WIDTH_SPACE,
     clean,
+    discord_timestamp,
+    link_target,
     plain,
+    safe_url,
     truncate,
 )
 
 MARKER_ICON = "📰"
 SEPARATOR = " · "
-#: Digest excerpts are kept short so a run reads as a digest, not a wall of text.
-DIGEST_EXCERPT_LIMIT = 600
+CONTINUED = "continued"
 THREAD_NAME_LIMIT = 100
+SUMMARY_TITLE = "In this digest"
 
-_MARKER = re.compile(
-    rf"^{MARKER_ICON} \*\*(?P<name>.+?)\*\*"
-    r"(?: · (?P<slot>.+?))?"
-    r" · (?P<count>\d+) stor(?:y|ies)"
-    r"(?: · part (?P<part>\d+)/(?P<parts>\d+))?$"
+_HEADER = re.compile(
+    rf"^{MARKER_ICON} \*\*(?P<title>.+?)\*\*"
+    r"(?: · <t:(?P<unix>-?\d+):f>)?"
+    rf" · (?P<tail>\d+ stor(?:y|ies)|{CONTINUED})$"
 )
 _INERT_MENTION = re.compile(rf"(@){ZERO_WIDTH_SPACE}(?=everyone|here)|(<){ZERO_WIDTH_SPACE}", re.IGNORECASE)
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+# In text we escaped, "](" only ever opens one of our own link targets.
+_LINK_TARGET = re.compile(r"\]\((?:[^()\s]*)\)")
 
 
 @dataclass(frozen=True, slots=True)
 class DigestHeader:
-    """What the header line says: the digest, its slot in its timezone (None before a slot is claimed, as
-    in previews) and how many stories the run posts."""
+    """What the header says: the digest's title, its slot (None before a slot is known) and how many
+    stories the run posts."""
 
-    digest: str
-    slot_label: str | None
+    title: str
+    slot: datetime | None
     story_count: int
 
 
-def header_line(header: DigestHeader, part: int = 1, parts: int = 1) -> str:
-    """`📰 **name** · slot · N stories · part n/N` (slot only when claimed, part only when split)."""
-    if header.slot_label is not None and ("·" in header.slot_label or "\n" in header.slot_label):
-        raise ValueError(f"slot label {header.slot_label!r} may not contain '·' or a line break")
-    pieces = [f"{MARKER_ICON} **{clean(header.digest)}**"]
-    if header.slot_label:
-        pieces.append(clean(header.slot_label))
-    noun = "story" if header.story_count == 1 else "stories"
-    pieces.append(f"{header.story_count} {noun}")
-    if parts > 1:
-        pieces.append(f"part {part}/{parts}")
+def header_line(header: DigestHeader, *, continued: bool = False) -> str:
+    """`📰 **title** · <t:…:f> · N stories`, or `… · continued` on the later messages of a split run."""
+    if "\n" in header.title or "\r" in header.title:
+        raise ValueError(f"digest title {header.title!r} may not contain a line break")
+    pieces = [f"{MARKER_ICON} **{clean(header.title)}**"]
+    if header.slot is not None:
+        pieces.append(discord_timestamp(header.slot, "f"))
+    if continued:
+        pieces.append(CONTINUED)
+    else:
+        noun = "story" if header.story_count == 1 else "stories"
+        pieces.append(f"{header.story_count} {noun}")
     return SEPARATOR.join(pieces)
 
 
 def _unclean(text: str) -> str:
-    """Undo `clean` on a name we rendered ourselves, so parsed markers compare equal to config names."""
+    """Undo `clean` on a title we rendered ourselves."""
     return _ESCAPED.sub(r"\1", _INERT_MENTION.sub(lambda m: m.group(1) or m.group(2), text))
 
 
-def parse_marker(content: str | None) -> tuple[str, str | None, int, int] | None:
-    """(digest, slot_label, part, parts) from a header line, or None when `content` is not one.
-
-    An unsplit message reads as part 1 of 1.
-    """
-    if not content:
-        return None
-    match = _MARKER.match(content)
+def parse_header(content: str | None) -> tuple[str, datetime | None, str] | None:
+    """(title, slot, `N stories` or `continued`) from a header line, or None when `content` is not one."""
+    match = _HEADER.match(content or "")
     if match is None:
         return None
-    slot = match.group("slot")
-    part = int(match.group("part") or 1)
-    parts = int(match.group("parts") or 1)
-    return _unclean(match.group("name")), _unclean(slot) if slot else None, part, parts
+    unix = match.group("unix")
+    slot = datetime.fromtimestamp(int(unix), UTC) if unix is not None else None
+    return _unclean(match.group("title")), slot, match.group("tail")
 
 
-def marker_matches(content: str | None, digest: str, slot_label: str | None, part: int, parts: int) -> bool:
-    """Whether `content` is the header line of that digest's slot and part."""
-    return parse_marker(content) == (digest, slot_label, part, parts)
+def message_key(payload: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What identifies a digest message among the bot's messages in a channel (see the module docstring);
+    None when the payload has neither a header line nor embeds."""
+    header = parse_header(payload.get("content"))
+    embeds = tuple(
+        ((embed.get("title") or "").strip(), _LINK_TARGET.sub("]", embed.get("description") or "").strip())
+        for embed in payload.get("embeds") or ()
+    )
+    if header is None and not embeds:
+        return None
+    return header, embeds
 
 
-def thread_name(header: DigestHeader) -> str:
-    """The name of the thread a thread-mode digest opens under its header (plain text, ≤ 100)."""
-    name = f"{header.digest} · {header.slot_label}" if header.slot_label else header.digest
+def same_message(planned: Mapping[str, Any], posted: Mapping[str, Any]) -> bool:
+    """Whether `posted` (a message read back from Discord) is the planned message."""
+    key = message_key(planned)
+    return key is not None and key == message_key(posted)
+
+
+def thread_name(title: str, slot: datetime | None, tz: ZoneInfo) -> str:
+    """The thread a thread-mode digest opens under its header: `Morning brief · Tue 2 Jan 08:00` in the
+    digest's time zone (plain text, ≤ 100 characters)."""
+    name = title
+    if slot is not None:
+        local = slot.astimezone(tz)
+        name = f"{title} · {local:%a} {local.day} {local:%b %H:%M}"
     return truncate(plain(name), THREAD_NAME_LIMIT)
 
 
-def pack_embeds(rendered: Sequence[RenderedEmbed]) -> list[list[int]]:
+def pack_embeds(rendered: Sequence[dict[str, Any]]) -> list[list[int]]:
     """Indexes of embeds grouped into messages in order: ≤ 10 embeds and ≤ 6000 characters each."""
     groups: list[list[int]] = []
     used = 0
-    for index, item in enumerate(rendered):
-        size = embed_length(item.embed)
+    for index, embed in enumerate(rendered):
+        size = embed_length(embed)
         if size > EMBED_TOTAL_LIMIT:
             raise ValueError(f"story embed {index + 1} has {size} characters, over {EMBED_TOTAL_LIMIT}")
         if not groups or len(groups[-1]) >= EMBEDS_PER_MESSAGE or used + size > EMBED_TOTAL_LIMIT:
@@ -118,13 +137,17 @@ def pack_embeds(rendered: Sequence[RenderedEmbed]) -> list[list[int]]:
     return groups
 
 
-def _summary_embed(stories: Sequence[Story]) -> dict[str, Any]:
-    """The thread-mode header's embed: the run's story titles, numbered (no links: it delivers nothing)."""
+def _summary_embed(stories: Sequence[Story], color: int) -> dict[str, Any]:
+    """The thread-mode header's embed: the run's stories, numbered, each linked to its article until
+    delivery points the links at the story's message in the thread (`link_summary`)."""
     lines = []
     for number, story in enumerate(stories, start=1):
-        provider = story.lead.provider.label if story.lead.provider else None
-        suffix = f" — {truncate(clean(provider), 80)}" if provider else ""
-        lines.append(f"{number}. {truncate(clean(story.lead.title), 200)}{suffix}")
+        lead = story.lead
+        title = truncate(clean(lead.title) or clean(lead.url), 200)
+        url = safe_url(lead.url)
+        linked = f"[{title}]({link_target(url)})" if url else title
+        outlet = truncate(clean(outlet_name(lead.provider.label if lead.provider else None, lead.url)), 60)
+        lines.append(f"{number}. {linked} — {outlet}")
     description = ""
     for index, line in enumerate(lines):
         rest = len(lines) - index
@@ -133,7 +156,33 @@ def _summary_embed(stories: Sequence[Story]) -> dict[str, Any]:
             description += f"\n+{rest} more"
             break
         description = candidate
-    return {"title": "In this digest", "color": BRAND_COLOR, "description": description}
+    return {"title": SUMMARY_TITLE, "color": color, "description": description}
+
+
+def link_summary(header: Mapping[str, Any], jump_urls: Sequence[str]) -> dict[str, Any]:
+    """The thread header's payload with story n linked to `jump_urls[n - 1]` (its message in the thread).
+
+    Only the link targets change: the text, and so the header's `message_key`, stays the same.
+    """
+    embeds = [dict(embed) for embed in header.get("embeds") or ()]
+    if not embeds or embeds[0].get("title") != SUMMARY_TITLE:
+        raise ValueError("not a thread-mode digest header")
+    lines = (embeds[0].get("description") or "").split("\n")
+    for index, url in enumerate(jump_urls[: len(lines)]):
+        if safe_url(url):
+            lines[index] = _LINK_TARGET.sub(f"]({link_target(url)})", lines[index], count=1)
+    embeds[0]["description"] = "\n".join(lines)
+    return message(embeds, header.get("content"))
+
+
+def render_items(
+    stories: Sequence[Story], *, style: str, max_related: int, color: int
+) -> list[StoryItem]:
+    """Every story as an item in the digest's style."""
+    if style not in DIGEST_STYLES:
+        raise ValueError(f"digest style must be one of {', '.join(DIGEST_STYLES)}, got {style!r}")
+    build = compact_item if style == "compact" else rich_item
+    return [build(story, max_related=max_related, color=color) for story in stories]
 
 
 def render_digest(
@@ -142,10 +191,12 @@ def render_digest(
     *,
     max_related: int,
     mode: str = "channel",
-    excerpt_limit: int = DIGEST_EXCERPT_LIMIT,
+    style: str = "compact",
+    color: int | None = None,
 ) -> list[PlannedMessage]:
-    """The messages a run posts: one embed per story, packed under Discord's limits, each headed by the
-    marker line. Thread mode adds a header message first and marks the rest as thread items.
+    """The messages a run posts: one embed per story, packed under Discord's limits, with a "+N" button
+    per story whose coverage is not all listed. The first channel message carries the header line; thread
+    mode posts a header with the story list first and the stories in the thread under it.
 
     No stories → no messages (the run posts nothing).
     """
@@ -153,24 +204,23 @@ def render_digest(
         raise ValueError(f"digest mode must be 'channel' or 'thread', got {mode!r}")
     if not stories:
         return []
-    rendered = [
-        article_embed(story.lead, related=story.related, max_related=max_related, excerpt_limit=excerpt_limit)
-        for story in stories
-    ]
-    groups = pack_embeds(rendered)
-    offset = 1 if mode == "thread" else 0
-    parts = len(groups) + offset
+    shade = BRAND_COLOR if color is None else color
+    items = render_items(stories, style=style, max_related=max_related, color=shade)
+    groups = pack_embeds([item.embed for item in items])
     planned: list[PlannedMessage] = []
     if mode == "thread":
-        planned.append(
-            PlannedMessage(payload=message([_summary_embed(stories)], header_line(header, 1, parts)))
-        )
-    for number, group in enumerate(groups, start=1 + offset):
+        planned.append(PlannedMessage(payload=message([_summary_embed(stories, shade)], header_line(header))))
+    for number, group in enumerate(groups):
+        content = None if mode == "thread" else header_line(header, continued=number > 0)
+        payload = message([items[i].embed for i in group], content)
+        rows = button_rows([items[i] for i in group])
+        if rows:
+            payload["components"] = rows
         planned.append(
             PlannedMessage(
-                payload=message([rendered[i].embed for i in group], header_line(header, number, parts)),
+                payload=payload,
                 article_ids=tuple(stories[i].lead.id for i in group),
-                delivered_urls=tuple(url for i in group for url in rendered[i].shown_urls),
+                delivered_urls=tuple(url for i in group for url in items[i].shown_urls),
                 in_thread=mode == "thread",
             )
         )

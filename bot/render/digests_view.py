@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.digest.explain import Explanation
 from bot.digest.model import Plan
+from bot.digest.schedule import describe, parse_cron
 from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, embed_length, message, notice
 from bot.render.text import (
     CONTENT_LIMIT,
@@ -24,6 +25,7 @@ from bot.render.text import (
     TITLE_LIMIT,
     clean,
     discord_timestamp,
+    link_urls,
     truncate,
 )
 
@@ -64,7 +66,7 @@ def _digest_field(item: DigestListItem) -> dict[str, Any]:
         next_run = f"{discord_timestamp(item.next_run, 'f')} ({discord_timestamp(item.next_run, 'R')})"
     origin = "config file" if item.source == "config" else "created in Discord"
     lines = [
-        f"Schedule: {_code(item.schedule)} ({clean(item.timezone)})",
+        f"Posts: {clean(describe(parse_cron(item.schedule), item.timezone))} ({_code(item.schedule)})",
         f"Next run: {next_run}" if item.paused_reason is None else f"Next slot: {next_run}",
         f"Channel: <#{item.channel_id}>" + (" · in a thread" if item.mode == "thread" else ""),
         f"{_state(item)} · {origin}",
@@ -125,17 +127,24 @@ def preview_payload(name: str, plan: Plan) -> dict[str, Any]:
     return message(embeds, content)
 
 
-def explanation_payload(name: str, article_id: str, explanation: Explanation) -> dict[str, Any]:
-    """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts."""
+def explanation_payload(
+    name: str, article_id: str, explanation: Explanation, *, channel_id: int | None = None
+) -> dict[str, Any]:
+    """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts.
+
+    URLs in the facts are working links; the digest's channel is a mention (an embed never pings)."""
     verdict = "In the next run" if explanation.included else "Not in the next run"
     icon = "✅" if explanation.included else "❌"
+    reason = link_urls(explanation.reason, text_limit=DESCRIPTION_LIMIT - 200)
+    if channel_id is not None:
+        reason = f"{reason}\nDigest **{clean(name)}** posts to <#{int(channel_id)}>."
     embed: dict[str, Any] = {
         "title": truncate(f"{icon} {verdict} of {clean(name)}", TITLE_LIMIT),
         "color": BRAND_COLOR if explanation.included else NOTICE_COLORS["warning"],
-        "description": truncate(clean(explanation.reason), DESCRIPTION_LIMIT),
+        "description": truncate(reason, DESCRIPTION_LIMIT),
     }
     if explanation.detail:
-        shown = [f"• {truncate(clean(line), 300)}" for line in explanation.detail[:DETAIL_LINES_SHOWN]]
+        shown = [f"• {link_urls(line)}" for line in explanation.detail[:DETAIL_LINES_SHOWN]]
         embed["fields"] = [{"name": "Details", "value": truncate("\n".join(shown), FIELD_VALUE_LIMIT),
                             "inline": False}]
     embed["footer"] = {"text": truncate(f"Article {article_id}", 2048)}

@@ -29,6 +29,8 @@ from bot.render.text import (
     TITLE_LIMIT,
     clean,
     discord_timestamp,
+    finish_excerpt,
+    highlighted_pieces,
     link_target,
     neutralize_mentions,
     plain,
@@ -49,8 +51,6 @@ SNIPPET_LIMIT = 300
 LIST_TITLE_LIMIT = 200
 STATS_REJECTED_SHOWN = 10
 
-_SIMPLE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_HIGHLIGHT = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -65,22 +65,31 @@ class RenderedEmbed:
 # --- small shared pieces
 
 
-def score_line(quality: int | None, heat: int | None = None) -> str:
-    """Quality and heat the same way everywhere: "Quality 61 · Heat 12" (missing parts left out; the
-    corpus marks "no heat measured" with a negative heat, which is not shown)."""
-    parts = []
-    if quality is not None:
-        parts.append(f"Quality {quality}")
-    if heat is not None and heat >= 0:
-        parts.append(f"Heat {heat}")
-    return " · ".join(parts)
+#: Quality (0–100) in words, best first: the least quality each word needs. Explained in /about.
+QUALITY_WORDS = ((80, "Excellent"), (60, "Good"), (40, "Fair"), (0, "Basic"))
+#: Heat (how much attention a story gets) in words; below the last threshold it says nothing worth showing.
+HEAT_WORDS = ((100, "🔥 Hot story"), (25, "Getting attention"))
 
 
-def id_label(article_id: str) -> str:
-    """The article id as users should copy it into /article: code-formatted when it is a plain token."""
-    if _SIMPLE_ID.fullmatch(article_id):
-        return f"`{article_id}`"
-    return clean(article_id)
+def quality_words(quality: int | None) -> str | None:
+    """"Good quality" for 60–79 and so on (see `QUALITY_WORDS`); None when the article has no quality."""
+    if quality is None:
+        return None
+    return next(f"{word} quality" for least, word in QUALITY_WORDS if quality >= least or least == 0)
+
+
+def heat_words(heat: int | None) -> str | None:
+    """"🔥 Hot story" or "Getting attention"; None for little or no measured heat (the corpus marks "not
+    measured" with a negative heat), where a word would not help anyone."""
+    if heat is None:
+        return None
+    return next((word for least, word in HEAT_WORDS if heat >= least), None)
+
+
+def rating_line(quality: int | None, heat: int | None = None) -> str:
+    """Quality and heat the same way everywhere, in words: "Good quality · 🔥 Hot story" (parts that say
+    nothing are left out, so the line may be empty)."""
+    return " · ".join(part for part in (quality_words(quality), heat_words(heat)) if part)
 
 
 def masked_link(label: str, url: str | None) -> str:
@@ -163,8 +172,6 @@ def _related_line(item: Related, *, linked: bool = True) -> str:
         details.append(truncate(clean(item.provider.label), 80))
     if item.published_at is not None:
         details.append(discord_timestamp(item.published_at, "d"))
-    if item.quality is not None:
-        details.append(f"Quality {item.quality}")
     if details:
         parts.append(" · ".join(details))
     return " — ".join(parts)
@@ -248,9 +255,9 @@ def article_embed(
     embed["timestamp"] = _iso(article.published_at)
 
     fields = [_field("Published", discord_timestamp(article.published_at, "D"), inline=True)]
-    score = score_line(article.quality, article.heat)
-    if score:
-        fields.append(_field("Score", score, inline=True))
+    rating = rating_line(article.quality, article.heat)
+    if rating:
+        fields.append(_field("Rating", rating, inline=True))
     if article.topics:
         topics = truncate(", ".join(clean(topic) for topic in article.topics), TOPICS_LIMIT)
         fields.append(_field("Topics", topics, inline=True))
@@ -265,7 +272,7 @@ def article_embed(
         shown.extend(related_urls)
     embed["fields"] = fields
 
-    excerpt = clean(article.excerpt)
+    excerpt = clean(finish_excerpt(article.excerpt or ""))
     if excerpt:
         room = min(excerpt_limit, DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - embed_length(embed))
         if room > 0:
@@ -276,35 +283,42 @@ def article_embed(
 # --- lists and pages
 
 
-def _byline(article: Article) -> str:
-    """provider · date · Quality N · Heat N · ID `x` — the line every listed article carries."""
+def _byline(article: Article, *, with_quality: bool = False) -> str:
+    """outlet · date (· quality in words): the line under every listed title. No id: the page's menu
+    opens an article, and /article shows its id."""
     parts = []
     if article.provider is not None and article.provider.label:
         parts.append(truncate(clean(article.provider.label), 80))
     parts.append(discord_timestamp(article.published_at, "d"))
-    score = score_line(article.quality, article.heat)
-    if score:
-        parts.append(score)
-    if article.id:
-        parts.append(f"ID {id_label(article.id)}")
+    quality = quality_words(article.quality) if with_quality else None
+    if quality:
+        parts.append(quality)
     return " · ".join(parts)
 
 
+def _joined_matches(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Matches separated only by spaces become one ("**facial recognition**", not two bold words)."""
+    joined: list[tuple[str, bool]] = []
+    for text, bold in pieces:
+        if bold and len(joined) >= 2 and joined[-2][1] and not joined[-1][1] and not joined[-1][0].strip():
+            gap = joined.pop()[0]
+            joined[-1] = (joined[-1][0] + gap + text, True)
+        else:
+            joined.append((text, bold))
+    return joined
+
+
 def highlight_snippet(snippet: str, limit: int = SNIPPET_LIMIT) -> str:
-    """A search snippet with the store's `**match**` markers kept as bold and everything else escaped.
+    """A search snippet (matches between `HIGHLIGHT_START`/`HIGHLIGHT_END`) with the matches in bold and
+    everything else escaped; an excerpt the source cut mid-sentence ends with "…".
 
     Truncation never splits a highlight: a cut highlight is closed again.
     """
-    pieces: list[tuple[str, bool]] = []
-    position = 0
-    for match in _HIGHLIGHT.finditer(snippet):
-        if match.start() > position:
-            pieces.append((snippet[position : match.start()], False))
-        pieces.append((match.group(1), True))
-        position = match.end()
-    if position < len(snippet):
-        pieces.append((snippet[position:], False))
-
+    pieces = _joined_matches(highlighted_pieces(snippet))
+    whole = "".join(text for text, _ in pieces)
+    if pieces and finish_excerpt(whole) != whole.rstrip():
+        last, bold = pieces[-1]
+        pieces[-1:] = [(last, True), ("…", False)] if bold else [(finish_excerpt(last), False)]
     out = ""
     for raw, bold in pieces:
         rendered = _WHITESPACE.sub(" ", clean(raw))
@@ -321,34 +335,57 @@ def highlight_snippet(snippet: str, limit: int = SNIPPET_LIMIT) -> str:
     return out
 
 
+def _listed_title(article: Article, room: int, rest: int) -> str:
+    """The bold title, linked when the link fits in `room` next to `rest` characters of its block (and
+    the two line breaks between them)."""
+    name = truncate(clean(article.title) or clean(article.url), LIST_TITLE_LIMIT)
+    link = masked_link(name, article.url)
+    return f"**{link}**" if len(link) + 4 + rest + 2 <= room else f"**{name}**"
+
+
+def _only_the_title(article: Article, snippet: str) -> bool:
+    """Whether the snippet says nothing but the title again (some feeds use the title as the excerpt)."""
+    def words(text: str) -> str:
+        return " ".join(text.replace("…", " ").split()).casefold().rstrip(".!?:")
+
+    passage = words("".join(text for text, _ in highlighted_pieces(snippet)))
+    return bool(passage) and passage == words(article.title)
+
+
 def results_page(
     title: str,
     hits: Sequence[tuple[Article, str]],
     *,
     page: int,
     pages: int,
-    total: int,
-    footer_hint: str,
+    summary: str,
+    footer_hint: str = "",
 ) -> dict[str, Any]:
-    """One page of search results: linked title, byline with id, highlighted snippet per hit."""
+    """One page of search results, as a search engine shows them: the linked title, outlet · date, and a
+    passage of the article's own excerpt with the matched words in bold (nothing when it has none).
+
+    `summary` says how many results there are ("12 results"); `footer_hint` what else the reader should
+    know (filters in force). Open an article through the page's menu (`article_menu_options`).
+    """
     per_hit = (DESCRIPTION_LIMIT - 2 * len(hits)) // max(len(hits), 1)
     blocks = []
     for article, snippet in hits:
-        name = truncate(clean(article.title), LIST_TITLE_LIMIT)
         byline = _byline(article)
-        text = highlight_snippet(snippet, min(SNIPPET_LIMIT, max(per_hit // 3, 0)))
-        link = masked_link(name, article.url)
-        if len(link) + len(byline) + len(text) + 6 > per_hit:
-            link = name
-        block = "\n".join(part for part in (f"**{link}**", byline, text) if part)
+        # The passage gets what the unlinked title and the byline leave, so the block is never cut short
+        # (which could split a highlight); the title is linked when the link fits as well.
+        room = per_hit - len(_listed_title(article, 0, 0)) - len(byline) - 2
+        text = "" if _only_the_title(article, snippet) else highlight_snippet(
+            snippet, min(SNIPPET_LIMIT, max(room, 0))
+        )
+        heading = _listed_title(article, per_hit, len(byline) + len(text))
+        block = "\n".join(part for part in (heading, byline, text) if part)
         blocks.append(truncate(block, per_hit))
-    noun = "result" if total == 1 else "results"
     embed: dict[str, Any] = {
         "title": truncate(clean(title), TITLE_LIMIT),
         "color": BRAND_COLOR,
         "description": _join_within(blocks, DESCRIPTION_LIMIT, separator="\n\n"),
     }
-    return _with_page_footer(embed, page, pages, f"{total} {noun}", plain(footer_hint))
+    return _with_page_footer(embed, page, pages, plain(summary), plain(footer_hint))
 
 
 def article_list(
@@ -358,19 +395,19 @@ def article_list(
     description: str | None = None,
     page: int = 1,
     pages: int = 1,
+    summary: str = "",
+    with_quality: bool = False,
 ) -> dict[str, Any]:
-    """A list of articles (latest, top): linked title and byline with id. `description` is escaped."""
+    """A list of articles (latest, top): the linked title and outlet · date (and the quality in words
+    when the list is ordered by it). `description` is escaped; `summary` goes in the footer."""
     intro = clean(description)
     budget = DESCRIPTION_LIMIT - (len(intro) + 2 if intro else 0)
     per_article = budget // max(len(articles), 1) - 2
     blocks = []
     for article in articles:
-        name = truncate(clean(article.title), LIST_TITLE_LIMIT)
-        byline = _byline(article)
-        link = masked_link(name, article.url)
-        if len(link) + len(byline) + 1 > per_article:
-            link = name
-        blocks.append(truncate(f"**{link}**\n{byline}", per_article))
+        byline = _byline(article, with_quality=with_quality)
+        heading = _listed_title(article, per_article, len(byline))
+        blocks.append(truncate(f"{heading}\n{byline}", per_article))
     body = _join_within(blocks, budget, separator="\n\n")
     text = f"{intro}\n\n{body}" if intro else body
     embed: dict[str, Any] = {
@@ -378,7 +415,32 @@ def article_list(
         "color": BRAND_COLOR,
         "description": truncate(text, DESCRIPTION_LIMIT),
     }
-    return _with_page_footer(embed, page, pages, "Open one with /article id")
+    return _with_page_footer(embed, page, pages, plain(summary))
+
+
+#: Discord's limits on a select menu option's label, value and description.
+MENU_TEXT_LIMIT = 100
+MENU_OPTIONS_LIMIT = 25
+
+
+def article_menu_options(articles: Sequence[Article]) -> list[dict[str, str]]:
+    """The options of a page's "Open an article…" menu: the title as label, outlet · date as description,
+    the id as value. Select menus show no markdown, so the text is plain; an id too long to be a value is
+    left out (the corpus's ids are 16 hex digits)."""
+    options = []
+    for article in articles:
+        if not article.id or len(article.id) > MENU_TEXT_LIMIT:
+            continue
+        label = truncate(plain(article.title) or plain(article.url), MENU_TEXT_LIMIT) or article.id
+        details = []
+        if article.provider is not None and article.provider.label:
+            details.append(plain(article.provider.label))
+        published = article.published_at.astimezone(UTC)
+        details.append(f"{published.day} {published:%b %Y}")
+        option = {"label": label, "value": article.id}
+        option["description"] = truncate(" · ".join(details), MENU_TEXT_LIMIT)
+        options.append(option)
+    return options[:MENU_OPTIONS_LIMIT]
 
 
 def counts_page(title: str, rows: Sequence[tuple[str, int]], *, page: int, pages: int) -> dict[str, Any]:

@@ -37,6 +37,14 @@ _ANGLE_MENTION = re.compile(r"<(?=(?:@[!&]?\d+|#\d+|/[^<>:\n]+:\d+)>)")
 _WORD_BREAK = re.compile(r"\s")
 # The scheme of a bare http(s) URL, which Discord would turn into a link.
 _BARE_LINK = re.compile(r"\b(https?):(?=//)", re.IGNORECASE)
+#: How a complete sentence may end: its mark, then closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_DANGLING = " \t,;:–—-"
+
+#: What marks a matched word in a search snippet (see `bot.store.articles.search`). Control characters,
+#: which the corpus loader strips from every text, so no title or excerpt can fake or break a highlight.
+HIGHLIGHT_START = "\x02"
+HIGHLIGHT_END = "\x03"
 
 
 def escape_markdown(text: str) -> str:
@@ -121,6 +129,27 @@ def truncate(text: str, limit: int, *, ellipsis: str = "…") -> str:
     return cut + ellipsis
 
 
+def finish_excerpt(text: str) -> str:
+    """An excerpt that ends cleanly: one the source cut mid-sentence ("…since at least") gets "…".
+
+    Text ending in a sentence mark (or a closing quote after one) is left alone; a dangling comma, colon
+    or dash before the cut is dropped.
+    """
+    stripped = text.rstrip()
+    if not stripped or _SENTENCE_END.search(stripped):
+        return stripped
+    return stripped.rstrip(_DANGLING) + "…"
+
+
+def highlighted_pieces(snippet: str) -> list[tuple[str, bool]]:
+    """A search snippet as (text, is_match) pieces in order, the markers removed; empty pieces left out."""
+    pieces: list[tuple[str, bool]] = []
+    for index, part in enumerate(snippet.split(HIGHLIGHT_START)):
+        matched, _, rest = part.partition(HIGHLIGHT_END) if index else ("", "", part)
+        pieces += [(text, bold) for text, bold in ((matched, True), (rest, False)) if text]
+    return pieces
+
+
 def safe_url(url: str | None) -> str | None:
     """The URL if it may become a link, thumbnail or image (http(s), a host, no whitespace), else None."""
     if not url or len(url) > URL_LIMIT:
@@ -139,6 +168,63 @@ def safe_url(url: str | None) -> str | None:
 def link_target(url: str) -> str:
     """A safe URL made fit for a masked link: characters that would end `(…)` early are percent-encoded."""
     return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>]+", re.IGNORECASE)
+#: A URL longer than this is shown as text: as a link it would crowd a field's 1024 characters.
+LINKED_URL_LIMIT = 600
+
+
+def _without_trailing_punctuation(url: str) -> str:
+    """A URL found in prose without the sentence's punctuation after it; a closing bracket stays when it
+    closes one the URL opened (`…/wiki/A_(b)`)."""
+    while url:
+        if url[-1] in ".,;:!?'\"" or (url[-1] == ")" and url.count(")") > url.count("(")):
+            url = url[:-1]
+        else:
+            return url
+    return url
+
+
+def link_urls(text: str, *, label_limit: int = 80, text_limit: int = 300) -> str:
+    """`text` made safe to show with each http(s) URL in it as a working link.
+
+    `clean` would escape the URL's `_` and `*` and so break it; here the URL is the link's target
+    (untouched but for `link_target`) and a short readable form of it the label, while the text around
+    it is cleaned and cut to `text_limit`.
+    """
+    out: list[str] = []
+    position = 0
+    for match in _URL_IN_TEXT.finditer(text):
+        url = _without_trailing_punctuation(match.group(0))
+        end = match.start() + len(url)
+        out.append(clean(truncate(text[position : match.start()], text_limit)))
+        label = clean(truncate(url.split("://", 1)[1], label_limit))
+        safe = safe_url(url)
+        out.append(f"[{label}]({link_target(safe)})" if safe and len(safe) <= LINKED_URL_LIMIT else label)
+        position = end
+    out.append(clean(truncate(text[position:], text_limit)))
+    return "".join(out)
+
+
+_MARKDOWN_TOKEN = re.compile(
+    r"\\(?P<escaped>.)|\[(?P<label>(?:\\.|[^\]\\])*)\]\((?P<target>[^()\s]+)\)|\*\*|__|~~|\|\|",
+    re.DOTALL,
+)
+
+
+def markdown_to_plain(text: str) -> str:
+    """What the renderer wrote for Discord, as a terminal should show it: escapes undone, bold and other
+    markers dropped, a masked link as `label <url>`."""
+
+    def plain_token(match: re.Match[str]) -> str:
+        if match.group("escaped") is not None:
+            return match.group("escaped")
+        if match.group("target") is not None:
+            return f"{markdown_to_plain(match.group('label'))} <{match.group('target')}>"
+        return ""
+
+    return _MARKDOWN_TOKEN.sub(plain_token, text)
 
 
 def iso_utc(moment: datetime) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.corpus.model import Article, Duplicate, Image, Provider, Rejection, Related
+from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
 from bot.store.db import Database
 from bot.store.fts import build_match
 
@@ -24,6 +25,9 @@ BM25_WEIGHTS = (10.0, 2.0, 1.0)
 #: At most this many matches are ranked by bm25 (see `search`); `SearchPage.total` is capped here too.
 SEARCH_CANDIDATES = 1000
 SNIPPET_TOKENS = 24
+#: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
+#: which is the article's own text).
+SNIPPET_COLUMN = 1
 
 _ARTICLE_COLUMNS = """
     a.rowid, a.id, a.url, a.title, a.excerpt, a.original_url, a.amp_url, a.published_at, a.quality, a.heat,
@@ -46,8 +50,17 @@ class SearchFilters:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """A ranked match. `snippet` is a passage of the article's excerpt (empty when it has none) with the
+    matched words between `HIGHLIGHT_START` and `HIGHLIGHT_END` (`bot.render.text.highlighted_pieces`
+    splits it)."""
+
     article: Article
     snippet: str
+
+
+def normalize_id(article_id: str) -> str:
+    """An article id as stored: ids are hex digests, kept in lower case, so `4F07…` finds `4f07…`."""
+    return article_id.strip().lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +354,10 @@ def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]
     is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
     each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
     """
-    snippet = f"SELECT rowid, snippet(articles_fts, -1, '**', '**', '…', {SNIPPET_TOKENS}) FROM articles_fts"
+    snippet = (
+        f"SELECT rowid, snippet(articles_fts, {SNIPPET_COLUMN}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', "
+        f"{SNIPPET_TOKENS}) FROM articles_fts"
+    )
     wanted = json.dumps(list(keys))
     if "*" in match:
         return (
@@ -356,7 +372,7 @@ def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]
 async def search(
     db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0
 ) -> SearchPage:
-    """Ranked full-text search with filters and a highlighted snippet (matches marked with `**`).
+    """Ranked full-text search with filters and a highlighted snippet of each hit's excerpt (see `SearchHit`).
 
     Raises `EmptyQuery` for blank text; text with nothing searchable (punctuation only) matches nothing.
 
@@ -418,7 +434,7 @@ async def _search(
         by_rowid = {article_row[0]: article_row for article_row in rows}
         articles = await _hydrate(conn, [by_rowid[row[0]] for row in ranked], with_related=False)
     hits = tuple(
-        SearchHit(article=article, snippet=snippets.get(row[1], "").replace("\n", " · "))
+        SearchHit(article=article, snippet=snippets.get(row[1]) or "")
         for article, row in zip(articles, ranked, strict=True)
     )
     return SearchPage(hits=hits, total=total, total_capped=total >= SEARCH_CANDIDATES)
@@ -428,10 +444,11 @@ async def _search(
 
 
 async def get_article(db: Database, article_id: str) -> Article | None:
-    """The article with this id, with its related coverage (best quality first)."""
+    """The article with this id (in any letter case), with its related coverage (best quality first)."""
     async with db.read() as conn:
         rows = await _fetchall(
-            conn, f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.id = ?", (article_id.strip(),)
+            conn, f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.id = ?",
+            (normalize_id(article_id),),
         )
         articles = await _hydrate(conn, rows, with_related=True)
     return articles[0] if articles else None
@@ -493,6 +510,21 @@ async def top(
             [*params, limit, offset],
         )
         return await _hydrate(conn, rows, with_related=with_related)
+
+
+async def count_listed(
+    db: Database, *, topic: str | None = None, days: int | None = None, now: datetime | None = None,
+    bound: int = SEARCH_CANDIDATES,
+) -> int:
+    """How many articles `latest`/`top` with these filters can list, counted no further than `bound`."""
+    condition, params = _topic_condition(topic)
+    if days is not None:
+        if now is None:
+            raise ValueError("count_listed needs `now` to count the past `days`")
+        condition += " AND a.published_at >= ?"
+        params.append(int((now - timedelta(days=days)).timestamp()))
+    async with db.read() as conn:
+        return await _bounded_count(conn, f"SELECT 1 FROM articles a WHERE 1{condition}", params, bound)
 
 
 async def topic_counts(db: Database) -> list[tuple[str, int]]:
@@ -627,7 +659,7 @@ async def suggest_articles(db: Database, typed: str, limit: int = 25) -> list[tu
         return [(str(i), str(t)) for i, t in rows]
     match = build_match(typed, prefix_last=True)
     async with db.read() as conn:
-        exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (typed.strip().lower(),))
+        exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (normalize_id(typed),))
         if match is None:
             return [(str(i), str(t)) for i, t in exact]
         rows = await _fetchall(

@@ -25,7 +25,7 @@ from bot.config import DigestDefaults, DigestSettings, digest_settings_from_mapp
 from bot.corpus.model import Article
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
-from bot.digest.select import Delivered
+from bot.digest.select import BACKLOG_FRESH_DAYS, Delivered
 from bot.store.articles import current_load_seq, get_articles_by_url
 from bot.store.db import Database
 from bot.store.fts import build_match
@@ -564,8 +564,9 @@ async def digest_pool(
 
     Only articles passing the cheap filters and never delivered to the digest's channel: the best `limit`
     new ones (first seen after `watermark`) and, on the first run, the best existing ones — `backlog` of
-    them unless `existing_limit` asks for more (explain ranks the whole backlog). Story grouping only folds
-    candidates together, so nothing outside these is needed for it.
+    them unless `existing_limit` asks for more (explain ranks the whole backlog) — both among all of them
+    and among the fresh ones (published within BACKLOG_FRESH_DAYS of the newest), which the backlog
+    prefers. Story grouping only folds candidates together, so nothing outside these is needed for it.
     """
     conditions, params = _pool_filters(settings, slot_time, keywords_in_where=False)
     undelivered = "NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel_id = ? AND d.url = a.url)"
@@ -593,16 +594,26 @@ async def digest_pool(
     queries = [(f"SELECT a.url FROM {new_source} WHERE a.first_load > ? AND {where} {order} LIMIT ?",
                 [watermark, *base, limit])] if new_count else []
     existing = settings.backlog if existing_limit is None else existing_limit
-    if first_run and existing > 0:
-        queries.append(
-            (f"SELECT a.url FROM {source} WHERE a.first_load <= ? AND {where} {order} LIMIT ?",
-             [watermark, *base, existing])
-        )
     urls: list[str] = []
     async with db.read() as conn:
+        if first_run and existing > 0:
+            newest_query = f"SELECT a.published_at FROM {source} WHERE {where} ORDER BY a.published_at DESC"
+            async with conn.execute(f"{newest_query} LIMIT 1", base) as cursor:
+                newest = await cursor.fetchone()
+            if newest is not None:
+                fresh_from = int(newest[0]) - BACKLOG_FRESH_DAYS * 86400
+                queries.append((
+                    f"SELECT a.url FROM {source} WHERE a.first_load <= ? AND a.published_at >= ? AND {where} "
+                    f"{order} LIMIT ?", [watermark, fresh_from, *base, existing],
+                ))
+            queries.append(
+                (f"SELECT a.url FROM {source} WHERE a.first_load <= ? AND {where} {order} LIMIT ?",
+                 [watermark, *base, existing])
+            )
         for query, query_params in queries:
             async with conn.execute(query, query_params) as cursor:
                 urls.extend(row[0] for row in await cursor.fetchall())
+    urls = list(dict.fromkeys(urls))
     found = await get_articles_by_url(db, urls)
     return [found[url] for url in urls if url in found]
 

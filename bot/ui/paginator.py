@@ -3,7 +3,8 @@
 Only the member who ran the command can turn its pages (anyone else gets a short ephemeral refusal and
 the message stays as it is); pages are fetched through a callback only when asked for, so a search with a
 thousand hits costs one query per page viewed; when the view times out its buttons are disabled by editing
-the original response, the only way to reach an ephemeral message.
+the original response, the only way to reach an ephemeral message. A page of articles can carry an
+"Open an article…" menu (`bot.ui.article_menu`), which follows the page shown and which anyone may use.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import discord
 
 from bot.render.embeds import message, notice
 from bot.ui import replies
+from bot.ui.article_menu import ArticleMenu
 from bot.ui.errors import ReportingView
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class Paginator(ReportingView):
         fetch_page: PageFetcher,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
         refusal: str = NOT_YOURS,
+        menu: ArticleMenu | None = None,
     ) -> None:
         super().__init__(timeout=timeout)
         if pages < 1:
@@ -83,16 +86,25 @@ class Paginator(ReportingView):
         self.next_page.callback = self._next
         for button in (self.previous_page, self.counter, self.next_page):
             self.add_item(button)
+        self.menu = menu
+        if menu is not None:
+            self.add_item(menu)
         self._sync_buttons()
 
     async def start(self, interaction: discord.Interaction, first_page: Mapping[str, Any], *,
                     ephemeral: bool) -> None:
-        """Send page 1 as the command's answer; a single page needs no buttons and gets none."""
+        """Send page 1 as the command's answer; a single page needs no buttons and gets none (only its
+        menu, if it has one)."""
         self._origin = interaction
+        if self.menu is not None:
+            self.menu.show_page(first_page)
         if self.pages == 1:
-            self.stop()
-            await replies.send(interaction, first_page, ephemeral=ephemeral)
-            return
+            if self.menu is None:
+                self.stop()
+                await replies.send(interaction, first_page, ephemeral=ephemeral)
+                return
+            for button in (self.previous_page, self.counter, self.next_page):
+                self.remove_item(button)
         await replies.send(interaction, first_page, ephemeral=ephemeral, view=self)
 
     def _sync_buttons(self) -> None:
@@ -101,11 +113,17 @@ class Paginator(ReportingView):
         self.counter.label = f"{self.page}/{self.pages}"
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.owner_id:
+        if interaction.user.id == self.owner_id or self._is_menu(interaction):
             return True
         log.debug("paginator: refused a page turn by %s (owner %s)", interaction.user.id, self.owner_id)
         await replies.whisper(interaction, message([notice(self.refusal)]))
         return False
+
+    def _is_menu(self, interaction: discord.Interaction) -> bool:
+        """Whether the interaction is a pick in the article menu, which opens an article only for the
+        member who picked it and so is anyone's to use."""
+        data = interaction.data or {}
+        return self.menu is not None and data.get("custom_id") == self.menu.custom_id
 
     async def _turn_to(self, interaction: discord.Interaction, page: int) -> None:
         async with self._turning:
@@ -115,6 +133,8 @@ class Paginator(ReportingView):
             )
             self.page = target
             self._sync_buttons()
+            if self.menu is not None:
+                self.menu.show_page(payload)
             await replies.update(interaction, payload, view=self)
 
     async def _previous(self, interaction: discord.Interaction) -> None:
@@ -124,9 +144,9 @@ class Paginator(ReportingView):
         await self._turn_to(interaction, self.page + 1)
 
     async def on_timeout(self) -> None:
-        """Grey the buttons out so nobody clicks a dead paginator (the message itself stays)."""
+        """Grey the buttons and the menu out so nobody clicks a dead paginator (the message itself stays)."""
         for item in self.children:
-            if isinstance(item, discord.ui.Button):
+            if isinstance(item, discord.ui.Button | discord.ui.Select):
                 item.disabled = True
         if self._origin is None:
             return

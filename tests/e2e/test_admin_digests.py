@@ -102,6 +102,8 @@ class Scene:
     async def create(self, name: str = "harbour", **options: Any) -> InteractionResult:
         options.setdefault("channel", self.news)
         options.setdefault("schedule", DAILY_8)
+        # The test corpus is years old: without this, the default age limit would leave it nothing to post.
+        options.setdefault("max_age_days", 0)
         return await self.run("create", name=name, **options)
 
     def key(self, name: str) -> str:
@@ -220,6 +222,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     nine_in_paris = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     assert timestamp_of(nine_in_paris) in reply
     assert "2026-03-02 09:00 Europe/Paris" in reply
+    assert "**Posts:** at 09:00, every day, Europe/Paris" in reply
     assert "Topics: maritime, Sport" in reply
     [preview] = result.followups
     assert preview.ephemeral
@@ -233,7 +236,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     await scene.reach(datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC))
 
     [header] = scene.posted()
-    assert "harbour" in header
+    assert "Harbour" in header
     assert len(scene.urls_posted()) == ARTICLES
     [entry] = await store.delivery_log(scene.bot.db, scene.key("harbour"))
     assert entry.status == "posted" and entry.kind == "scheduled"
@@ -285,6 +288,8 @@ async def test_thread_mode_also_needs_thread_permissions(scene: Scene) -> None:
         ({"schedule": "0 8 * *"}, "schedule", "cron expression '0 8 * *' has 4 field(s)"),
         ({"schedule": "0 8 1 * mon"}, "schedule", "restricts both day-of-month and day-of-week"),
         ({"timezone": "Mars/Olympus"}, "timezone", "unknown time zone 'Mars/Olympus'"),
+        ({"timezone": "London"}, "timezone", "unknown time zone 'London' — did you mean Europe/London?"),
+        ({"schedule": "daily 8am"}, "schedule", "'8am' is not a time; write it as HH:MM"),
         ({"min_quality": 150}, "min_quality", "150 is out of range (allowed: 0-100)"),
         ({"name": "Bad Name"}, "name", "'Bad Name' is not a valid digest name"),
     ],
@@ -320,6 +325,15 @@ async def test_a_duplicate_name_is_refused_including_a_config_digests(scene: Sce
 # --- edit
 
 
+async def test_a_preset_schedule_is_stored_as_cron_and_said_back_in_words(scene: Scene) -> None:
+    result = await scene.create(schedule="weekdays 08:00", timezone="Europe/London")
+    reply = text_of(result)
+    assert "**Posts:** at 08:00, Monday to Friday, Europe/London" in reply
+    assert "Schedule: `0 8 * * mon-fri`" in reply
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
+    assert record is not None and record.settings.schedule == "0 8 * * mon-fri"
+
+
 async def test_edit_schedule_changes_the_next_run_from_now_on(scene: Scene) -> None:
     await scene.create()
     scene.clock.set(datetime(2026, 3, 2, 7, 55, tzinfo=UTC))
@@ -328,6 +342,7 @@ async def test_edit_schedule_changes_the_next_run_from_now_on(scene: Scene) -> N
 
     reply = text_of(result)
     assert "Schedule: `0 8 * * *` → `30 7 * * *`" in reply
+    assert "**Posts:** at 07:30, every day, UTC" in reply
     assert "Stories per run: 5 → 2" in reply
     tomorrow = datetime(2026, 3, 3, 7, 30, tzinfo=UTC)
     assert timestamp_of(tomorrow) in reply, "07:30 today already passed when the schedule changed"
@@ -644,3 +659,21 @@ async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) 
     assert refusals[2].startswith("digest run · refused\n") and "quiet week" in refusals[2]
     who = {"name": "By", "value": f"<@{admin_id}>", "inline": True}
     assert all(who in embed["fields"] for embed in announced_embeds(scene))
+
+
+async def test_title_style_and_colour_are_set_from_discord_and_a_new_digest_has_a_week_age_limit(
+    scene: Scene,
+) -> None:
+    created = await scene.run("create", name="harbour", channel=scene.news, schedule=DAILY_8,
+                              title="Harbour news", style="rich", color="#1F8B4C")
+    reply = text_of(created)
+    for line in ("Maximum age: 7 days", "Title: Harbour news", "Style: rich", "Colour: #1f8b4c"):
+        assert line in reply
+    edited = await scene.run("edit", name="harbour", title="-", style="compact")
+    assert "Title: Harbour news → from the name" in text_of(edited)
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
+    assert record is not None
+    settings = record.settings
+    assert (settings.display_title, settings.style, settings.color, settings.max_age_days) == (
+        "Harbour", "compact", 0x1F8B4C, 7
+    )

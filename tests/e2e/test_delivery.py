@@ -23,7 +23,7 @@ from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import DeliveryPolicy, DigestRunner, RunOutcome
-from bot.render.digest import parse_marker
+from bot.render.digest import parse_header
 from bot.render.text import clean
 from bot.store import digests as store
 from tests.emulator import Channel, Emulator, Guild, running_bot
@@ -145,7 +145,7 @@ async def test_a_scheduled_post_appears_at_its_slot_with_the_planned_content_and
         posted = world.posted()
         assert [m.content for m in posted] == planned_contents(run)
         assert [m.embeds for m in posted] == [message.planned.payload["embeds"] for message in run.messages]
-        assert parse_marker(posted[0].content)[:2] == ("morning", "2026-06-01 08:00 UTC")
+        assert parse_header(posted[0].content)[:2] == ("Morning", utc(2026, 6, 1, 8, 0))
         assert all(request.json["enforce_nonce"] and len(request.json["nonce"]) <= 25
                    for request in world.emu.requests_to("POST", POST_MESSAGES))
         assert await reconcile_at(world, bot, utc(2026, 6, 1, 8, 0, 30), "morning") == []
@@ -171,7 +171,7 @@ async def test_downtime_across_three_slots_posts_once_and_records_two_skipped_in
     assert [(e.skipped_first, e.skipped_last, e.skipped_count, e.error) for e in skipped] == [
         ("2026-06-01T08:00", "2026-06-01T09:00", 2, "downtime")
     ]
-    assert len({parse_marker(m.content)[1] for m in world.posted()}) == 1
+    assert len({parse_header(m.content)[1] for m in world.posted()}) == 1
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,7 @@ async def test_london_0130_across_a_clock_change_posts_once(
         entries = await ledger(bot, "night")
     assert len(entries) == 1
     assert entries[0].status == "posted" and entries[0].slot_key.startswith(slot_day)
-    assert len({parse_marker(m.content)[1] for m in world.posted()}) == 1
+    assert len({parse_header(m.content)[1] for m in world.posted()}) == 1
 
 
 # --- Discord failures -------------------------------------------------------------------------------
@@ -523,7 +523,11 @@ async def test_thread_mode_posts_the_header_then_the_items_in_a_thread(world: Wo
     assert len(header) == 1 and header[0].content == planned_contents(run)[0]
     assert run.thread_id == int(header[0].id)
     items = world.posted(str(run.thread_id))
-    assert [m.content for m in items] == planned_contents(run)[1:]
+    assert [m.content or None for m in items] == planned_contents(run)[1:]
+    jump = f"https://discord.com/channels/{world.guild.id}/{run.thread_id}/{items[0].id}"
+    lines = header[0].embeds[0]["description"].splitlines()
+    assert len(lines) == len(run.messages[1].planned.article_ids)
+    assert all(f"]({jump}) — " in line for line in lines), "each story links to its message in the thread"
     assert len(world.emu.requests_to("POST", rf"/channels/{world.channel.id}/messages/\d+/threads")) == 1
 
 
@@ -542,7 +546,7 @@ async def test_thread_mode_adopts_a_thread_created_before_a_crash(
     threads = world.emu.requests_to("POST", rf"/channels/{world.channel.id}/messages/\d+/threads")
     assert [r.status for r in threads] == [201, 400]
     assert run.status == "posted" and run.thread_id is not None
-    assert [m.content for m in world.posted(str(run.thread_id))] == planned_contents(run)[1:]
+    assert [m.content or None for m in world.posted(str(run.thread_id))] == planned_contents(run)[1:]
     assert len(world.posted()) == 1
 
 

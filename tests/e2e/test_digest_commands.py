@@ -70,7 +70,8 @@ async def test_digest_list_shows_this_servers_digests_only(emulator: Emulator, t
     assert set(fields) == {"morning", "weekly"}, "another server's digest is invisible"
     morning_next = int(datetime(2026, 3, 3, 7, 0, tzinfo=UTC).timestamp())
     assert f"<t:{morning_next}:f>" in fields["morning"]
-    assert "`0 8 * * *` (Europe/Paris)" in fields["morning"]
+    assert "Posts: at 08:00, every day, Europe/Paris (`0 8 * * *`)" in fields["morning"]
+    assert "Posts: at 09:00, on Mondays, UTC (`0 9 * * mon`)" in fields["weekly"]
     assert f"<#{news.id}>" in fields["morning"]
     assert "Active" in fields["morning"] and "config file" in fields["morning"]
     assert "Paused: missing access to the channel" in fields["weekly"]
@@ -95,11 +96,15 @@ async def test_digest_preview_shows_the_next_run_and_autocompletes_names(
 
     assert [choice["value"] for choice in choices] == ["morning"]
     assert result.ephemeral
-    assert result.content == "Preview of the next run: 1 message.\n📰 **morning** · 2 stories"
-    assert [embed["footer"]["text"].split(" · ")[0] for embed in result.embeds] == [
-        f"ID {TOP_SEED}", "ID f49c33e8b2a4a914"
-    ]
-    assert any(field["name"].startswith("Related coverage") for field in result.embeds[0]["fields"])
+    next_slot = int(datetime(2026, 3, 3, 8, 0, tzinfo=UTC).timestamp())
+    assert result.content == (
+        f"Preview of the next run: 1 message.\n📰 **Morning** · <t:{next_slot}:f> · 2 stories"
+    )
+    assert [embed["title"] for embed in result.embeds] == [
+        "New Orleans police use of facial recognition technology nets zero arrests in nine months",
+        "NOPD has used facial recognition since at least 2018, emails reveal",
+    ], "the freshest seed first, then the best-rated"
+    assert "\nMore: [The Lens](" in result.embeds[1]["description"]
     assert emulator.channel_messages(news) == [], "a preview posts nothing in the channel"
     assert record is not None and not record.first_run_claimed and record.guild_id == int(home.id)
     assert unknown.ephemeral and "no digest called **nope**" in unknown.embeds[0]["description"]
@@ -116,10 +121,11 @@ async def test_digest_explain_says_why_an_article_is_in_or_out(emulator: Emulato
             "digest explain", focused="article_id", value="NOPD emails", user=member, guild=home,
             channel=news, options={"name": "morning"},
         )
+        # Fresh first: the newest seed takes the only backlog place, ahead of the best-rated one.
         leading = await emulator.invoke("digest explain", user=member, guild=home, channel=news,
-                                        options={"name": "morning", "article_id": TOP_SEED})
-        outside = await emulator.invoke("digest explain", user=member, guild=home, channel=news,
                                         options={"name": "morning", "article_id": LOW_SEED})
+        outside = await emulator.invoke("digest explain", user=member, guild=home, channel=news,
+                                        options={"name": "morning", "article_id": TOP_SEED.upper()})
 
     assert TOP_SEED in [choice["value"] for choice in article_choices]
     assert leading.ephemeral and outside.ephemeral
@@ -127,3 +133,9 @@ async def test_digest_explain_says_why_an_article_is_in_or_out(emulator: Emulato
     assert "leads story 1 of 1" in leading.embeds[0]["description"]
     assert outside.embeds[0]["title"] == "❌ Not in the next run of morning"
     assert "outside the first run's backlog of 1" in outside.embeds[0]["description"]
+    assert outside.embeds[0]["footer"]["text"] == f"Article {TOP_SEED}", "ids are found in any letter case"
+    assert f"Digest **morning** posts to <#{news.id}>." in leading.embeds[0]["description"]
+    details = outside.embeds[0]["fields"][0]["value"]
+    url = "https://www.nola.com/news/crime_police/article_2e2fccb2-3e5c-11eb-a45d-032cabc1b089.html"
+    label = url.removeprefix("https://").replace("_", "\\_")
+    assert f"• url [{label}]({url})" in details, "the URL links, with no escapes inside the link"

@@ -178,10 +178,19 @@ def buttons(message: Message) -> dict[str, dict[str, Any]]:
     return found
 
 
-def ids_shown(embed: dict[str, Any]) -> list[str]:
-    """Article ids in the order a list or result page shows them."""
-    text = embed.get("description") or ""
-    return [part.split("`")[1] for part in text.split("ID ")[1:]]
+def article_menu(shown: InteractionResult | Message) -> dict[str, Any] | None:
+    """The page's "Open an article…" select menu, if it has one."""
+    for row in shown.components:
+        for item in row.get("components", []):
+            if item.get("type") == 3:
+                return item
+    return None
+
+
+def ids_shown(shown: InteractionResult | Message) -> list[str]:
+    """Article ids in the order a list or result page shows them (its menu's values, in order)."""
+    menu = article_menu(shown)
+    return [] if menu is None else [option["value"] for option in menu["options"]]
 
 
 async def click(
@@ -202,7 +211,7 @@ async def test_search_pages_through_ranked_results(scene: Scene) -> None:
     assert "lighthouse" in page["title"]
     assert page["footer"]["text"].startswith(f"Page 1/3 · {LIGHTHOUSES} results")
     assert "**lighthouse**" in page["description"].lower()
-    first_ids = ids_shown(page)
+    first_ids = ids_shown(result)
     assert len(first_ids) == 5 and set(first_ids) <= {lighthouse_id(i) for i in range(LIGHTHOUSES)}
     controls = buttons(result.message)
     assert controls["Previous"].get("disabled") and not controls["Next"].get("disabled")
@@ -211,21 +220,22 @@ async def test_search_pages_through_ranked_results(scene: Scene) -> None:
     second = await click(scene, result.message, "Next")
     assert second.message.id == result.message.id
     second_page = only_embed(second.message)
+    second_ids = ids_shown(second.message)
     assert second_page["footer"]["text"].startswith("Page 2/3")
-    assert not set(ids_shown(second_page)) & set(first_ids)
+    assert len(second_ids) == 5 and not set(second_ids) & set(first_ids)
     assert "2/3" in buttons(second.message) and not buttons(second.message)["Previous"].get("disabled")
 
     third = await click(scene, second.message, "Next")
     assert only_embed(third.message)["footer"]["text"].startswith("Page 3/3")
-    third_ids = ids_shown(only_embed(third.message))
+    third_ids = ids_shown(third.message)
     assert len(third_ids) == 2
     assert buttons(third.message)["Next"].get("disabled")
-    shown = first_ids + ids_shown(second_page) + third_ids
+    shown = first_ids + second_ids + third_ids
     assert sorted(shown) == sorted(lighthouse_id(i) for i in range(LIGHTHOUSES))
 
     back = await click(scene, third.message, "Previous")
     assert only_embed(back.message)["footer"]["text"].startswith("Page 2/3")
-    assert ids_shown(only_embed(back.message)) == ids_shown(second_page)
+    assert ids_shown(back.message) == second_ids
 
 
 async def test_another_member_cannot_turn_the_pages(scene: Scene) -> None:
@@ -256,10 +266,53 @@ async def test_buttons_disable_when_the_paginator_times_out(scene: Scene) -> Non
     assert only_embed(message)["footer"]["text"].startswith("Page 1/3")
 
 
-async def test_a_single_page_has_no_buttons(scene: Scene) -> None:
+async def test_a_single_page_has_no_buttons_only_its_menu(scene: Scene) -> None:
     result = await scene.run("search", query="gigantic")
-    assert ids_shown(only_embed(result)) == [HUGE_ID]
-    assert result.components == []
+    assert ids_shown(result) == [HUGE_ID]
+    assert buttons(result.message) == {}
+    menu = article_menu(result)
+    assert menu is not None and menu["placeholder"] == "Open an article…"
+
+
+async def test_a_result_reads_like_a_search_engine(scene: Scene) -> None:
+    result = await scene.run("search", query="cape", provider="Harbour Post", min_quality=50)
+    block = only_embed(result)["description"].split("\n\n")[0]
+    stamp = f"<t:{int((BASE_DAY + timedelta(days=10)).timestamp())}:d>"
+    assert block == (
+        "**[Lighthouse keeper story 10](https://news.example/lighthouse-10)**\n"
+        f"Harbour Post · {stamp}\n"
+        "The old lighthouse on the **cape**, part 10, guides ships at night."
+    )
+    assert ids_shown(result) == [lighthouse_id(10)]
+    assert article_menu(result)["options"][0] == {
+        "label": "Lighthouse keeper story 10", "value": lighthouse_id(10),
+        "description": "Harbour Post · 11 May 2024", "default": False,
+    }
+
+
+async def test_the_menu_opens_the_article_for_whoever_picks_it(scene: Scene) -> None:
+    result = await scene.run("search", query="lighthouse", public=True)
+    menu = article_menu(result)
+    assert menu is not None
+    picked = ids_shown(result)[1]
+    for member in (scene.alice, scene.bob):
+        opened = await scene.emu.click(result.message, menu["custom_id"], user=member, values=[picked])
+        assert opened.answered and not opened.errors, opened.errors
+        assert opened.ephemeral and opened.message.id != result.message.id
+        embed = only_embed(opened)
+        assert embed["footer"]["text"] == f"ID {picked} · /article"
+        assert embed["title"].startswith("Lighthouse keeper story")
+    assert scene.emu.world.messages[result.message.id].edited_timestamp is None
+
+
+async def test_a_common_word_offers_ten_pages_not_hundreds(scene: Scene) -> None:
+    scene.configure_lookups(page_size=2)
+    result = await scene.run("search", query="article")
+    footer = only_embed(result)["footer"]["text"]
+    assert footer == "Page 1/10 · 30 results · the best 20 shown · add words to narrow"
+    assert "1/10" in buttons(result.message)
+    latest = await scene.run("latest")
+    assert only_embed(latest)["footer"]["text"] == "Page 1/10 · more than 20 articles · the newest 20 shown"
 
 
 async def test_search_filters_narrow_the_results(scene: Scene) -> None:
@@ -267,11 +320,11 @@ async def test_search_filters_narrow_the_results(scene: Scene) -> None:
         result = await scene.run("search", query="lighthouse", **filters)
         if "No articles match" in (only_embed(result).get("description") or ""):
             return set()
-        ids = set(ids_shown(only_embed(result)))
+        ids = set(ids_shown(result))
         message = result.message
         while buttons(message) and not buttons(message)["Next"].get("disabled"):
             message = (await click(scene, message, "Next")).message
-            ids |= set(ids_shown(only_embed(message)))
+            ids |= set(ids_shown(message))
         return ids
 
     every = {lighthouse_id(i) for i in range(LIGHTHOUSES)}
@@ -388,8 +441,16 @@ async def test_article_shows_the_embed_with_related_coverage(scene: Scene) -> No
     assert embed["author"]["name"] == "Harbour Post"
     assert f"ID {lighthouse_id(4)}" in embed["footer"]["text"]
     fields = {field["name"]: field["value"] for field in embed["fields"]}
-    assert fields["Score"] == "Quality 44 · Heat 1"
+    assert fields["Rating"] == "Fair quality"
     assert fields["Published"].startswith("<t:")
+
+
+async def test_article_ids_are_found_in_any_letter_case(scene: Scene) -> None:
+    upper = await scene.run("article", id=f"  {lighthouse_id(4).upper()} ")
+    assert only_embed(upper)["footer"]["text"] == f"ID {lighthouse_id(4)} · /article"
+    choices = await scene.emu.autocomplete("article", focused="id", value=HUGE_ID.upper(), user=scene.alice,
+                                           guild=scene.guild)
+    assert choices[0]["value"] == HUGE_ID
 
 
 async def test_unknown_article_id_gets_a_friendly_reply(scene: Scene) -> None:
@@ -483,23 +544,34 @@ async def test_cooldown_follows_the_live_configuration(scene: Scene) -> None:
 # --- lists and statistics
 
 
-async def test_latest_lists_newest_first(scene: Scene) -> None:
+ARTICLES = LIGHTHOUSES + MANY_TOPICS + 4
+
+
+async def test_latest_lists_newest_first_and_pages_like_search(scene: Scene) -> None:
     result = await scene.run("latest")
     embed = only_embed(result)
     assert embed["title"] == "Latest articles"
-    assert ids_shown(embed)[:2] == [HUGE_ID, HOSTILE_ID]
-    assert len(ids_shown(embed)) == 10
-    maritime = only_embed(await scene.run("latest", topic="maritime"))
+    assert embed["footer"]["text"] == f"Page 1/10 · {ARTICLES} articles"
+    assert ids_shown(result)[:2] == [HUGE_ID, HOSTILE_ID]
+    assert len(ids_shown(result)) == 5 == embed["description"].count("\n\n") + 1
+    first_ids = ids_shown(result)
+    second = await click(scene, result.message, "Next")
+    assert only_embed(second.message)["footer"]["text"].startswith("Page 2/10")
+    assert len(ids_shown(second.message)) == 5 and not set(ids_shown(second.message)) & set(first_ids)
+    maritime = await scene.run("latest", topic="maritime")
     assert ids_shown(maritime)[:3] == [HUGE_ID, lighthouse_id(11), lighthouse_id(10)]
     empty = only_embed(await scene.run("latest", topic="no such topic"))
     assert "No articles for topic no such topic" in empty["description"]
 
 
 async def test_top_orders_by_quality_then_heat(scene: Scene) -> None:
-    embed = only_embed(await scene.run("top"))
-    assert ids_shown(embed)[:3] == [f"{0xC01:016x}", f"{0xC00:016x}", HUGE_ID]
-    recent = only_embed(await scene.run("top", days=10, topic="Maritime"))
-    assert ids_shown(recent) == [HUGE_ID]
+    result = await scene.run("top")
+    assert ids_shown(result)[:3] == [f"{0xC01:016x}", f"{0xC00:016x}", HUGE_ID]
+    assert only_embed(result)["description"].split("\n\n")[0].endswith(" · Excellent quality")
+    recent_result = await scene.run("top", days=10, topic="Maritime")
+    recent = only_embed(recent_result)
+    assert ids_shown(recent_result) == [HUGE_ID]
+    assert buttons(recent_result.message) == {}, "a single page has a menu and no page buttons"
     assert recent["title"] == "Top articles: topic Maritime · last 10 days"
     none = only_embed(await scene.run("top", days=1))
     assert "more days" in none["description"]
@@ -545,3 +617,47 @@ async def test_slow_answers_defer_then_edit(scene: Scene, monkeypatch: pytest.Mo
     assert only_embed(article)["title"] == "Gigantic report on harbours"
     stats = await scene.run("stats")
     assert stats.deferred and "Articles" in text_of(only_embed(stats))
+
+
+# --- the worst case
+
+
+async def test_the_worst_case_article_fits_every_limit_and_midnight_counts_for_since(scene: Scene) -> None:
+    """The longest title, provider and topics, 10 related entries with long titles, a 5,000-character
+    excerpt without spaces, published at exactly 00:00 UTC: /article, search pages, lists and the menu all
+    pass the emulator's limit checks and Discord's OpenAPI schema."""
+    from bot.store.loader import load_corpus
+
+    worst_id = "00000000000000ff"
+    _write(scene.bot.config.corpus.path, 99, worst_id, {
+        "title": "Zanzibar " + "W" * 3000,
+        "webUrl": "https://news.example/" + "u" * 1900,
+        "publishedDateTime": "2024-05-31T00:00:00Z",
+        "excerpt": "x" * 5000,
+        "quality": 100, "heat": 5000,
+        "provider": {"name": "P" * 500, "domain": "worst.example"},
+        "topics": [f"{n} " + "T" * 200 for n in range(60)],
+        "images": [{"url": "https://img.example/" + "i" * 1900, "width": 1, "height": 1}],
+        "related": [
+            {"title": f"Zanzibar related {n} " + "L" * 500, "webUrl": f"https://r{n}.example/" + "p" * 1900,
+             "provider": {"name": "R" * 300}, "quality": n, "publishedDateTime": "2024-05-30T10:00:00Z"}
+            for n in range(10)
+        ],
+    })
+    await load_corpus(scene.bot.db, scene.bot.config.corpus.path, now=NOW)
+
+    article = only_embed(await scene.run("article", id=worst_id, public=True))
+    assert len(article["title"]) == 256 and article["description"].endswith("…")
+    found = await scene.run("search", query="zanzibar", since="2024-05-31", until="2024-05-31")
+    assert ids_shown(found) == [worst_id], "published at 00:00 UTC counts for that day"
+    assert "1 result" in only_embed(found)["footer"]["text"]
+    before = await scene.run("search", query="zanzibar", until="2024-05-30")
+    assert only_embed(before)["description"].startswith("No articles match")
+    top = await scene.run("top")
+    assert ids_shown(top)[0] == worst_id
+    latest = await scene.run("latest")
+    assert ids_shown(latest)[0] == worst_id
+    menu = article_menu(top)
+    assert menu is not None and all(len(option["label"]) <= 100 for option in menu["options"])
+    opened = await scene.emu.click(top.message, menu["custom_id"], user=scene.alice, values=[worst_id])
+    assert opened.answered and not opened.errors and only_embed(opened)["footer"]["text"].startswith("ID ")

@@ -202,6 +202,11 @@ async def test_about_lists_the_corpus_and_only_the_commands_the_caller_may_use(
     [embed] = for_plain.embeds
     fields = {field["name"]: field["value"] for field in embed["fields"]}
     assert fields["Corpus"].startswith("5 articles")
+    assert fields["Reading the ratings"].startswith(
+        "**Quality** is the library's 0–100 rating of an article's source and substance: Excellent 80+, "
+        "Good 60+, Fair 40+, Basic below 40. **Heat** is how much attention a story is getting right now: "
+        "🔥 Hot story (100+), Getting attention (25+)"
+    )
     assert "`/about`" in fields["Commands you can use"]
     assert "/admin sync" not in fields["Commands you can use"]
     [admin_embed] = for_admin.embeds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -85,8 +86,11 @@ def test_search_json_shape_filters_and_hostile_input(
     code, out, _ = run(capsys, "search", "facial recognition", "--db", str(db), "--json", "--limit", "2")
     hits = json.loads(out)
     assert code == EXIT_OK and len(hits) == 2
-    assert set(hits[0]) == {"id", "title", "url", "provider", "published_at", "quality", "topics", "snippet"}
-    assert hits[0]["published_at"].endswith("Z") and "**" in hits[0]["snippet"]
+    assert set(hits[0]) == {"id", "title", "url", "provider", "published_at", "quality", "topics", "snippet",
+                            "highlights"}
+    assert hits[0]["published_at"].endswith("Z") and "**" not in hits[0]["snippet"]
+    start, end = hits[0]["highlights"][0]
+    assert hits[0]["snippet"][start:end].lower() in ("facial", "recognition")
     assert isinstance(hits[0]["provider"], str)
 
     code, out, _ = run(capsys, "search", "facial", "--min-quality", "70", "--db", str(db), "--json")
@@ -145,9 +149,23 @@ def test_preview_json_is_the_payloads_from_the_bundled_seeds(
     payloads = json.loads(out)
     assert code == EXIT_OK and payloads
     assert all(payload["allowed_mentions"] == {"parse": []} for payload in payloads)
-    assert any(embed.get("fields") for payload in payloads for embed in payload["embeds"])
+    assert any("\nMore: " in embed["description"] for payload in payloads for embed in payload["embeds"])
     code, _, err = run(capsys, "preview", "no-such-digest", "--db", str(db))
     assert code == EXIT_FAILED and "no-such-digest" in err
+
+
+def test_preview_html_writes_the_page_or_says_why_not(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path, tmp_path: Path
+) -> None:
+    load(capsys, corpus, db)
+    page = tmp_path / "next.html"
+    code, out, _ = run(capsys, "preview", "--db", str(db), "--html", str(page))
+    assert code == EXIT_OK and out == f"Wrote the preview of digest 'digest' to {page}\n"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "NOPD has used facial recognition" in text
+    assert "<script" not in text and "src=" not in text, "a self-contained page that loads nothing"
+    code, _, err = run(capsys, "preview", "--db", str(db), "--html", str(tmp_path / "missing" / "x.html"))
+    assert code == EXIT_FAILED and "cannot write the preview page" in err
 
 
 def test_offline_commands_do_not_import_discord(corpus: Path, db: Path) -> None:
@@ -209,3 +227,51 @@ def test_a_closed_pipe_ends_quietly(corpus: Path, db: Path) -> None:
     reader.stdin.close()  # type: ignore[union-attr]
     reader.wait(timeout=10)
     assert "Traceback" not in writer.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_search_text_is_plain_and_bolds_matches_only_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(capsys, corpus, db)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    code, out, _ = run(capsys, "search", "facial", "--db", str(db))
+    assert code == EXIT_OK
+    assert "**" not in out and "\x1b[" not in out, "captured output is no terminal: plain text"
+    assert "heat -1" not in out and "unknown source" not in out
+    lines = out.splitlines()
+    at = lines.index(f"  [{FIRST_SEED_ID}] New Orleans Mayor OKs Police Use of Facial Recognition Technology")
+    assert lines[at + 1] == "      thecrimereport.org · 2022-07-29 · quality 39"
+    assert lines[at + 2].startswith("      Many jurisdictions have banned the technology")
+    hot = lines.index(
+        "  [48933d0774f4b3c7] NOPD has used facial recognition since at least 2018, emails reveal"
+    )
+    assert lines[hot + 1] == "      NOLA.com · 2020-12-14 · quality 74 · heat 104"
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    assert main(["search", "facial", "--db", str(db)]) == EXIT_OK
+    assert "\x1b[1mfacial\x1b[22m" in terminal.getvalue().lower()
+    for disabled in (["--no-color"], []):
+        terminal = _Terminal()
+        monkeypatch.setattr(sys, "stdout", terminal)
+        if not disabled:
+            monkeypatch.setenv("NO_COLOR", "1")
+        assert main(["search", "facial", "--db", str(db), *disabled]) == EXIT_OK
+        assert "\x1b[" not in terminal.getvalue() and "facial" in terminal.getvalue().lower()
+
+
+def test_show_finds_ids_in_any_case_and_prints_no_placeholders(
+    capsys: pytest.CaptureFixture[str], corpus: Path, db: Path
+) -> None:
+    load(capsys, corpus, db)
+    code, out, _ = run(capsys, "show", FIRST_SEED_ID.upper(), "--db", str(db))
+    assert code == EXIT_OK and out.startswith(f"[{FIRST_SEED_ID}] ")
+    assert "heat -1" not in out and "**" not in out and "unknown source" not in out
+    assert "from the New Orleans Council…\n" in out, "an excerpt cut mid-sentence by the source"
+    code, out, _ = run(capsys, "show", FIRST_SEED_ID.upper(), "--db", str(db), "--json")
+    assert json.loads(out)["heat"] is None, "the corpus's -1 means not measured"

@@ -14,6 +14,7 @@ import pytest
 from bot.compose import compose_next, default_digest, explain_article, mark_all_seen, next_run
 from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.plan import delivered_urls
+from bot.render.embeds import embed_length
 from bot.store import digests as store
 from bot.store.db import Database
 from bot.store.loader import load_corpus
@@ -70,11 +71,12 @@ async def test_first_run_posts_the_best_seeds_with_related_coverage(db: Database
     plan, selection = await compose_next(db, record, now=T0)
 
     assert len(selection.stories) == 3
-    assert [story.lead.quality for story in selection.stories] == [74, 47, 39]
+    # The freshest eligible seed leads (backlog recency), then the best of the older ones.
+    assert [story.lead.quality for story in selection.stories] == [10, 74, 47]
     assert all(story.related for story in selection.stories), "each story shows other outlets' coverage"
     embeds = [embed for message in plan.messages for embed in message.payload["embeds"]]
-    assert any(field["name"].startswith("Related coverage") for field in embeds[0]["fields"])
-    assert plan.messages[0].payload["content"] == "📰 **morning** · 3 stories"
+    assert "\nMore: [" in embeds[0]["description"]
+    assert plan.messages[0].payload["content"] == "📰 **Morning** · 3 stories"
 
 
 async def test_the_seed_listing_itself_as_related_shows_once(db: Database) -> None:
@@ -113,7 +115,7 @@ async def test_after_the_first_run_only_new_articles_are_posted(db: Database, co
 async def test_a_config_digest_not_yet_created_previews_as_created_now(db: Database, corpus: Path) -> None:
     settings = digest("configured", backlog=1)
     plan, selection = await compose_next(db, settings, now=T0)
-    assert [story.lead.quality for story in selection.stories] == [74]
+    assert [story.lead.id for story in selection.stories] == ["7e22685a7d214d17"], "the freshest seed"
     assert not plan.is_empty
     assert await store.get_digest(db, "1/configured") is None, "previewing creates nothing"
 
@@ -127,16 +129,19 @@ async def test_a_digest_sharing_a_channel_never_leads_with_what_the_other_delive
     await store.record_sent(db, run.id, 1, message_id=1, channel_id=111, now=T0)
 
     _, selection = await compose_next(db, second, now=T0)
-    assert [story.lead.quality for story in selection.stories] == [47, 39]
+    assert [story.lead.id for story in selection.stories] == ["4f079d8d5eeb6983", "48933d0774f4b3c7"]
+    assert "7e22685a7d214d17" not in {story.lead.id for story in selection.stories}, "the first's lead"
 
 
 async def test_explain_says_delivered_backlog_and_filtered(db: Database) -> None:
     record = await store.create_digest(db, digest(backlog=1), guild_id=1, now=T0)
 
-    leading = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
+    # The freshest eligible seed (2023-07-28) takes the only backlog place ahead of the 2020 best one.
+    leading = await explain_article(db, record, "7e22685a7d214d17", now=T0)
     assert leading.included and "leads story 1" in leading.reason
-    outside = await explain_article(db, record, "7e22685a7d214d17", now=T0)
-    assert not outside.included and "outside the first run's backlog of 1" in outside.reason
+    outside = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
+    assert not outside.included and "ranks 2" in outside.reason
+    assert "outside the first run's backlog of 1" in outside.reason
 
     await store.mark_seen(db, "1/morning", ["https://www.nola.com/news/crime_police/"
                                           "article_2e2fccb2-3e5c-11eb-a45d-032cabc1b089.html"], now=T0)
@@ -170,3 +175,17 @@ def test_default_digest_covers_the_whole_corpus_with_the_configured_defaults() -
 def test_next_run_is_in_the_digests_timezone() -> None:
     settings = digest(timezone="America/New_York")
     assert next_run(settings, T0) == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+
+
+async def test_a_compact_seeds_digest_is_at_most_half_the_characters_of_a_rich_one(db: Database) -> None:
+    """Five stories: what Discord counts (content and embed text, links included)."""
+
+    async def characters(style: str) -> int:
+        plan, selection = await compose_next(db, digest(style=style), now=T0)
+        assert len(selection.stories) == 5
+        return sum(
+            len(message.payload["content"] or "") + sum(map(embed_length, message.payload["embeds"]))
+            for message in plan.messages
+        )
+
+    assert await characters("compact") * 2 <= await characters("rich")

@@ -92,8 +92,10 @@ def test_shipped_example_digest_is_valid(tmp_path: Path, monkeypatch: pytest.Mon
     assert set(digest.as_mapping()) == {
         "name", "channel_id", "schedule", "timezone", "min_quality", "topics", "providers", "keywords",
         "published_only", "max_age_days", "max_articles", "max_related", "backlog", "mode", "log_channel_id",
+        "style", "color", "title",
     }
     assert digest.schedule == "0 8 * * mon-fri"
+    assert (digest.title, digest.style, digest.color) == ("Morning brief", "rich", 0x1F8B4C)
     assert digest.mode == "thread"
 
 
@@ -223,6 +225,11 @@ def test_full_file_is_read(workdir: Path) -> None:
         ("digests: {name: morning}\n", "digests", "expected a list of digests"),
         ("digests: [morning]\n", "digests[0]", "expected a mapping"),
         (DIGEST + "    timezone: Mars/Base\n", "digests.morning.timezone", "unknown time zone 'Mars/Base'"),
+        (
+            DIGEST + "    timezone: London\n",
+            "digests.morning.timezone",
+            "unknown time zone 'London' — did you mean Europe/London?",
+        ),
         (DIGEST + "    max_articles: 11\n", "digests.morning.max_articles", "out of range (allowed: 1-10)"),
         (DIGEST + "    max_related: -1\n", "digests.morning.max_related", "out of range"),
         (DIGEST + "    backlog: 51\n", "digests.morning.backlog", "out of range"),
@@ -329,3 +336,9 @@ def test_digest_from_a_plain_mapping_reports_without_a_file() -> None:
         )
     assert caught.value.file is None
     assert str(caught.value).startswith("digests.tech.min_quality: expected an integer 0-100")
+
+
+def test_a_preset_schedule_in_the_file_is_read_as_the_cron_it_means(workdir: Path) -> None:
+    text = DIGEST.replace('"0 8 * * mon-fri"', '"weekdays 08:00"')
+    config = load_config(write(workdir, text), env={})
+    assert config.digests[0].schedule == "0 8 * * mon-fri"

@@ -84,6 +84,30 @@ def test_a_digest_created_from_discord_never_inherits_the_operators_log_channel(
     assert digest_settings_from_mapping(own, defaults, where="digest", file=None).log_channel_id == 12
 
 
+def test_a_digest_created_from_discord_skips_articles_older_than_a_week_unless_told_and_says_so() -> None:
+    fresh = validate(creation_mapping("harbour", 10, "0 8 * * *", DigestOptions()))
+    assert fresh.max_age_days == 7
+    assert "Maximum age: 7 days" in settings_lines(fresh.as_mapping(), clean)
+    unlimited = validate(creation_mapping("harbour", 10, "0 8 * * *", DigestOptions(max_age_days=0)))
+    assert unlimited.max_age_days is None
+
+
+def test_title_style_and_color_options_set_and_reset() -> None:
+    styled = validate(edited_mapping(existing(), DigestOptions(title="  Harbour   news ", style="rich",
+                                                               color="#1F8B4C")))
+    assert (styled.title, styled.display_title, styled.style, styled.color) == (
+        "Harbour news", "Harbour news", "rich", 0x1F8B4C
+    )
+    lines = settings_lines(styled.as_mapping(), clean)
+    assert {"Title: Harbour news", "Style: rich", "Colour: #1f8b4c"} <= set(lines)
+    reset = validate(edited_mapping(styled, DigestOptions(title="-", color="-")))
+    assert (reset.title, reset.display_title, reset.color) == (None, "Harbour", None)
+    with pytest.raises(ConfigError, match="colour such as"):
+        validate(edited_mapping(existing(), DigestOptions(color="blue")))
+    with pytest.raises(ConfigError, match="limit 80"):
+        validate(edited_mapping(existing(), DigestOptions(title="t" * 81)))
+
+
 def test_an_edit_keeps_every_setting_not_given() -> None:
     current = existing()
     edited = validate(edited_mapping(current, DigestOptions(max_articles=2, topics="-")))

@@ -65,7 +65,8 @@ def test_already_delivered_names_when_and_which_digest() -> None:
         ({"topics": ("robotics",)}, {}, None, "topics"),
         ({"providers": ("nola.com",)}, {}, None, "provider"),
         ({"keywords": ("facial recognition",)}, {}, frozenset({"other"}), "keywords (facial recognition)"),
-        ({"max_age_days": 7}, {"published_at": SLOT - timedelta(days=30)}, None, "more than 7 days"),
+        ({"max_age_days": 7}, {"published_at": SLOT - timedelta(days=30)}, None,
+         "the digest's age limit (max_age_days: 7 days"),
         ({"published_only": True}, {"published": False}, None, "published"),
     ],
 )
@@ -103,7 +104,7 @@ def test_a_folded_article_hidden_behind_more_is_not_included() -> None:
     pool = [make_article("lead", 80, "follower", "x"), make_article("follower", 40), make_article("x", 60)]
     answer = explain("follower", pool, make_ctx(make_settings(max_related=1)))
     assert not answer.included
-    assert "folded into it" in answer.reason and "+N more" in answer.reason and "lead" in answer.reason
+    assert "folded into it" in answer.reason and '"+N"' in answer.reason and "lead" in answer.reason
 
 
 def test_cut_by_max_articles_gives_the_story_rank() -> None:
@@ -143,7 +144,7 @@ def test_explain_agrees_with_the_selection_and_the_plan_on_a_mixed_pool() -> Non
         )
         ctx = make_ctx(settings, first_run=first_run, delivered=delivered)
         selection = select_stories(pool, ctx)
-        plan, _ = compose_plan(ctx, pool, slot_label=None)
+        plan, _ = compose_plan(ctx, pool, slot=None)
         leads = {article_id for message in plan.messages for article_id in message.article_ids}
         shown = {url for message in plan.messages for url in message.delivered_urls}
         shown_members = {
@@ -154,5 +155,5 @@ def test_explain_agrees_with_the_selection_and_the_plan_on_a_mixed_pool() -> Non
             answer = explain(article.id, pool, ctx)
             assert answer.included == (article.id in leads | shown_members), (article.id, answer.reason)
             assert answer.reason.endswith(".")
-        # The pool exercises both sides: shown members and a member hidden behind "+N more".
+        # The pool exercises both sides: shown members and a member only counted in "+N".
         assert shown_members and "fold3" in selection.folded_into and "fold3" not in shown_members

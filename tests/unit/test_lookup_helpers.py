@@ -9,10 +9,13 @@ from discord import app_commands
 
 from bot.clock import FakeClock
 from bot.cogs.lookup import (
+    MAX_PAGES,
     InvalidDate,
     IsoDate,
     SlidingCooldown,
     describe_filters,
+    pages_offered,
+    results_summary,
     stats_mapping,
 )
 from bot.config import LookupsConfig
@@ -120,3 +123,15 @@ def test_stats_mapping_takes_the_last_load() -> None:
 def test_matching_names_put_names_starting_with_the_typed_text_first() -> None:
     choices = matching_names(["evening-ai", "ai-morning", "weekly"], " AI ")
     assert [choice.value for choice in choices] == ["ai-morning", "evening-ai"]
+
+
+def test_result_counts_read_in_words_and_never_offer_hundreds_of_pages() -> None:
+    assert results_summary(1, 5) == "1 result"
+    assert results_summary(12, 5) == "12 results"
+    assert results_summary(50, 5) == "50 results"
+    assert results_summary(51, 5) == "51 results · the best 50 shown"
+    assert results_summary(1000, 5, capped=True) == "more than 1,000 results · the best 50 shown"
+    assert results_summary(20, 2, capped=True, noun="article", order="newest") == (
+        "more than 20 articles · the newest 20 shown"
+    )
+    assert [pages_offered(total, 5) for total in (0, 5, 6, 50, 51, 1000)] == [1, 1, 2, 10, 10, MAX_PAGES]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bot.render.embeds import message, notice
+from bot.ui.article_menu import ArticleMenu, with_menu
 from bot.ui.paginator import Paginator, page_count, page_offset
 
 
@@ -47,3 +48,20 @@ async def test_a_single_page_has_nowhere_to_go() -> None:
 async def test_a_paginator_needs_a_page() -> None:
     with pytest.raises(ValueError, match="at least one page"):
         Paginator(owner_id=1, pages=0, fetch_page=_page)
+
+
+async def _open(interaction: object, article_id: str) -> None:
+    raise AssertionError("no article is opened in these tests")
+
+
+async def test_the_article_menu_follows_the_page_shown() -> None:
+    menu = ArticleMenu(_open)
+    paginator = Paginator(owner_id=1, pages=2, fetch_page=_page, menu=menu)
+    kinds = [type(item).__name__ for item in paginator.children]
+    assert kinds == ["Button", "Button", "Button", "ArticleMenu"]
+    option = {"label": "A story", "value": "4f07", "description": "Outlet"}
+    menu.show_page(with_menu(await _page(1), [option]))
+    assert [(o.label, o.value, o.description) for o in menu.options] == [("A story", "4f07", "Outlet")]
+    assert menu.placeholder == "Open an article…" and not menu.disabled
+    menu.show_page(await _page(2))
+    assert menu.disabled and len(menu.options) == 1, "Discord needs an option even when none can be opened"

@@ -28,6 +28,8 @@ from bot.store.loader import load_corpus
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: The preview shows the slot of the next run: the default schedule's 08:00 after T0.
+NEXT_SLOT = f"<t:{int(datetime(2026, 3, 3, 8, 0, tzinfo=UTC).timestamp())}:f>"
 SELF_LISTED_URL = "https://www.nola.com/news/crime_police/article_9eda8846-25e1-11eb-9c95-4f11b10ed17a.html"
 
 
@@ -53,10 +55,9 @@ async def test_preview_without_digests_uses_the_default_digest_over_the_seeds(db
     payloads = json.loads(json.dumps(plan_payloads(plan)))
     assert len(payloads) == 1
     assert all(message_problems(payload) == [] for payload in payloads)
-    assert payloads[0]["content"] == "📰 **digest** · 5 stories", "no slot before a run is claimed"
-    assert set(payloads[0]) == {"content", "embeds", "allowed_mentions"}, "no nonce in a preview"
-    related = [field for embed in payloads[0]["embeds"] for field in embed.get("fields", [])
-               if field["name"].startswith("Related coverage")]
+    assert payloads[0]["content"] == f"📰 **Digest** · {NEXT_SLOT} · 5 stories", "the next run's slot"
+    assert set(payloads[0]) == {"content", "embeds", "allowed_mentions", "components"}, "no nonce"
+    related = [embed for embed in payloads[0]["embeds"] if "\nMore: [" in embed["description"]]
     assert len(related) == 5, "every seed shows its related coverage"
     assert json.dumps(payloads).count(SELF_LISTED_URL) == 1, "the seed listing itself shows once"
 
@@ -66,10 +67,11 @@ async def test_preview_names_a_digest_or_takes_the_first_configured(db: Database
 
     first, plan = await preview_plan(db, config, None, now=T0)
     assert first.name == "strict"
-    assert plan.messages[0].payload["content"] == "📰 **strict** · 2 stories"
+    assert plan.messages[0].payload["content"] == f"📰 **Strict** · {NEXT_SLOT} · 2 stories"
 
     named, plan = await preview_plan(db, config, "loose", now=T0)
-    assert named.name == "loose" and plan.messages[0].payload["content"] == "📰 **loose** · 2 stories"
+    assert named.name == "loose"
+    assert plan.messages[0].payload["content"] == f"📰 **Loose** · {NEXT_SLOT} · 2 stories"
 
     with pytest.raises(store.DigestNotFound, match=r"no digest called 'nope' \(digests: loose, strict\)"):
         await preview_plan(db, config, "nope", now=T0)
@@ -102,7 +104,8 @@ async def test_preview_text_lists_each_message_and_story(db: Database) -> None:
     settings, plan = await preview_plan(db, Config(), None, now=T0)
     text = format_plan(settings, plan)
     assert text.startswith("Digest 'digest': the next run posts 1 message(s).")
-    assert "Message 1: 📰 **digest** · 5 stories" in text
+    assert "Message 1: 📰 Digest · 2026-03-03 08:00 UTC · 5 stories" in text
+    assert "**" not in text and "](" not in text and "\\" not in text, "plain text, not Discord markdown"
     assert "## NOPD has used facial recognition since at least 2018, emails reveal" in text
     assert "<t:" not in text, "Discord timestamps are shown as dates in a terminal"
 
@@ -124,11 +127,14 @@ async def test_digests_table_shows_next_runs_in_local_time_and_utc(db: Database)
     paris = schedule_row_json(rows[0])
     assert paris["next_run_utc"] == "2026-03-03T07:00:00Z"
     assert paris["next_run_local"] == "2026-03-03T08:00:00+01:00"
+    assert paris["when"] == "at 08:00, every day, Europe/Paris"
     assert rows[2].next_run_utc == T0 + timedelta(hours=1, minutes=15), "slots already checked are past"
 
     text = format_schedule_table(rows)
     lines = text.splitlines()
-    assert lines[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
+    assert lines[0].split() == ["NAME", "WHEN", "SCHEDULE", "NEXT", "RUN", "(LOCAL)", "NEXT", "RUN",
                                 "(UTC)", "CHANNEL", "STATE"]
     assert "2026-03-03 08:00 CET" in lines[1] and "2026-03-03 07:00 UTC" in lines[1]
+    assert "at 08:00, every day, Europe/Paris" in lines[1]
+    assert "every 15 minutes, UTC" in lines[3]
     assert format_schedule_table([]) == "No digests are configured or created."

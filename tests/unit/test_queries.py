@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START, highlighted_pieces
 from bot.store import articles as queries
 from bot.store.articles import SearchFilters, search
 from bot.store.db import Database
@@ -45,8 +46,57 @@ async def test_search_ranks_and_highlights(seeded: Database) -> None:
     page = await search(seeded, "facial recognition")
     assert page.total == 5 and not page.total_capped
     assert len(page.hits) == 5
-    assert all("**" in hit.snippet for hit in page.hits)
     assert all(hit.article.id and hit.article.secured is None for hit in page.hits)
+    matched = {text.lower() for hit in page.hits for text, bold in highlighted_pieces(hit.snippet) if bold}
+    assert matched <= {"facial", "recognition"} and matched
+
+
+async def test_snippets_come_from_the_excerpt_never_the_title_or_related_headlines(seeded: Database) -> None:
+    """The seeds' related headlines match "facial" far more often than their excerpts: a snippet picked
+    from the best-matching column showed other outlets' headlines as if they were the article's text."""
+    page = await search(seeded, "facial")
+    for hit in page.hits:
+        text = "".join(part for part, _ in highlighted_pieces(hit.snippet))
+        assert text.rstrip("…").lstrip("…") in (hit.article.excerpt or ""), (text, hit.article.excerpt)
+        detail = await queries.get_article(seeded, hit.article.id)
+        assert detail is not None
+        for item in detail.related:
+            assert item.title not in text
+    first = next(hit for hit in page.hits if hit.article.id == "4f079d8d5eeb6983")
+    assert first.snippet.startswith("Many jurisdictions have banned the technology")
+
+
+async def test_an_article_without_an_excerpt_has_an_empty_snippet(db: Database, corpus: Path) -> None:
+    write_article(corpus, "a_000000000000000a.txt", title="Zeppelin over the bay", url="https://e.com/a",
+                  excerpt="")
+    await load_corpus(db, corpus, now=NOW)
+    assert [hit.snippet for hit in (await search(db, "zeppelin")).hits] == [""]
+
+
+def test_highlighted_pieces_split_the_markers() -> None:
+    start, end = HIGHLIGHT_START, HIGHLIGHT_END
+    assert highlighted_pieces(f"a {start}b{end} c {start}d{end}") == [
+        ("a ", False), ("b", True), (" c ", False), ("d", True)
+    ]
+    assert highlighted_pieces("plain **not bold**") == [("plain **not bold**", False)]
+    assert highlighted_pieces("") == []
+
+
+async def test_since_finds_an_article_published_at_midnight_utc(db: Database, corpus: Path) -> None:
+    write_article(corpus, "a_000000000000000a.txt", title="Midnight zeppelin", url="https://e.com/a",
+                  published="2024-03-05T00:00:00Z")
+    await load_corpus(db, corpus, now=NOW)
+    found = await search(db, "zeppelin", SearchFilters(since=date(2024, 3, 5), until=date(2024, 3, 5)))
+    assert [hit.article.id for hit in found.hits] == ["000000000000000a"]
+    assert (await search(db, "zeppelin", SearchFilters(since=date(2024, 3, 6)))).total == 0
+    assert (await search(db, "zeppelin", SearchFilters(until=date(2024, 3, 4)))).total == 0
+
+
+async def test_ids_are_found_in_any_letter_case(seeded: Database) -> None:
+    found = await queries.get_article(seeded, " 4F079D8D5EEB6983 ")
+    assert found is not None and found.id == "4f079d8d5eeb6983"
+    suggested = await queries.suggest_articles(seeded, "4F079D8D5EEB6983")
+    assert suggested[0][0] == "4f079d8d5eeb6983"
 
 
 async def test_title_match_outranks_excerpt_match(db: Database, corpus: Path) -> None:
@@ -57,7 +107,8 @@ async def test_title_match_outranks_excerpt_match(db: Database, corpus: Path) ->
     await load_corpus(db, corpus, now=NOW)
     page = await search(db, "zeppelin")
     assert [hit.article.id for hit in page.hits] == ["000000000000000b", "000000000000000a"]
-    assert page.hits[0].snippet.startswith("**Zeppelin**")
+    assert page.hits[0].snippet == "Nothing else", "the excerpt, never the title again"
+    assert page.hits[1].snippet == f"A note on the {HIGHLIGHT_START}zeppelin{HIGHLIGHT_END}"
 
 
 async def test_changed_title_no_longer_matches_old_words(db: Database, corpus: Path) -> None:

@@ -19,7 +19,6 @@ from bot.digest.reconcile import (
     is_transient,
     message_nonce,
     pause_reason,
-    slot_label,
 )
 from bot.digest.schedule import CronSpec, parse_cron
 
@@ -241,13 +240,6 @@ def test_naive_instants_are_refused() -> None:
     with pytest.raises(ValueError, match="now must be timezone-aware"):
         decide(HOURLY, UTC_ZONE, schedule_from=utc(2026, 1, 1), last_checked=utc(2026, 1, 1), paused=False,
                now=datetime(2026, 1, 1, 12))
-
-
-def test_slot_labels_read_as_local_wall_clock() -> None:
-    assert slot_label("2026-10-25T01:30", LONDON) == "2026-10-25 01:30 Europe/London"
-    manual = slot_label("manual-20260601T101502Z", LONDON, manual_at=utc(2026, 6, 1, 10, 15, 2))
-    assert manual == "2026-06-01 11:15:02 Europe/London (manual)"
-    assert "·" not in manual
 
 
 def test_nonces_are_deterministic_short_and_distinct() -> None:

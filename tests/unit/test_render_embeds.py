@@ -12,18 +12,30 @@ from bot.render.embeds import (
     BRAND_COLOR,
     article_embed,
     article_list,
+    article_menu_options,
     counts_page,
     embed_length,
+    heat_words,
     highlight_snippet,
     message,
     message_problems,
     notice,
     paginate,
+    quality_words,
+    rating_line,
     results_page,
-    score_line,
     stats_embed,
 )
-from bot.render.text import ZERO_WIDTH_SPACE
+from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START, ZERO_WIDTH_SPACE
+
+
+def marked(text: str) -> str:
+    """A snippet as the store returns it, written with `**` for readability."""
+    parts = text.split("**")
+    return "".join(
+        part if index % 2 == 0 else f"{HIGHLIGHT_START}{part}{HIGHLIGHT_END}"
+        for index, part in enumerate(parts)
+    )
 
 PUBLISHED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -84,11 +96,10 @@ def test_article_embed_layout() -> None:
     assert embed["footer"] == {"text": "ID 4f079d8d5eeb6983 · /article"}
     assert embed["timestamp"] == "2024-03-01T12:00:00+00:00"
     assert field(embed, "Published")["value"] == f"<t:{int(PUBLISHED.timestamp())}:D>"
-    assert field(embed, "Score")["value"] == "Quality 61 · Heat 12"
+    assert field(embed, "Rating")["value"] == "Good quality"
     assert field(embed, "Topics")["value"] == "AI, Policy"
     assert field(embed, "Related coverage")["value"] == (
         f"[Coverage number 1](https://outlet1.example/story) — Outlet 1 · <t:{int(PUBLISHED.timestamp())}:d>"
-        " · Quality 50"
     )
     assert rendered.shown_urls == ("https://news.example/story", "https://outlet1.example/story")
     assert message_problems(message([embed])) == []
@@ -199,47 +210,99 @@ def test_url_parentheses_do_not_break_masked_links() -> None:
     assert "https://en.wikipedia.org/wiki/A_(b)" in rendered.shown_urls
 
 
-def test_highlight_snippet_keeps_markers_and_escapes_the_rest() -> None:
-    assert highlight_snippet("the **quick** brown_fox [x](y)") == r"the **quick** brown\_fox \[x\]\(y\)"
-    assert highlight_snippet("**a*b** c") == r"**a\*b** c"
+def test_highlight_snippet_bolds_the_matches_and_escapes_the_rest() -> None:
+    shown = highlight_snippet(marked("the **quick** brown_fox [x](y)."))
+    assert shown == r"the **quick** brown\_fox \[x\]\(y\)."
+    assert highlight_snippet(marked("**a*b** c.")) == r"**a\*b** c."
+
+
+def test_neighbouring_matches_are_one_highlight() -> None:
+    assert highlight_snippet(marked("**facial** **recognition** software **is** used.")) == (
+        "**facial recognition** software **is** used."
+    )
+
+
+def test_stars_in_the_text_are_never_taken_for_highlights() -> None:
+    """The store marks matches with control characters, so `**` in an excerpt stays literal text."""
+    assert highlight_snippet(marked("a **match** in a **bold** claim.").replace("bold", "x")) == (
+        r"a **match** in a **x** claim."
+    )
+    assert highlight_snippet("a **literal** claim.") == r"a \*\*literal\*\* claim."
 
 
 def test_highlight_snippet_truncation_closes_the_highlight() -> None:
-    result = highlight_snippet("word " * 10 + "**" + "match " * 20 + "** tail", 80)
+    result = highlight_snippet(marked("word " * 10 + "**" + "match " * 20 + "** tail"), 80)
     assert len(result) <= 80
     assert result.count("**") % 2 == 0
     assert result.endswith("…**")
 
 
-def test_results_page() -> None:
-    hits = [(make_article(id=f"id{n}", title=f"Result {n}"), f"about **ai** number {n}") for n in range(5)]
-    embed = results_page(
-        "Search: ai", hits, page=2, pages=3, total=14, footer_hint="Open one with /article id"
-    )
+@pytest.mark.parametrize(
+    ("snippet", "shown"),
+    [
+        ("concerns for years from the Council,", "concerns for years from the Council…"),
+        ("the tool has been used since at least", "the tool has been used since at least…"),
+        ("It ended.", "It ended."),
+        ('He said "no."', r'He said "no."'),
+        ("…the middle of a longer text…", "…the middle of a longer text…"),
+        ("ends on a **match**", "ends on a **match**…"),
+    ],
+)
+def test_an_excerpt_cut_mid_sentence_ends_with_an_ellipsis(snippet: str, shown: str) -> None:
+    assert highlight_snippet(marked(snippet)) == shown
+
+
+def test_results_page_reads_like_a_search_engine() -> None:
+    hits = [
+        (make_article(id=f"id{n}", title=f"Result {n}"), marked(f"about **ai** number {n}."))
+        for n in range(5)
+    ]
+    embed = results_page("Search: ai", hits, page=2, pages=3, summary="14 results", footer_hint="topic AI")
     assert embed["title"] == "Search: ai"
-    assert embed["footer"]["text"] == "Page 2/3 · 14 results · Open one with /article id"
-    for n in range(5):
-        assert f"**[Result {n}](https://news.example/story)**" in embed["description"]
-        assert f"ID `id{n}`" in embed["description"]
-        assert f"about **ai** number {n}" in embed["description"]
-    assert "News Outlet" in embed["description"] and "Quality 61 · Heat 12" in embed["description"]
+    assert embed["footer"]["text"] == "Page 2/3 · 14 results · topic AI"
+    stamp = f"<t:{int(PUBLISHED.timestamp())}:d>"
+    blocks = embed["description"].split("\n\n")
+    assert blocks[0] == (
+        f"**[Result 0](https://news.example/story)**\nNews Outlet · {stamp}\nabout **ai** number 0."
+    )
+    assert len(blocks) == 5
+    for text in ("id0", "ID", "Quality", "Heat", "61", "12"):
+        assert text not in embed["description"]
     assert message_problems(message([embed])) == []
+
+
+def test_a_result_without_an_excerpt_never_repeats_its_title() -> None:
+    embed = results_page("Search: x", [(make_article(title="Only a title"), "")], page=1, pages=1,
+                         summary="1 result")
+    assert embed["description"].count("Only a title") == 1
+    assert embed["description"].splitlines()[-1].startswith("News Outlet · <t:")
+
+
+def test_an_excerpt_that_only_repeats_the_title_is_not_shown() -> None:
+    article = make_article(title="Council approves the budget", excerpt="Council approves the budget.")
+    embed = results_page("Search: budget", [(article, marked("Council approves the **budget**."))],
+                         page=1, pages=1, summary="1 result")
+    assert embed["description"].count("Council approves") == 1
 
 
 def test_results_page_with_huge_hits_stays_within_limits() -> None:
     long_url = "https://news.example/" + "a" * 2000
-    hits = [(make_article(title="T" * 300, url=long_url), "**x** " + "y " * 2000) for _ in range(5)]
-    embed = results_page("q" * 400, hits, page=1, pages=1, total=5, footer_hint="hint")
+    hits = [(make_article(title="T" * 300, url=long_url), marked("**x** " + "y " * 2000)) for _ in range(5)]
+    embed = results_page("q" * 400, hits, page=1, pages=1, summary="5 results", footer_hint="hint")
     assert message_problems(message([embed])) == []
 
 
 def test_article_list_and_counts_page() -> None:
     articles = [make_article(id=f"id{n}", title=f"Item {n}") for n in range(10)]
-    listing = article_list("Latest in **AI**", articles, description="Topic: @everyone", page=1, pages=2)
+    listing = article_list("Latest in **AI**", articles, description="Topic: @everyone", page=1, pages=2,
+                           summary="10 articles")
     assert listing["title"] == r"Latest in \*\*AI\*\*"
     assert listing["description"].startswith(f"Topic: @{ZERO_WIDTH_SPACE}everyone\n\n")
-    assert listing["description"].count("ID `id") == 10
-    assert listing["footer"]["text"] == "Page 1/2 · Open one with /article id"
+    assert "id0" not in listing["description"] and "Good quality" not in listing["description"]
+    assert listing["description"].count("**[Item ") == 10
+    assert listing["footer"]["text"] == "Page 1/2 · 10 articles"
+    ranked = article_list("Top articles", articles[:1], with_quality=True)
+    assert ranked["description"].endswith(" · Good quality")
     counts = counts_page("Topics", [("AI", 120), ("__x__", 3)], page=1, pages=1)
     assert counts["description"] == "AI — **120**\n\\_\\_x\\_\\_ — **3**"
     assert "footer" not in counts
@@ -346,13 +409,87 @@ def test_paginate() -> None:
 
 
 def test_a_results_page_with_a_long_footer_hint_stays_within_the_total() -> None:
-    hits = [(make_article(title="word " * 60, excerpt="x"), "**word** " * 200) for _ in range(5)]
-    embed = results_page("T" * 300, hits, page=2, pages=9, total=45, footer_hint="topic: " + "y " * 1500)
+    hits = [(make_article(title="word " * 60, excerpt="x"), marked("**word** " * 200)) for _ in range(5)]
+    embed = results_page("T" * 300, hits, page=2, pages=9, summary="45 results",
+                         footer_hint="topic: " + "y " * 1500)
     assert message_problems(message([embed])) == []
     assert embed["footer"]["text"].startswith("Page 2/9")
 
 
+def test_quality_and_heat_read_as_words() -> None:
+    assert [quality_words(q) for q in (100, 80, 79, 60, 59, 40, 39, 0)] == [
+        "Excellent quality", "Excellent quality", "Good quality", "Good quality", "Fair quality",
+        "Fair quality", "Basic quality", "Basic quality",
+    ]
+    assert quality_words(None) is None
+    assert [heat_words(h) for h in (None, -1, 0, 24, 25, 99, 100, 5000)] == [
+        None, None, None, None, "Getting attention", "Getting attention", "🔥 Hot story", "🔥 Hot story",
+    ]
+
+
 def test_a_negative_heat_means_not_measured_and_is_not_shown() -> None:
-    assert score_line(40, -1) == "Quality 40"
-    assert score_line(40, 0) == "Quality 40 · Heat 0"
-    assert score_line(None, None) == ""
+    assert rating_line(40, -1) == "Fair quality"
+    assert rating_line(74, 104) == "Good quality · 🔥 Hot story"
+    assert rating_line(None, None) == ""
+
+
+def test_the_menu_opens_articles_by_id_in_plain_words() -> None:
+    articles = [
+        make_article(id="4f079d8d5eeb6983", title="**Bold** <@1>  title"),
+        make_article(id="x" * 101, title="Unreachable"),
+        make_article(id="00000000000000aa", title="T" * 300, provider=Provider("P" * 200, None)),
+    ]
+    options = article_menu_options(articles)
+    assert options[0] == {
+        "label": f"**Bold** <{ZERO_WIDTH_SPACE}@1> title", "value": "4f079d8d5eeb6983",
+        "description": "News Outlet · 1 Mar 2024",
+    }
+    assert [option["value"] for option in options] == ["4f079d8d5eeb6983", "00000000000000aa"]
+    assert all(len(text) <= 100 for option in options for text in option.values())
+    many = article_menu_options([make_article(id=f"{n:016x}") for n in range(30)])
+    assert len(many) == 25
+
+
+def worst_case_article() -> Article:
+    """The longest title, provider and topics, 10 related entries with long titles, and a 5,000-character
+    excerpt without a single space."""
+    related = tuple(
+        Related(
+            title=f"Related {n} " + "L" * 600, url=f"https://related{n}.example/" + "p" * 1900,
+            provider=Provider("R" * 300, f"related{n}.example"), published_at=PUBLISHED, quality=n * 10,
+        )
+        for n in range(10)
+    )
+    return make_article(
+        title="W" * 2000, excerpt="x" * 5000, provider=Provider("P" * 500, "p.example"),
+        topics=tuple("T" * 200 + str(n) for n in range(50)), related=related,
+        url="https://news.example/" + "u" * 2000, images=(Image("https://news.example/" + "i" * 2000),),
+    )
+
+
+def test_the_worst_case_article_fits_every_limit_in_article_and_search_pages() -> None:
+    article = worst_case_article()
+    assert message_problems(message([article_embed(article).embed])) == []
+    embed = article_embed(article).embed
+    assert embed["description"].endswith("…") and len(embed["title"]) == 256
+    for hits in (1, 5, 10):
+        page = results_page(
+            "Search: " + "q" * 6000, [(article, marked("**" + "x" * 5000 + "**"))] * hits,
+            page=7, pages=10, summary="1,000+ results · the best 50 shown", footer_hint="topic " + "t" * 3000,
+        )
+        assert message_problems(message([page])) == []
+        listing = article_list("Top " + "q" * 300, [article] * hits, page=2, pages=10,
+                               summary="1,000+ articles", with_quality=True)
+        assert message_problems(message([listing])) == []
+    options = article_menu_options([article] * 10)
+    assert all(len(text) <= 100 for option in options for text in option.values())
+
+
+def test_a_full_page_of_long_results_keeps_every_highlight_whole() -> None:
+    long = make_article(title="Long title " * 40, provider=Provider("P" * 200, None))
+    hits = [(long, marked("w" * 90 + " **" + "m" * 30 + "** and more words after it"))] * 10
+    embed = results_page("Search: match", hits, page=1, pages=1, summary="10 results")
+    for block in embed["description"].split("\n\n"):
+        assert block.count("**") % 2 == 0, block
+        assert block.splitlines()[-1].startswith("www"), "every result keeps its passage"
+    assert message_problems(message([embed])) == []

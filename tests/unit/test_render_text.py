@@ -13,7 +13,10 @@ from bot.render.text import (
     discord_timestamp,
     embed_text,
     escape_markdown,
+    finish_excerpt,
     link_target,
+    link_urls,
+    markdown_to_plain,
     name_text,
     neutralize_mentions,
     plain,
@@ -194,3 +197,42 @@ def test_embed_text_keeps_mentions_which_never_ping_in_an_embed_and_escapes_the_
         "http:\u200b//x.example/a\\_b"
     )
     assert embed_text(None) == ""
+
+
+def test_urls_in_text_become_working_links_without_escapes() -> None:
+    url = "https://www.nola.com/news/crime_police/article_2e2f*x.html"
+    shown = link_urls(f"url {url}")
+    assert shown == (
+        "url [www.nola.com/news/crime\\_police/article\\_2e2f\\*x.html]"
+        "(https://www.nola.com/news/crime_police/article_2e2f*x.html)"
+    )
+    assert link_urls("see (https://a.example/x_(y)).") == (
+        "see \\([a.example/x\\_\\(y\\)](https://a.example/x_%28y%29)\\)."
+    )
+    assert link_urls("no link **here** <@1>") == f"no link \\*\\*here\\*\\* <{ZERO_WIDTH_SPACE}@1>"
+    long = "https://a.example/" + "p" * 700
+    assert "](" not in link_urls(long) and len(link_urls(long)) <= 80
+    assert link_urls("javascript:alert(1) ftp://x.example") == "javascript:alert\\(1\\) ftp://x.example"
+
+
+@pytest.mark.parametrize(
+    ("text", "finished"),
+    [
+        ("It ended.", "It ended."),
+        ("since at least", "since at least…"),
+        ("the Council,", "the Council…"),
+        ("a quote.”", "a quote.”"),
+        ("already cut…", "already cut…"),
+        ("Really?", "Really?"),
+        ("", ""),
+    ],
+)
+def test_an_excerpt_cut_by_its_source_ends_with_an_ellipsis(text: str, finished: str) -> None:
+    assert finish_excerpt(text) == finished
+
+
+def test_markdown_becomes_plain_text_for_a_terminal() -> None:
+    title = "A **bold** claim [sic] about C:\\temp_dir"
+    rendered = f"**[{clean(title)}](https://a.example/x_%28y%29)** · {clean('2 * 3 = 6')}"
+    assert markdown_to_plain(rendered) == f"{title} <https://a.example/x_%28y%29> · 2 * 3 = 6"
+    assert markdown_to_plain("__under__ ~~gone~~ ||hidden||") == "under gone hidden"

@@ -11,7 +11,9 @@ import pytest
 from bot.digest.schedule import (
     ScheduleError,
     Slot,
+    closest_zones,
     cron_trigger,
+    describe,
     due_slots,
     manual_slot_key,
     next_fire,
@@ -115,7 +117,10 @@ def test_a_stepped_day_of_month_counts_as_a_restriction() -> None:
         ("0 0 * 13 *", "month: 13 is out of range 1-12"),
         ("0 0 * * 8", "day-of-week: 8 is out of range 0-7"),
         ("0 0 * * funday", "day-of-week: 'funday' is not a number"),
-        ("every day at 9", "has 4 field"),
+        ("every day at 9", "'at 9' is not a time; write it as HH:MM"),
+        ("daily 25:00", "'25:00' is not a time of day"),
+        ("every 24 hours", "every 1 to 23 hours"),
+        ("fortnightly 08:00", "or a preset: daily 08:00, weekdays 08:00"),
         ("x y z w v", "minute: 'x' is not a number"),
         ("*/0 * * * *", "step '0' must be a positive number"),
         ("1,,2 * * * *", "empty item"),
@@ -134,7 +139,64 @@ def test_february_29th_is_accepted() -> None:
     assert next_fire(spec, UTC_ZONE, utc(2026, 1, 1)) == utc(2028, 2, 29)
 
 
+@pytest.mark.parametrize(
+    ("preset", "cron"),
+    [
+        ("daily 08:00", "0 8 * * *"),
+        ("Daily at 8:05", "5 8 * * *"),
+        ("weekdays 08:00", "0 8 * * mon-fri"),
+        ("weekends 10:30", "30 10 * * sat,sun"),
+        ("mondays 09:30", "30 9 * * mon"),
+        ("sunday 18:00", "0 18 * * sun"),
+        ("hourly", "0 * * * *"),
+        ("every 6 hours", "0 */6 * * *"),
+        ("every 1 hour", "0 * * * *"),
+    ],
+)
+def test_presets_become_cron(preset: str, cron: str) -> None:
+    assert parse_cron(preset) == parse_cron(cron)
+    assert parse_cron(preset).expression == cron
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        ("weekdays 08:00", "at 08:00, Monday to Friday, Europe/London"),
+        ("daily 08:00", "at 08:00, every day, Europe/London"),
+        ("mondays 09:30", "at 09:30, on Mondays, Europe/London"),
+        ("hourly", "every hour, on the hour, Europe/London"),
+        ("every 6 hours", "every 6 hours from 00:00, Europe/London"),
+        ("0 8,18 * * 0,6", "at 08:00 and 18:00, Saturday and Sunday, Europe/London"),
+        ("0 8 * * mon,wed,fri", "at 08:00, on Monday, Wednesday and Friday, Europe/London"),
+        ("30 7 1,15 * *", "at 07:30, on days 1 and 15 of the month, Europe/London"),
+        ("0 9 * 1,7 *", "at 09:00, every day, in January and July, Europe/London"),
+        ("*/15 * * * *", "every 15 minutes, Europe/London"),
+        ("0 8-18 * * *", "every hour from 08:00 to 18:00, Europe/London"),
+        ("5,17 */3 * * *", "cron 5,17 */3 * * *, Europe/London"),
+    ],
+)
+def test_every_schedule_is_said_back_in_words(schedule: str, words: str) -> None:
+    assert describe(parse_cron(schedule), "Europe/London") == words
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("London", ["Europe/London"]),
+        ("new york", ["America/New_York"]),
+        ("europe/london", ["Europe/London"]),
+        ("Londn", ["Europe/London"]),
+        ("utc", ["UTC"]),
+        ("Mars/Base", []),
+    ],
+)
+def test_closest_zones(typed: str, suggested: list[str]) -> None:
+    assert closest_zones(typed) == suggested
+
+
 def test_unknown_time_zone() -> None:
+    with pytest.raises(ScheduleError, match="unknown time zone 'London' — did you mean Europe/London\\?"):
+        zone("London")
     with pytest.raises(ScheduleError, match="unknown time zone 'Mars/Base'"):
         zone("Mars/Base")
     with pytest.raises(ScheduleError, match="unknown time zone"):
