@@ -1,7 +1,7 @@
 # digestbot container image.
 #
 #   docker build -t digestbot .
-#   docker run -d --name digestbot --env-file .env -v digestbot-data:/data digestbot
+#   docker run -d --init --name digestbot --env-file .env -v digestbot-data:/data digestbot
 #
 # The corpus (seeds/) and configuration (config/) are baked into /app; mount your own over
 # /app/seeds or /app/config to replace them. The database and the heartbeat live on the /data volume.
@@ -46,5 +46,6 @@ VOLUME /data
 # database answering; the start period covers the first corpus load and the gateway login.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["digestbot", "health"]
 STOPSIGNAL SIGTERM
-# Exec form: the bot is PID 1 and receives SIGTERM itself, then closes the gateway and the database.
+# Exec form: SIGTERM reaches the bot, which closes the gateway and the database. Run it with an init as PID 1
+# (`init: true` in docker-compose.yml, `docker run --init`), which reaps the loader's worker processes.
 CMD ["digestbot", "run"]

@@ -1,7 +1,8 @@
 """`digestbot check`: validate the configuration, the corpus and the database before a deploy or in CI.
 
-Everything here only reads: the corpus is parsed but not loaded, and the database is opened read-only
-(never created, never migrated), so a check can run beside a live bot and against production data.
+Nothing here changes data: the corpus is parsed but not loaded, and the database is opened the way `run`
+and `load` open it (for writing, so a read-only file or folder is found) but never created or migrated; a
+write lock is taken and released at once, so a check can run beside a live bot and against production data.
 Problems are what would stop or hurt the bot; notes are facts worth seeing that need no action, such as
 a database that does not exist yet.
 """
@@ -16,12 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-import aiosqlite
-
 from bot.config import Config, ConfigError, load_config
 from bot.corpus.model import Rejection
 from bot.corpus.parse import read_article
-from bot.store.db import BUSY_TIMEOUT_MS, migrations
+from bot.store.access import DatabaseProblem, examine, explain_sqlite_error
+from bot.store.db import BUSY_TIMEOUT_MS, connect, fts5_problem, migrations
 from bot.store.loader import scan_corpus
 
 #: How many lines of a failed `PRAGMA quick_check` to repeat; the first ones name the damage.
@@ -34,6 +34,8 @@ class CheckResult:
 
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The configuration itself is invalid (a usage error: `digestbot check` exits 2, like every command).
+    config_invalid: bool = False
 
     @property
     def ok(self) -> bool:
@@ -76,31 +78,29 @@ def _check_corpus(config: Config, result: CheckResult) -> None:
 
 
 def _check_fts5(result: CheckResult) -> None:
-    """FTS5 is a property of the SQLite library, so probe it on a throwaway in-memory database."""
-    probe = sqlite3.connect(":memory:")
-    try:
-        probe.execute("CREATE VIRTUAL TABLE fts5_probe USING fts5(probe)")
-    except sqlite3.OperationalError as error:
-        result.problems.append(
-            f"sqlite: this SQLite ({sqlite3.sqlite_version}) lacks the FTS5 full-text extension ({error})"
-        )
-    finally:
-        probe.close()
+    problem = fts5_problem()
+    if problem is not None:
+        result.problems.append(f"sqlite: {problem}")
 
 
 async def _check_database(path: Path, result: CheckResult) -> None:
-    """Open an existing database read-only: schema version against the code's, then `PRAGMA quick_check`."""
+    """The database as `run` and `load` will use it: the path examined (a missing file must be creatable),
+    then an existing file opened for writing, its schema version against the code's, a write lock taken
+    and released (WAL files created if need be), and `PRAGMA quick_check`. Nothing is created or migrated."""
+    try:
+        await asyncio.to_thread(examine, path, create=True)
+    except DatabaseProblem as error:
+        result.problems.append(f"database: {error}")
+        return
     if not path.exists():
         result.notes.append(f"database: none at {path} yet; `digestbot load` or `digestbot run` creates it")
         return
-    if not path.is_file():
-        result.problems.append(f"database: {path} is not a file")
-        return
     known = migrations()
     newest = known[-1].version if known else 0
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    uri = f"file:{quote(str(path.resolve()))}?mode=rw"
     try:
-        async with aiosqlite.connect(uri, uri=True) as conn:
+        conn = await connect(uri, uri=True, isolation_level=None)
+        try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             async with conn.execute("PRAGMA user_version") as cursor:
                 row = await cursor.fetchone()
@@ -117,13 +117,17 @@ async def _check_database(path: Path, result: CheckResult) -> None:
                     f"database: {path} has schema version {version}; digestbot upgrades it to {newest} "
                     "the next time it opens it"
                 )
+            await conn.execute("BEGIN IMMEDIATE")
+            await conn.execute("ROLLBACK")
             try:
                 async with conn.execute("PRAGMA quick_check") as cursor:
                     findings = [str(line[0]) for line in await cursor.fetchall()]
             except sqlite3.DatabaseError as error:
                 findings = [str(error)]
+        finally:
+            await conn.close()
     except sqlite3.Error as error:
-        result.problems.append(f"database: cannot read {path} ({error})")
+        result.problems.append(f"database: {explain_sqlite_error(path, error)}")
         return
     if findings != ["ok"]:
         shown = "; ".join(findings[:QUICK_CHECK_LINES])
@@ -149,6 +153,7 @@ async def run_checks(
         config = load_config(config_path, env=env)
     except ConfigError as error:
         result.problems.append(f"config: {error}")
+        result.config_invalid = True
         result.notes.append("corpus: not checked because the configuration is invalid")
         if db_path is not None:
             await _check_database(Path(db_path), result)

@@ -2,9 +2,10 @@
 
 Sub-commands import only what they need; nothing here imports discord.py except `run`, so the
 offline commands start fast. Exit codes: 0 done, 1 failed (nothing applied, not found), 2 usage or
-configuration error. Errors are one line on stderr, never a traceback. Output is plain text for a terminal:
-no Discord markdown; matched words are bold (ANSI) only when stdout is a terminal and neither `--no-color`
-nor `NO_COLOR` asks otherwise.
+configuration error, 128 + the signal when SIGINT (130) or SIGTERM (143) stopped it. Errors are one line
+on stderr, never a traceback. `--config`, `--db` and `--log-level` go before or after the sub-command.
+Output is plain text for a terminal: no Discord markdown; matched words are bold (ANSI) only when stdout is
+a terminal and neither `--no-color` nor `NO_COLOR` asks otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.config import LOG_LEVELS
+from bot.interrupts import Interrupted, SignalReceived, until_signal
+from bot.logs import setup_command_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -71,6 +75,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _path(text: str) -> Path:
+    """A path option; an empty one (`--db ""`, an unset shell variable) is refused rather than read as `.`."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
+
+
 def _load_config(args: argparse.Namespace) -> Any:
     """The configuration, with `--db` overriding the database path."""
     from dataclasses import replace
@@ -88,11 +99,11 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 async def _open_database(config: Any, *, create: bool) -> Any:
     """The store; only `load` creates it (a lookup on a missing database says to load first)."""
-    from bot.store.db import Database, DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
+    from bot.store.db import Database, DatabaseProblem
 
     try:
         return await Database.open(config.database.path, create=create)
-    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed) as error:
+    except DatabaseProblem as error:
         raise CommandFailed(str(error)) from None
 
 
@@ -106,15 +117,24 @@ def _print_json(value: object) -> None:
 
 async def _cmd_load(args: argparse.Namespace) -> int:
     from bot import clock
+    from bot.store.articles import current_load_seq
     from bot.store.loader import LoadRefused, load_corpus
 
     config = _load_config(args)
     corpus = args.corpus or config.corpus.path
     db = await _open_database(config, create=True)
     try:
-        report = await load_corpus(
+        before = await current_load_seq(db)
+        report = await until_signal(load_corpus(
             db, corpus, force=args.force, max_file_bytes=config.corpus.max_file_bytes, now=clock.now()
-        )
+        ))
+    except SignalReceived as stopped:
+        after = await current_load_seq(db)
+        if after == before:
+            raise Interrupted(stopped.signum, "load interrupted; the previous corpus is unchanged") from None
+        raise Interrupted(
+            stopped.signum, f"load interrupted after it was applied: load #{after} is in service"
+        ) from None
     except LoadRefused as error:
         raise CommandFailed(f"load refused: {error}") from None
     finally:
@@ -337,14 +357,14 @@ async def _cmd_show(args: argparse.Namespace) -> int:
 
 async def _cmd_preview(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.preview import format_plan, plan_html, plan_payloads, preview_plan
+    from bot.preview import format_plan, plan_html, plan_payloads, preview_basis, preview_plan
     from bot.store.digests import DigestNotFound
 
     config = _load_config(args)
     db = await _open_database(config, create=False)
     now = clock.now()
     try:
-        settings, plan = await preview_plan(db, config, args.name, now=now)
+        settings, plan = await preview_plan(db, config, args.name, now=now, everything=args.all)
     except DigestNotFound as error:
         raise CommandFailed(str(error)) from None
     finally:
@@ -358,7 +378,8 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
     elif args.json:
         _print_json(plan_payloads(plan))
     else:
-        print(format_plan(settings, plan))
+        basis = preview_basis(config, settings, args.name, everything=args.all)
+        print(format_plan(settings, plan, basis=basis))
     return EXIT_OK
 
 
@@ -392,7 +413,7 @@ async def _cmd_check(args: argparse.Namespace) -> int:
         print(f"problem: {problem}")
     if result.problems:
         print(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} found")
-        return EXIT_FAILED
+        return EXIT_USAGE if result.config_invalid else EXIT_FAILED
     print("ok: configuration, corpus and database are fine")
     return EXIT_OK
 
@@ -412,6 +433,22 @@ async def _cmd_health(args: argparse.Namespace) -> int:
     return EXIT_OK if healthy else EXIT_FAILED
 
 
+async def _cmd_backup(args: argparse.Namespace) -> int:
+    from bot.store.backup import backup_database
+    from bot.store.db import DatabaseProblem
+
+    config = _load_config(args)
+    try:
+        report = await asyncio.to_thread(backup_database, config.database.path, args.target)
+    except DatabaseProblem as error:
+        raise CommandFailed(str(error)) from None
+    print(
+        f"backup of {config.database.path} written to {report.target} "
+        f"({report.size} bytes, schema version {report.schema_version})"
+    )
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     """Synchronous: the runtime owns its event loop (and its signal handlers)."""
     from bot.runtime import run_bot
@@ -425,10 +462,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="configuration file (default: $DIGESTBOT_CONFIG, "
-                        "else config/config.yaml if present, else built-in defaults)")
-    parser.add_argument("--db", type=Path, help="SQLite database (overrides database.path)")
+def _common(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """The options every command takes. They are added to the main parser (default None) and to each
+    sub-command (default SUPPRESS, so an option given before the sub-command is not reset after it)."""
+    parser.add_argument("--config", type=_path, default=default,
+                        help="configuration file (default: $DIGESTBOT_CONFIG, else config/config.yaml if "
+                        "present, else built-in defaults)")
+    parser.add_argument("--db", type=_path, default=default, help="SQLite database (overrides database.path)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.upper, default=default,
+                        help="overrides logging.level from the configuration")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -436,18 +478,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digestbot", description="News corpus lookups and scheduled digests for Discord."
     )
     parser.add_argument("--version", action="version", version=f"digestbot {__version__}")
+    _common(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    load = commands.add_parser("load", help="load the corpus folder into the database")
-    _common(load)
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        _common(sub, default=argparse.SUPPRESS)
+        return sub
+
+    load = command("load", "load the corpus folder into the database")
     load.add_argument("--corpus", type=Path, help="corpus folder (overrides corpus.path)")
     load.add_argument("--force", action="store_true",
                       help="apply even if the folder is empty or more than half the articles would go")
     load.add_argument("--json", action="store_true", help="print the report as one JSON object")
     load.set_defaults(handler=_cmd_load)
 
-    search = commands.add_parser("search", help="full-text search of the corpus")
-    _common(search)
+    search = command("search", "full-text search of the corpus")
     search.add_argument("query", help='words (ANDed), "quoted phrases", prefix*')
     search.add_argument("--topic")
     search.add_argument("--provider", help="provider name or domain")
@@ -461,39 +507,37 @@ def build_parser() -> argparse.ArgumentParser:
                         help="never bold the matched words (also: set NO_COLOR)")
     search.set_defaults(handler=_cmd_search)
 
-    show = commands.add_parser("show", help="one article with its related coverage")
-    _common(show)
+    show = command("show", "one article with its related coverage")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_show)
 
-    preview = commands.add_parser("preview", help="the messages a digest's next run would post (no token)")
-    _common(preview)
+    preview = command("preview", "the messages a digest's next run would post (no token)")
     preview.add_argument("name", nargs="?", help="digest name or SERVER_ID/NAME (default: the first "
-                         "configured one, else a digest of the whole corpus)")
+                         "configured one, else a new digest with the configured digest_defaults)")
+    preview.add_argument("--all", action="store_true",
+                         help="lift the digest's article filters (quality, age, topics, …): every article")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")
     preview.add_argument("--html", type=Path, metavar="FILE",
                          help="write the run as Discord would show it to a self-contained HTML page")
     preview.set_defaults(handler=_cmd_preview)
 
-    digests = commands.add_parser("digests", help="every digest with its next run time")
-    _common(digests)
+    digests = command("digests", "every digest with its next run time")
     digests.add_argument("--json", action="store_true")
     digests.set_defaults(handler=_cmd_digests)
 
-    run = commands.add_parser("run", help="run the Discord bot (token from $DISCORD_TOKEN)")
-    _common(run)
+    run = command("run", "run the Discord bot (token from $DISCORD_TOKEN)")
     run.add_argument("--sync", action="store_true", help="sync slash commands even when they look unchanged")
-    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                     help="overrides logging.level from the configuration")
     run.set_defaults(handler=_cmd_run, runs_own_loop=True)
 
-    check = commands.add_parser("check", help="validate configuration, corpus and database before a deploy")
-    _common(check)
+    check = command("check", "validate configuration, corpus and database before a deploy")
     check.set_defaults(handler=_cmd_check)
 
-    health = commands.add_parser("health", help="exit 0 when the running bot's heartbeat is fresh")
-    _common(health)
+    backup = command("backup", "copy the database to a new file, safely while the bot runs")
+    backup.add_argument("target", type=Path, help="the new file (an existing file is never overwritten)")
+    backup.set_defaults(handler=_cmd_backup)
+
+    health = command("health", "exit 0 when the running bot's heartbeat is fresh")
     health.set_defaults(handler=_cmd_health)
     return parser
 
@@ -507,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "runs_own_loop", False):
             return args.handler(args)
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        setup_command_logging(args.log_level)
         handler: Handler = args.handler
         return asyncio.run(handler(args))
     except UsageError as error:
@@ -516,6 +560,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as error:
         print(f"digestbot: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except Interrupted as error:
+        print(f"digestbot: {error}", file=sys.stderr)
+        return 128 + error.signum
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -311,16 +311,18 @@ class DigestBot(commands.Bot):
             log.warning("database check failed: %s", error)
             return False
 
-    async def write_heartbeat(self) -> None:
-        """Write the health file `digestbot health` reads: time, gateway connection and latency, database."""
-        connected = self.is_ready() and self.ws is not None and not self.is_closed()
+    async def write_heartbeat(self, *, stopped: bool = False) -> None:
+        """Write the health file `digestbot health` reads: time, gateway connection and latency, database,
+        and with `stopped`, that the bot has shut down."""
+        connected = not stopped and self.is_ready() and self.ws is not None and not self.is_closed()
         latency = self.latency
         beat = Heartbeat(
             written_at=self.now(),
             gateway_connected=connected,
             latency_ms=round(latency * 1000, 1) if connected and math.isfinite(latency) else None,
-            database_ok=await self.database_ok(),
+            database_ok=not stopped and await self.database_ok(),
             pid=os.getpid(),
+            stopped=stopped,
         )
         await asyncio.to_thread(write_heartbeat, self.heartbeat_path(), beat)
 
@@ -335,8 +337,8 @@ class DigestBot(commands.Bot):
             await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)
 
     async def close(self) -> None:
-        """Stop background work, unload the cogs, log out, then close the database (its connection threads
-        would otherwise keep the process alive)."""
+        """Stop background work, unload the cogs, log out, close the database (its connection threads would
+        otherwise keep the process alive), then mark the heartbeat stopped so `health` fails at once."""
         if self.digest_scheduler is not None:
             await self.digest_scheduler.stop()
         for task in list(self._background):
@@ -346,6 +348,11 @@ class DigestBot(commands.Bot):
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
+        if self.heartbeat_path().exists():
+            try:
+                await self.write_heartbeat(stopped=True)
+            except OSError as error:
+                log.warning("could not mark the heartbeat file %s stopped: %s", self.heartbeat_path(), error)
 
 
 def create_bot(

@@ -36,12 +36,19 @@ class DigestState:
 
 
 def default_digest(config: Config) -> DigestSettings:
-    """A digest over the whole corpus with the configured defaults, every quality admitted, so a new
-    install sees the product work on the bundled seeds."""
-    defaults = dataclasses.asdict(config.digest_defaults)
-    defaults["min_quality"] = 0
+    """What a new digest would be with the configured `digest_defaults`: what `digestbot preview` shows
+    when no digest is configured."""
     return DigestSettings(
-        name=DEFAULT_DIGEST_NAME, channel_id=0, schedule=DEFAULT_DIGEST_SCHEDULE, **defaults
+        name=DEFAULT_DIGEST_NAME, channel_id=0, schedule=DEFAULT_DIGEST_SCHEDULE,
+        **dataclasses.asdict(config.digest_defaults),
+    )
+
+
+def without_filters(settings: DigestSettings) -> DigestSettings:
+    """The digest with every article filter lifted (quality, age, published, topics, providers, keywords);
+    sizes, schedule and mode stay (`digestbot preview --all`)."""
+    return dataclasses.replace(
+        settings, min_quality=0, max_age_days=None, published_only=False, topics=(), providers=(), keywords=()
     )
 
 

@@ -18,9 +18,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.corpus.parse import MAX_FILE_BYTES, unsafe_yaml
 from bot.digest.schedule import ScheduleError, parse_cron, zone
 
 log = logging.getLogger(__name__)
+
+#: A configuration file larger than this is refused unread (the corpus files' limit; real ones are ~5 KiB).
+MAX_CONFIG_BYTES = MAX_FILE_BYTES
 
 #: Where the configuration is looked for when neither a path nor DIGESTBOT_CONFIG is given.
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
@@ -76,7 +80,11 @@ class DiscordConfig:
 
 @dataclass(frozen=True)
 class LoggingConfig:
+    """`level` for digestbot's own loggers; `libraries` for discord.py, aiosqlite, asyncio and APScheduler,
+    whose DEBUG output holds raw gateway payloads and SQL parameters (never below `level` either)."""
+
     level: str = "INFO"
+    libraries: str = "INFO"
 
 
 @dataclass(frozen=True)
@@ -474,7 +482,11 @@ def _read_discord(section: _Section, base: Path) -> DiscordConfig:
 
 
 def _read_logging(section: _Section, base: Path) -> LoggingConfig:
-    return LoggingConfig(level=section.choice("level", LoggingConfig().level, LOG_LEVELS).upper())
+    defaults = LoggingConfig()
+    return LoggingConfig(
+        level=section.choice("level", defaults.level, LOG_LEVELS).upper(),
+        libraries=section.choice("libraries", defaults.libraries, LOG_LEVELS).upper(),
+    )
 
 
 def _read_lookups(section: _Section, base: Path) -> LookupsConfig:
@@ -552,6 +564,10 @@ class _ConfigLoader(yaml.CSafeLoader):
 
 
 def _parse_yaml(text: str, file: str) -> object:
+    unsafe = unsafe_yaml(text)
+    if unsafe is not None:
+        line, problem = unsafe
+        raise ConfigError("", f"refused YAML at line {line}: {problem}", file=file)
     try:
         return yaml.load(text, Loader=_ConfigLoader)  # a CSafeLoader subclass: plain data only
     except _DuplicateKey as error:
@@ -564,6 +580,20 @@ def _parse_yaml(text: str, file: str) -> object:
         raise ConfigError("", f"invalid YAML at {where}{problem}", file=file) from None
     except yaml.YAMLError as error:
         raise ConfigError("", f"invalid YAML: {error}", file=file) from None
+
+
+class ConfigTooLarge(OSError):
+    """The configuration file is over MAX_CONFIG_BYTES."""
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; a file over MAX_CONFIG_BYTES is refused without being read whole."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigTooLarge(f"larger than the {MAX_CONFIG_BYTES}-byte limit for a configuration file")
+    return data.decode("utf-8-sig")
+
 
 
 def _choose_file(path: Path | None, env: Mapping[str, str]) -> tuple[Path | None, bool]:
@@ -593,7 +623,7 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
     if chosen is not None:
         file = str(chosen)
         try:
-            text = chosen.expanduser().read_text(encoding="utf-8-sig")
+            text = _read_text(chosen.expanduser())
         except FileNotFoundError:
             if required:
                 raise ConfigError("", "config file not found", file=file) from None

@@ -8,7 +8,10 @@ the age check catches just like a crash.
 File shape (UTF-8 JSON object)::
 
     {"written_at": "2025-01-31T12:00:00+00:00", "gateway_connected": true,
-     "latency_ms": 41.5, "database_ok": true, "pid": 7}
+     "latency_ms": 41.5, "database_ok": true, "pid": 7, "stopped": false}
+
+A clean shutdown writes a last beat with `"stopped": true`, so the check turns unhealthy at once rather than
+when the beat goes stale. The file is readable by its owner only (0600).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 #: How often the running bot rewrites the heartbeat; `check_health` allows three missed beats.
 HEARTBEAT_INTERVAL_SECONDS = 30.0
 DEFAULT_MAX_AGE_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS
+#: A beat dated further ahead than this was not written by this machine's clock as it is now.
+FUTURE_TOLERANCE_SECONDS = 2.0
 
 #: The heartbeat's file name when DIGESTBOT_HEARTBEAT is unset: it sits next to the database file.
 HEARTBEAT_FILE_NAME = "heartbeat.json"
@@ -42,6 +47,7 @@ class Heartbeat:
     latency_ms: float | None
     database_ok: bool
     pid: int
+    stopped: bool = False
 
 
 def heartbeat_path(database_path: Path, env: Mapping[str, str]) -> Path:
@@ -62,12 +68,14 @@ def _to_json(beat: Heartbeat) -> str:
             "latency_ms": beat.latency_ms,
             "database_ok": beat.database_ok,
             "pid": beat.pid,
+            "stopped": beat.stopped,
         }
     )
 
 
 def write_heartbeat(path: Path, beat: Heartbeat) -> None:
-    """Write the heartbeat atomically (temporary file + rename), so a reader never sees half a file."""
+    """Write the heartbeat atomically (temporary file + rename), so a reader never sees half a file; the
+    temporary file, hence the heartbeat, is created 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = _to_json(beat)
@@ -117,6 +125,7 @@ def read_heartbeat(path: Path) -> Heartbeat:
         latency_ms=None if latency is None else float(latency),  # type: ignore[arg-type]
         database_ok=bool(_field(data, "database_ok", (bool,), path)),
         pid=int(_field(data, "pid", (int,), path)),  # type: ignore[call-overload]
+        stopped=bool(_field(data, "stopped", (bool,), path)) if "stopped" in data else False,
     )
 
 
@@ -134,6 +143,13 @@ def check_health(
     except HeartbeatError as error:
         return False, f"invalid heartbeat: {error}"
     age = (now - beat.written_at).total_seconds()
+    if beat.stopped:
+        return False, f"the bot stopped {max(age, 0):.0f} s ago (pid {beat.pid}, clean shutdown)"
+    if age < -FUTURE_TOLERANCE_SECONDS:
+        return False, (
+            f"heartbeat is dated {-age:.0f} s in the future (pid {beat.pid}): the clock was set back or the "
+            "file was not written by the bot; it is trusted again once the bot rewrites it"
+        )
     if age > max_age_s:
         return False, (
             f"heartbeat is stale by {age - max_age_s:.0f} s (last written {age:.0f} s ago by pid {beat.pid}, "

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.compose import compose_next, default_digest, next_run
+from bot.compose import compose_next, default_digest, next_run, without_filters
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import describe, parse_cron, zone
@@ -62,17 +62,23 @@ def _find_digest(
 
 
 async def preview_plan(
-    db: Database, config: Config, name: str | None, *, now: datetime
+    db: Database, config: Config, name: str | None, *, now: datetime, everything: bool = False
 ) -> tuple[DigestSettings, Plan]:
-    """The digest and the plan of its next run. Without `name`: the first configured digest, else the
-    built-in default digest over the whole corpus. Raises DigestNotFound for an unknown name."""
+    """The digest and the plan of its next run. Without `name`: the first configured digest, else a new
+    digest with the configured `digest_defaults`. `everything` lifts the digest's article filters. Raises
+    DigestNotFound for an unknown name."""
     if name is None:
         settings = config.digests[0] if config.digests else default_digest(config)
     else:
         found = _find_digest(config, await store.list_digests(db), name)
-        settings = found if isinstance(found, DigestSettings) else found.settings
-        plan, _ = await compose_next(db, found, now=now, slot_time=next_run(settings, now))
-        return settings, plan
+        if isinstance(found, store.DigestRecord):
+            if everything:
+                found = replace(found, settings=without_filters(found.settings))
+            plan, _ = await compose_next(db, found, now=now, slot_time=next_run(found.settings, now))
+            return found.settings, plan
+        settings = found
+    if everything:
+        settings = without_filters(settings)
     plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
     return settings, plan
 
@@ -90,6 +96,31 @@ def plan_html(settings: DigestSettings, plan: Plan, *, now: datetime) -> str:
         tz=tz,
         now=now,
     )
+
+
+def _settings_summary(settings: DigestSettings) -> str:
+    """The settings that decide which articles a run posts, as one phrase."""
+    parts = [f"min_quality {settings.min_quality}", f"up to {settings.max_articles} stories"]
+    if settings.published_only:
+        parts.append("published only")
+    if settings.max_age_days is not None:
+        parts.append(f"at most {settings.max_age_days} days old")
+    for label, values in (("topics", settings.topics), ("providers", settings.providers),
+                          ("keywords", settings.keywords)):
+        if values:
+            parts.append(f"{label} {', '.join(values)}")
+    return ", ".join(parts)
+
+
+def preview_basis(config: Config, settings: DigestSettings, name: str | None, *, everything: bool) -> str:
+    """The preview's first line: which digest and which settings it used, and how to see more or less."""
+    summary = _settings_summary(settings)
+    if everything:
+        return f"Every filter lifted (--all): {summary}; without --all the digest's own settings apply."
+    if name is None and not config.digests:
+        where = f"digest_defaults in {config.source}" if config.source else "the built-in digest_defaults"
+        return f"A new digest with {where}: {summary}; --all shows every article."
+    return f"Digest {settings.name!r} as configured: {summary}; --all shows every article."
 
 
 def plan_payloads(plan: Plan) -> list[Payload]:
@@ -124,11 +155,14 @@ def _embed_text(embed: dict[str, Any]) -> list[str]:
     return lines
 
 
-def format_plan(settings: DigestSettings, plan: Plan) -> str:
-    """The plan as terminal text: each message's header line, then its embeds (markdown left as is)."""
+def format_plan(settings: DigestSettings, plan: Plan, *, basis: str | None = None) -> str:
+    """The plan as terminal text: `basis` (which settings), each message's header line, then its embeds
+    (markdown left as is)."""
+    first = [basis] if basis else []
     if plan.is_empty:
-        return f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
-    lines = [f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
+        empty = f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
+        return "\n".join([*first, empty])
+    lines = [*first, f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
     for number, message in enumerate(plan.messages, start=1):
         where = " (in the thread)" if message.in_thread else ""
         lines.append("")

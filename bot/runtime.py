@@ -1,9 +1,11 @@
 """`digestbot run`: the bot as a long-running process.
 
-The token comes from `DISCORD_TOKEN` (never from the config file). A missing or rejected token, an
-unreachable Discord or a database that cannot be opened ends the process with one clear line on stderr and
-exit code 1, never a traceback. SIGINT and SIGTERM stop it cleanly (background work stopped, cogs unloaded,
-logged out, database closed) with exit code 0.
+The token comes from `DISCORD_TOKEN` (never from the config file). Every failure to start ends the process
+with one clear line on stderr, never a traceback: a missing, empty or rejected token is a configuration
+error (exit 2, like every configuration error, so a container restart policy need not retry it); an
+unreachable Discord or a database that cannot be used exits 1. The database path is examined before
+Discord is contacted. SIGINT and SIGTERM stop it cleanly (background work stopped, cogs unloaded, logged
+out, database closed, the heartbeat marked stopped) with exit code 0.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
 
 import aiohttp
@@ -20,22 +23,32 @@ import discord
 from bot.client import create_bot
 from bot.config import Config
 from bot.logs import setup_logging
-from bot.store.db import DatabaseMissing, Fts5Unavailable, MigrationFailed, SchemaTooNew
+from bot.store.access import examine
+from bot.store.db import DatabaseProblem
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
+TOKEN_HOME = (
+    "put the bot token (Developer Portal → Bot → Reset Token) in the environment: DISCORD_TOKEN=… in .env "
+    "for Docker Compose, never in config.yaml"
+)
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_CONFIG = 2
 
 
 class StartupFailed(Exception):
     """The bot could not start; the message is the one line the operator sees."""
 
+    def __init__(self, message: str, *, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
-def _fail(message: str) -> int:
+
+def _fail(message: str, exit_code: int) -> int:
     print(f"digestbot: {message}", file=sys.stderr, flush=True)
-    return EXIT_FAILED
+    return exit_code
 
 
 async def _serve(config: Config, token: str, *, force_sync: bool) -> None:
@@ -58,7 +71,8 @@ async def _serve(config: Config, token: str, *, force_sync: bool) -> None:
                 stopping.cancel()
                 running.result()
     except discord.LoginFailure:
-        raise StartupFailed(f"Discord rejected the token in {TOKEN_ENV} (401 Unauthorized)") from None
+        rejected = f"Discord rejected the token in {TOKEN_ENV} (401 Unauthorized); {TOKEN_HOME}"
+        raise StartupFailed(rejected, exit_code=EXIT_CONFIG) from None
     except discord.PrivilegedIntentsRequired as error:
         raise StartupFailed(f"Discord refused the gateway intents: {error}") from None
     except (discord.GatewayNotFound, aiohttp.ClientConnectionError) as error:
@@ -66,8 +80,12 @@ async def _serve(config: Config, token: str, *, force_sync: bool) -> None:
     except discord.HTTPException as error:
         detail = error.text or error
         raise StartupFailed(f"Discord answered {error.status} during start-up: {detail}") from None
-    except (SchemaTooNew, Fts5Unavailable, DatabaseMissing, MigrationFailed) as error:
+    except DatabaseProblem as error:
         raise StartupFailed(str(error)) from None
+    except sqlite3.Error as error:
+        raise StartupFailed(f"database {config.database.path}: {error}") from None
+    except OSError as error:
+        raise StartupFailed(f"stopped by a system error: {error}") from None
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
@@ -77,12 +95,16 @@ def run_bot(config: Config, *, force_sync: bool = False, log_level: str | None =
     """Run the bot until SIGINT/SIGTERM; the process exit code (0 after a clean stop, 1 when it could not
     start). `log_level` overrides `logging.level`; `force_sync` syncs commands even if unchanged."""
     token = os.environ.get(TOKEN_ENV, "").strip()
-    setup_logging(log_level or config.logging.level, token=token or None)
+    setup_logging(log_level or config.logging.level, token=token or None, libraries=config.logging.libraries)
     if not token:
-        return _fail(f"{TOKEN_ENV} is not set; put the bot token in the environment (never in config.yaml)")
+        state = "is empty" if TOKEN_ENV in os.environ else "is not set"
+        return _fail(f"{TOKEN_ENV} {state}; {TOKEN_HOME}", EXIT_CONFIG)
     try:
+        examine(config.database.path, create=True)
         asyncio.run(_serve(config, token, force_sync=force_sync))
+    except DatabaseProblem as error:
+        return _fail(str(error), EXIT_FAILED)
     except StartupFailed as error:
-        return _fail(str(error))
+        return _fail(str(error), error.exit_code)
     log.info("stopped")
     return EXIT_OK

@@ -43,6 +43,7 @@ from bot.config_diff import ConfigDiff, applicable_config, change_record, config
 from bot.corpus.model import LoadReport
 from bot.guild_digests import guild_digests
 from bot.log_routing import Subject
+from bot.logs import apply_levels
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
 from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, message, notice
 from bot.render.text import (
@@ -515,7 +516,7 @@ class AdminOps(commands.Cog):
         the parts that live outside it: the log level, the digest alarms, the watcher."""
         digests = await sync_config_digests(self.bot.db, config.digests, now=self.bot.now())
         self.bot.config = config
-        logging.getLogger().setLevel(config.logging.level)
+        apply_levels(config.logging.level, config.logging.libraries)
         if self.bot.digest_scheduler is not None:
             await self.bot.digest_scheduler.refresh()
         self.update_watcher()

@@ -39,13 +39,29 @@ _QUALITY_RANGE = (0, 100)
 
 
 class _Invalid(ValueError):
-    """A field value that cannot be coerced; the message says what was expected and what was found."""
+    """A field value that cannot be coerced. Its text (for warnings, which stay with the operator) shows the
+    value; `reason()` (for rejection reasons, shown publicly by /stats) names only the value's kind."""
+
+    def __init__(self, expected: str, value: object) -> None:
+        super().__init__(f"expected {expected}, got {_describe(value)}")
+        self.expected = expected
+        self.value = value
+
+    def reason(self) -> str:
+        return f"expected {self.expected}, got {_kind(self.value)}"
 
 
 def _describe(value: object) -> str:
-    """A short rendering of an offending value for warnings and rejection reasons."""
+    """A short rendering of an offending value for warnings (never for rejection reasons)."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: object) -> str:
+    """What sort of value it is, without its content: `a list`, `a text`, `an int`."""
+    name = type(value).__name__
+    name = {"str": "text", "dict": "mapping", "NoneType": "null"}.get(name, name)
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 # --- URLs and ids -------------------------------------------------------------------------------------
@@ -138,13 +154,13 @@ def _text(value: object) -> str | None:
         return repair_text(value) or None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise _Invalid(f"expected text, got {_describe(value)}")
+    raise _Invalid("text", value)
 
 
 def _integer(value: object, expected: str = "an integer") -> int:
     """An int from an int, an integral float or a decimal string; booleans are not numbers here."""
     if isinstance(value, bool):
-        raise _Invalid(f"expected {expected}, got {_describe(value)}")
+        raise _Invalid(expected, value)
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -154,7 +170,7 @@ def _integer(value: object, expected: str = "an integer") -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise _Invalid(f"expected {expected}, got {_describe(value)}")
+    raise _Invalid(expected, value)
 
 
 def _boolean(value: object) -> bool:
@@ -162,7 +178,7 @@ def _boolean(value: object) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise _Invalid(f"expected true or false, got {_describe(value)}")
+    raise _Invalid("true or false", value)
 
 
 def _timestamp(value: object) -> datetime:
@@ -171,18 +187,18 @@ def _timestamp(value: object) -> datetime:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _Invalid(f"expected an ISO 8601 timestamp, got {_describe(value)}") from None
+            raise _Invalid("an ISO 8601 timestamp", value) from None
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         return datetime.combine(value, time(), tzinfo=UTC)
-    raise _Invalid(f"expected a timestamp, got {_describe(value)}")
+    raise _Invalid("a timestamp", value)
 
 
 def _positive_size(value: object) -> int:
     number = _integer(value, "a positive integer")
     if number <= 0:
-        raise _Invalid(f"expected a positive integer, got {number}")
+        raise _Invalid("a positive integer", number)
     return number
 
 
@@ -372,7 +388,7 @@ def normalize_article(name: str, raw: Mapping) -> Article | Rejection:
     try:
         title = _text(title_value)
     except _Invalid as problem:
-        return Rejection(file=name, reason=f"title: {problem}")
+        return Rejection(file=name, reason=f"title: {problem.reason()}")
     if title is None:
         return Rejection(file=name, reason="title: empty")
 
@@ -381,7 +397,7 @@ def normalize_article(name: str, raw: Mapping) -> Article | Rejection:
         present = [key for key in ("webUrl", "originalUrl") if raw.get(key) not in (None, "")]
         if not present:
             return Rejection(file=name, reason="webUrl: missing (and no originalUrl)")
-        shown = ", ".join(f"{key}={_describe(raw[key])}" for key in present)
+        shown = ", ".join(f"{key} is {_kind(raw[key])}" for key in present)
         return Rejection(file=name, reason=f"webUrl: no http(s) URL in webUrl or originalUrl ({shown})")
 
     published_value = raw.get("publishedDateTime")
@@ -390,7 +406,7 @@ def normalize_article(name: str, raw: Mapping) -> Article | Rejection:
     try:
         published_at = _timestamp(published_value)
     except _Invalid as problem:
-        return Rejection(file=name, reason=f"publishedDateTime: {problem}")
+        return Rejection(file=name, reason=f"publishedDateTime: {problem.reason()}")
 
     return Article(
         url=url,

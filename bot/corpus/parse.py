@@ -201,10 +201,26 @@ def _check_events(text: str) -> None:
         loader.dispose()
 
 
+def unsafe_yaml(text: str) -> tuple[int, str] | None:
+    """The guards above for any YAML document (the configuration file too): None when `text` is safe to
+    load, else the line (1-based, counted in `text`) and what is wrong."""
+    if not _needs_event_check(text):
+        return None
+    try:
+        _StructureScan(MAX_DEPTH).check(text)
+        _check_events(text)
+    except _Unsafe as error:
+        return error.line - _FRONT_MATTER_FIRST_LINE + 1, error.problem
+    return None
+
+
 def _yaml_problem(error: yaml.YAMLError) -> str:
-    """`line N: problem (context)` for a libyaml error, with N counted in the whole file."""
+    """`line N: problem (context)` for a libyaml error, with N counted in the whole file. A tag's text is
+    never repeated: it is part of a field's value, and rejection reasons are shown publicly."""
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         line = error.problem_mark.line + _FRONT_MATTER_FIRST_LINE
+        if (error.problem or "").startswith("could not determine a constructor for the tag"):
+            return f"line {line}: unsupported YAML tag (only plain values are allowed)"
         context = f" ({error.context})" if error.context else ""
         return f"line {line}: {error.problem}{context}"
     return f"front matter: {error}"

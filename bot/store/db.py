@@ -17,31 +17,34 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import aiosqlite
 
+from bot.store.access import DatabaseMissing, DatabaseProblem, create_private, examine, explain_sqlite_error
+
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "Database", "DatabaseMissing", "DatabaseProblem", "Fts5Unavailable", "MigrationFailed", "SchemaTooNew",
+]
 
 BUSY_TIMEOUT_MS = 10_000
 READERS = 2
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
 
 
-class SchemaTooNew(Exception):
+class SchemaTooNew(DatabaseProblem):
     """The database was written by a newer digestbot than this one."""
 
 
-class Fts5Unavailable(Exception):
+class Fts5Unavailable(DatabaseProblem):
     """The SQLite library this Python uses was built without FTS5."""
 
 
-class MigrationFailed(Exception):
+class MigrationFailed(DatabaseProblem):
     """A migration script failed; it was rolled back and the database keeps its previous schema."""
-
-
-class DatabaseMissing(Exception):
-    """`Database.open(..., create=False)` on a path where no database exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +77,32 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA foreign_keys = ON")
 
 
-async def _check_fts5(conn: aiosqlite.Connection) -> None:
+def fts5_problem() -> str | None:
+    """Why this SQLite cannot serve digestbot's full-text index, or None. FTS5 is a property of the
+    library, so it is probed on a throwaway in-memory database (a file's own problems never count)."""
+    probe = sqlite3.connect(":memory:")
     try:
-        await conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(probe)")
-        await conn.execute("DROP TABLE temp.fts5_probe")
+        probe.execute("CREATE VIRTUAL TABLE fts5_probe USING fts5(probe)")
     except sqlite3.OperationalError as error:
-        raise Fts5Unavailable(
+        return (
             f"this SQLite ({sqlite3.sqlite_version}) lacks the FTS5 full-text extension ({error}); "
             "digestbot needs a Python whose SQLite is built with FTS5"
-        ) from None
+        )
+    finally:
+        probe.close()
+    return None
+
+
+async def connect(target: Path | str, **options: Any) -> aiosqlite.Connection:
+    """`aiosqlite.connect`, except that a failed connection's worker thread is waited for: left running,
+    it would report its end to an event loop that `asyncio.run` may have closed meanwhile, printing a
+    thread traceback ("Event loop is closed") after the command's own error line."""
+    conn = aiosqlite.connect(target, **options)
+    try:
+        return await conn
+    except BaseException:
+        await asyncio.to_thread(conn._thread.join)
+        raise
 
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> int:
@@ -127,26 +147,31 @@ class Database:
     async def open(cls, path: Path | str, *, create: bool = True, readers: int = READERS) -> Database:
         """Open (and with `create`, create) the database, check FTS5 and bring the schema up to date."""
         path = Path(path)
-        if not create and not path.exists():
-            raise DatabaseMissing(f"no database at {path} (run `digestbot load` first)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
-        opened: list[aiosqlite.Connection] = [writer]
+        await asyncio.to_thread(examine, path, create=create)
+        problem = fts5_problem()
+        if problem is not None:
+            raise Fts5Unavailable(problem)
+        if create:
+            await asyncio.to_thread(create_private, path)
+        opened: list[aiosqlite.Connection] = []
         try:
+            writer = await connect(path, isolation_level=None)
+            opened.append(writer)
             await _configure(writer)
-            await _check_fts5(writer)
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute("PRAGMA synchronous = NORMAL")
             await _migrate(writer, path)
             uri = f"file:{quote(str(path.resolve()))}?mode=ro"
             for _ in range(max(1, readers)):
-                reader = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+                reader = await connect(uri, uri=True, isolation_level=None)
                 opened.append(reader)
                 await _configure(reader)
                 await reader.execute("PRAGMA query_only = ON")
-        except BaseException:
+        except BaseException as error:
             for conn in opened:
                 await conn.close()
+            if isinstance(error, sqlite3.Error):
+                raise explain_sqlite_error(path, error) from None
             raise
         return cls(path, writer, opened[1:])
 

@@ -44,6 +44,7 @@ import aiosqlite
 from bot.corpus.model import Article, Duplicate, LoadReport, Rejection
 from bot.corpus.normalize import id_from_url
 from bot.corpus.parse import parse_article, read_article
+from bot.logs import SecretValue
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -528,7 +529,7 @@ class _Apply:
             await self._provider_id(content["provider"]),
             images[0][0] if images else None,
             json.dumps(images, separators=(",", ":")),
-            content["secured"],
+            None if content["secured"] is None else SecretValue(content["secured"]),
         )
 
     @staticmethod
@@ -603,10 +604,11 @@ class _Apply:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes from a fork server: forking this process is unsafe once aiosqlite's threads exist,
-    while a fork server is a fresh single-threaded process (it preloads the parser, so workers start warm).
-    Like `spawn`, it re-imports the main module in each worker, which `bot/__main__.py` guards against."""
+    while a fork server is a fresh single-threaded process (it preloads the parser, so workers start warm,
+    and `worker_signals`, so they leave SIGINT and SIGTERM to this process). Like `spawn`, it re-imports the
+    main module in each worker, which `bot/__main__.py` guards against."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["bot.store.loader"])
+    context.set_forkserver_preload(["bot.store.worker_signals", "bot.store.loader"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -599,6 +600,19 @@ async def test_stats_summarise_the_corpus(scene: Scene) -> None:
     assert fields["Articles"] == str(total)
     assert "Date range" in fields and "Last load" in fields
     assert fields["Rejected files (1)"] == "broken.txt: title: missing"
+
+
+async def test_stats_never_show_the_value_of_a_rejected_field(scene: Scene) -> None:
+    (scene.bot.config.corpus.path / "tagged.md").write_text(
+        "---\ntitle: Tagged\nwebUrl: https://example.com/tagged\npublishedDateTime: 2024-01-02T00:00:00Z\n"
+        "secured: !SECRETTAG\n---\n",
+        encoding="utf-8",
+    )
+    await scene.bot.refresh_corpus()
+    embed = only_embed(await scene.run("stats"))
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert "tagged.md: line 5: unsupported YAML tag" in fields["Rejected files (2)"]
+    assert "SECRETTAG" not in json.dumps(embed)
 
 
 # --- slow answers

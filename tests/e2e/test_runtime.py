@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import shutil
 import signal
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +21,16 @@ from discord import app_commands
 from bot.client import DigestBot, create_bot
 from bot.cogs.admin import admin_group
 from bot.config import Config, CorpusConfig, DatabaseConfig
+from bot.health import check_health
 from bot.logs import REDACTED, setup_logging
 from bot.runtime import run_bot
 from bot.ui.errors import SOMETHING_WENT_WRONG, ReportingView
+from tests.e2e.processes import PROCESS_TIMEOUT, ROOT, start_process, wait_for_file, write_config
 from tests.emulator import CommandUnavailable, Emulator, Guild, running_bot
 from tests.emulator.state import MANAGE_GUILD
 
-ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 COMMANDS_PUT = r"/applications/\d+(/guilds/\d+)?/commands"
-# How long a subprocess gets to come up or go down against the emulator before the test gives up.
-PROCESS_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -405,54 +403,71 @@ async def test_refusals_and_cooldowns_give_their_reason(emulator: Emulator, conf
 # --- tokens and the process ---------------------------------------------------------------------------
 
 
-def test_missing_token_exits_1_with_one_line(
-    config: Config, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], restore_logging: None
+TOKEN_HOME = (
+    "put the bot token (Developer Portal → Bot → Reset Token) in the environment: DISCORD_TOKEN=… in .env "
+    "for Docker Compose, never in config.yaml"
+)
+
+
+@pytest.mark.parametrize(("value", "state"), [(None, "is not set"), ("", "is empty"), ("  ", "is empty")])
+def test_a_missing_or_empty_token_is_a_configuration_error(
+    config: Config, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    restore_logging: None, value: str | None, state: str,
 ) -> None:
-    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    assert run_bot(config) == 1
+    if value is None:
+        monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("DISCORD_TOKEN", value)
+    assert run_bot(config) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == [
-        "digestbot: DISCORD_TOKEN is not set; put the bot token in the environment (never in config.yaml)"
-    ]
+    assert err.strip().splitlines() == [f"digestbot: DISCORD_TOKEN {state}; {TOKEN_HOME}"]
 
 
 def test_the_token_is_redacted_from_every_log_record(
     capsys: pytest.CaptureFixture[str], restore_logging: None
 ) -> None:
     token = "secret.token-value"
-    setup_logging("DEBUG", token=token)
+    interaction_token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OnNlY3JldA"
+    setup_logging("DEBUG", token=token, libraries="DEBUG")
     logging.getLogger("discord.http").debug("sending Authorization: Bot %s", token)
+    logging.getLogger("discord.gateway").debug(
+        "WebSocket Event: %s", {"t": "INTERACTION_CREATE", "d": {"id": "1", "token": interaction_token}}
+    )
+    logging.getLogger("discord.http").debug(
+        "POST https://discord.com/api/v10/interactions/1/%s/callback has returned 204", interaction_token
+    )
+    logging.getLogger("discord.http").debug(
+        "PATCH https://discord.com/api/v10/webhooks/2/%s/messages/@original", interaction_token
+    )
+    logging.getLogger("aiosqlite").debug(
+        "executing %s", ("INSERT INTO files VALUES (?)", ['{"title":"t","secured":"SECURED-MARKER"}'])
+    )
     try:
         raise RuntimeError(f"request failed for {token}")
     except RuntimeError:
         logging.getLogger("bot.client").exception("failure")
     err = capsys.readouterr().err
-    assert token not in err
+    assert token not in err and interaction_token not in err and "SECURED-MARKER" not in err
     assert f"Authorization: Bot {REDACTED}" in err
     assert f"RuntimeError: request failed for {REDACTED}" in err
+    assert f"/interactions/1/{REDACTED}/callback" in err and f"/webhooks/2/{REDACTED}/messages" in err
+    assert "'token': '[redacted]'" in err and '"secured":"[redacted]"' in err
 
 
-def write_config(path: Path, config: Config, api_base: str) -> Path:
-    document = {
-        "corpus": {"path": str(config.corpus.path)},
-        "database": {"path": str(config.database.path)},
-        "discord": {"api_base": api_base, "guild_ids": list(config.discord.guild_ids)},
-        "logging": {"level": "DEBUG"},
-    }
-    path.write_text(json.dumps(document))
-    return path
+def test_library_loggers_stay_at_info_when_ours_are_at_debug(
+    capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    setup_logging("DEBUG", token=None)
+    for name in ("discord.gateway", "aiosqlite", "asyncio", "apscheduler.scheduler"):
+        logging.getLogger(name).debug("%s debug line", name)
+        logging.getLogger(name).info("%s info line", name)
+    logging.getLogger("bot.client").debug("our debug line")
+    err = capsys.readouterr().err
+    assert "debug line" not in err.replace("our debug line", "")
+    assert "our debug line" in err and err.count("info line") == 4
 
 
-async def start_process(config_path: Path, token: str, heartbeat: Path) -> asyncio.subprocess.Process:
-    """`digestbot run` in a child process, against the emulator of this process."""
-    env = {**os.environ, "DISCORD_TOKEN": token, "DIGESTBOT_HEARTBEAT": str(heartbeat)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config_path), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def test_rejected_token_exits_1_with_one_line_and_never_logs_the_token(
+async def test_rejected_token_exits_2_with_one_line_and_never_logs_the_token(
     emulator: Emulator, config: Config, tmp_path: Path
 ) -> None:
     token = "not-the-right-token.abcdef"
@@ -461,22 +476,12 @@ async def test_rejected_token_exits_1_with_one_line_and_never_logs_the_token(
     _, stderr = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
     text = stderr.decode()
 
-    assert process.returncode == 1
+    assert process.returncode == 2
     assert text.strip().splitlines()[-1] == (
-        "digestbot: Discord rejected the token in DISCORD_TOKEN (401 Unauthorized)"
+        f"digestbot: Discord rejected the token in DISCORD_TOKEN (401 Unauthorized); {TOKEN_HOME}"
     )
     assert "Traceback" not in text
     assert token not in text
-
-
-async def wait_for_file(path: Path, process: asyncio.subprocess.Process) -> None:
-    async def appeared() -> None:
-        while not path.exists():
-            if process.returncode is not None:
-                raise AssertionError(f"the bot exited with {process.returncode} before writing {path}")
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(appeared(), PROCESS_TIMEOUT)
 
 
 async def test_sigterm_stops_the_process_cleanly_after_a_heartbeat(
@@ -499,7 +504,11 @@ async def test_sigterm_stops_the_process_cleanly_after_a_heartbeat(
 
     text = stderr.decode()
     assert process.returncode == 0, text
-    assert beat["gateway_connected"] is True and beat["database_ok"] is True
+    assert beat["gateway_connected"] is True and beat["database_ok"] is True and beat["stopped"] is False
+    last = json.loads(heartbeat.read_text())
+    assert last["stopped"] is True and last["pid"] == beat["pid"]
+    assert heartbeat.stat().st_mode & 0o777 == 0o600
+    assert check_health(heartbeat, now=datetime.now(UTC))[1].startswith("the bot stopped ")
     assert isinstance(beat["latency_ms"], float)
     assert "signal received: shutting down" in text
     assert emulator.token not in text

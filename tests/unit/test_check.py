@@ -177,7 +177,10 @@ async def test_file_that_is_not_a_database_is_a_problem(tmp_path: Path, corpus_c
     config = write_config(tmp_path, corpus=corpus_copy, database=database)
     result = await run_checks(config, db_path=None, env={})
     assert len(result.problems) == 1
-    assert f"cannot read {database}" in result.problems[0] and "not a database" in result.problems[0]
+    assert result.problems[0] == (
+        f"database: {database} is not a SQLite database (its first bytes are not SQLite's header); point "
+        "database.path (or --db, DIGESTBOT_DB) at the digestbot database, or move this file away"
+    )
 
 
 async def test_damaged_database_fails_quick_check(tmp_path: Path, corpus_copy: Path) -> None:

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.compose import compose_next, default_digest, explain_article, mark_all_seen, next_run
+from bot.compose import (
+    compose_next,
+    default_digest,
+    explain_article,
+    mark_all_seen,
+    next_run,
+    without_filters,
+)
 from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.plan import delivered_urls
 from bot.render.embeds import embed_length
@@ -164,12 +171,23 @@ async def test_mark_all_seen_leaves_nothing_to_post(db: Database) -> None:
     assert plan.is_empty
 
 
-def test_default_digest_covers_the_whole_corpus_with_the_configured_defaults() -> None:
-    config = Config(digest_defaults=DigestDefaults(timezone="Europe/Paris", max_articles=7))
+def test_default_digest_is_a_new_digest_with_the_configured_defaults() -> None:
+    config = Config(digest_defaults=DigestDefaults(timezone="Europe/Paris", max_articles=7, topics=("tech",)))
     settings = default_digest(config)
     assert (settings.name, settings.channel_id, settings.schedule) == ("digest", 0, "0 8 * * *")
-    assert (settings.timezone, settings.max_articles, settings.min_quality) == ("Europe/Paris", 7, 0)
-    assert settings.topics == settings.providers == settings.keywords == ()
+    assert (settings.timezone, settings.max_articles, settings.min_quality) == ("Europe/Paris", 7, 40)
+    assert settings.topics == ("tech",) and settings.providers == settings.keywords == ()
+
+
+def test_without_filters_lifts_every_article_filter_and_keeps_the_rest() -> None:
+    settings = digest(
+        min_quality=70, max_age_days=3, published_only=True, topics=["a"], providers=["b"], keywords=["c"],
+        max_articles=4,
+    )
+    lifted = without_filters(settings)
+    assert (lifted.min_quality, lifted.max_age_days, lifted.published_only) == (0, None, False)
+    assert lifted.topics == lifted.providers == lifted.keywords == ()
+    assert (lifted.name, lifted.max_articles, lifted.schedule) == (settings.name, 4, settings.schedule)
 
 
 def test_next_run_is_in_the_digests_timezone() -> None:

@@ -20,13 +20,17 @@ from bot.health import (
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
-def beat(*, age_s: float = 5, gateway: bool = True, database: bool = True, latency: float | None = 42.0):
+def beat(
+    *, age_s: float = 5, gateway: bool = True, database: bool = True, latency: float | None = 42.0,
+    stopped: bool = False,
+) -> Heartbeat:
     return Heartbeat(
         written_at=NOW - timedelta(seconds=age_s),
         gateway_connected=gateway,
         latency_ms=latency,
         database_ok=database,
         pid=1234,
+        stopped=stopped,
     )
 
 
@@ -72,6 +76,40 @@ def test_stale_heartbeat_says_by_how_much(tmp_path: Path) -> None:
     healthy, message = check_health(path, now=NOW, max_age_s=90)
     assert not healthy
     assert "stale by 60 s" in message
+
+
+def test_a_stopped_bot_is_unhealthy_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat.json"
+    write_heartbeat(path, beat(age_s=6, stopped=True))
+    assert check_health(path, now=NOW) == (False, "the bot stopped 6 s ago (pid 1234, clean shutdown)")
+
+
+def test_a_heartbeat_from_the_future_is_unhealthy(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat.json"
+    write_heartbeat(path, beat(age_s=-60))
+    assert check_health(path, now=NOW) == (
+        False,
+        "heartbeat is dated 60 s in the future (pid 1234): the clock was set back or the file was not "
+        "written by the bot; it is trusted again once the bot rewrites it",
+    )
+    write_heartbeat(path, beat(age_s=-1))
+    assert check_health(path, now=NOW)[0], "a second ahead is clock granularity, not a problem"
+
+
+def test_the_heartbeat_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat.json"
+    write_heartbeat(path, beat())
+    write_heartbeat(path, beat(age_s=1))
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_heartbeat_without_the_stopped_field_is_a_running_bot(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat.json"
+    path.write_text(
+        '{"written_at": "2025-03-01T11:59:55+00:00", "gateway_connected": true, "latency_ms": 1,'
+        ' "database_ok": true, "pid": 1}', encoding="utf-8",
+    )
+    assert check_health(path, now=NOW)[0]
 
 
 def test_missing_heartbeat_file_is_unhealthy(tmp_path: Path) -> None:

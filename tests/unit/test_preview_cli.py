@@ -17,6 +17,7 @@ from bot.preview import (
     format_plan,
     format_schedule_table,
     plan_payloads,
+    preview_basis,
     preview_plan,
     schedule_row_json,
 )
@@ -48,14 +49,32 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         await database.close()
 
 
-async def test_preview_without_digests_uses_the_default_digest_over_the_seeds(db: Database) -> None:
+async def test_preview_without_digests_shows_what_a_new_digest_with_the_defaults_posts(db: Database) -> None:
     settings, plan = await preview_plan(db, Config(), None, now=T0)
+    assert settings.min_quality == 40
+    content = plan.messages[0].payload["content"]
+    assert content == f"📰 **Digest** · {NEXT_SLOT} · 2 stories", "qualities 39 and below wait"
+    assert preview_basis(Config(), settings, None, everything=False) == (
+        "A new digest with the built-in digest_defaults: min_quality 40, up to 5 stories; --all shows every "
+        "article."
+    )
+    text = format_plan(settings, plan, basis=preview_basis(Config(), settings, None, everything=False))
+    assert text.splitlines()[0].startswith("A new digest with the built-in digest_defaults: min_quality 40")
 
-    assert settings.name == "digest"
+
+async def test_preview_all_lifts_every_filter_over_the_seeds(db: Database) -> None:
+    config = Config(digests=(digest("strict", min_quality=90, topics=["nothing-matches"]),))
+    settings, plan = await preview_plan(db, config, None, now=T0, everything=True)
+    assert preview_basis(config, settings, None, everything=True) == (
+        "Every filter lifted (--all): min_quality 0, up to 5 stories; without --all the digest's own "
+        "settings apply."
+    )
+
+    assert settings.name == "strict"
     payloads = json.loads(json.dumps(plan_payloads(plan)))
     assert len(payloads) == 1
     assert all(message_problems(payload) == [] for payload in payloads)
-    assert payloads[0]["content"] == f"📰 **Digest** · {NEXT_SLOT} · 5 stories", "the next run's slot"
+    assert payloads[0]["content"] == f"📰 **Strict** · {NEXT_SLOT} · 5 stories", "the next run's slot"
     assert set(payloads[0]) == {"content", "embeds", "allowed_mentions", "components"}, "no nonce"
     related = [embed for embed in payloads[0]["embeds"] if "\nMore: [" in embed["description"]]
     assert len(related) == 5, "every seed shows its related coverage"
@@ -98,10 +117,14 @@ async def test_preview_names_a_digest_by_key_when_several_servers_use_its_name(d
     assert str(ambiguous.value) == "several servers have a digest called 'mine'; name one of: 1/mine, 2/mine"
     settings, _plan = await preview_plan(db, Config(), "1/mine", now=T0)
     assert settings == first.settings
+    strict, nothing = await preview_plan(db, Config(), "2/mine", now=T0)
+    lifted, everything = await preview_plan(db, Config(), "2/mine", now=T0, everything=True)
+    assert strict.min_quality == 90 and nothing.is_empty
+    assert lifted.min_quality == 0 and not everything.is_empty, "--all lifts a stored digest's filters too"
 
 
 async def test_preview_text_lists_each_message_and_story(db: Database) -> None:
-    settings, plan = await preview_plan(db, Config(), None, now=T0)
+    settings, plan = await preview_plan(db, Config(), None, now=T0, everything=True)
     text = format_plan(settings, plan)
     assert text.startswith("Digest 'digest': the next run posts 1 message(s).")
     assert "Message 1: 📰 Digest · 2026-03-03 08:00 UTC · 5 stories" in text

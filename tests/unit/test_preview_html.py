@@ -73,7 +73,7 @@ async def test_chromium_shows_every_title_link_and_more_entry(tmp_path: Path, co
     _need_chromium()
     page, plan = await seeds_preview_page(tmp_path, config)
     titles, links, more = _expected(plan)
-    assert len(titles) == 5 and links
+    assert len(titles) >= 2 and links, "the seeds preview a digest of several stories"
 
     text, shown_links = visible_text_and_links(page)
 

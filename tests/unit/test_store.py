@@ -110,15 +110,23 @@ async def test_reader_sees_a_snapshot_while_a_write_is_open(tmp_path: Path) -> N
 async def test_a_sqlite_without_fts5_refuses_to_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aiosqlite
+    real_connect = sqlite3.connect
 
-    real_execute = aiosqlite.Connection.execute
+    class NoFts5:
+        def __init__(self) -> None:
+            self.conn = real_connect(":memory:")
 
-    async def execute(self: aiosqlite.Connection, sql: str, *args: object) -> object:
-        if "USING fts5" in sql:
-            raise sqlite3.OperationalError("no such module: fts5")
-        return await real_execute(self, sql, *args)
+        def execute(self, sql: str) -> None:
+            if "USING fts5" in sql:
+                raise sqlite3.OperationalError("no such module: fts5")
+            self.conn.execute(sql)
 
-    monkeypatch.setattr(aiosqlite.Connection, "execute", execute)
+        def close(self) -> None:
+            self.conn.close()
+
+    def connect(target: str, *args: object, **kwargs: object) -> object:
+        return NoFts5() if target == ":memory:" else real_connect(target, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
     with pytest.raises(Fts5Unavailable, match="lacks the FTS5 full-text extension"):
         await Database.open(tmp_path / "x.sqlite3")
