@@ -52,17 +52,31 @@ def server_of(bot: DigestBot, guild_id: int | None) -> str | None:
     return server_label(None if guild is None else guild.name, guild_id)
 
 
-async def post(bot: DigestBot, channel_id: int, payload: dict[str, Any], *, what: str) -> bool:
-    """Send `payload` to the log channel once; False (logged with `what`) when Discord did not take it."""
+async def post(bot: DigestBot, channel_id: int, payload: dict[str, Any], *, what: str) -> int | None:
+    """Send `payload` to the log channel once: the new message's id, or None (logged with `what`) when
+    Discord did not take it."""
     route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+    created = await _request(route, bot, payload, what=what, channel_id=channel_id)
+    return None if created is None else int(created["id"])
+
+
+async def edit(
+    bot: DigestBot, channel_id: int, message_id: int, payload: dict[str, Any], *, what: str
+) -> bool:
+    """Replace an announcement the bot posted; False (logged with `what`) when Discord did not take it."""
+    route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
+                  message_id=message_id)
+    return await _request(route, bot, payload, what=what, channel_id=channel_id) is not None
+
+
+async def _request(
+    route: Route, bot: DigestBot, payload: dict[str, Any], *, what: str, channel_id: int
+) -> dict[str, Any] | None:
     try:
-        await asyncio.wait_for(bot.http.request(route, json=payload), ANNOUNCE_TIMEOUT_SECONDS)
+        return await asyncio.wait_for(bot.http.request(route, json=payload), ANNOUNCE_TIMEOUT_SECONDS)
     except discord.HTTPException as error:
         log.warning("could not announce %s in log channel %s: %s %s", what, channel_id, error.status,
                     error.text)
-        return False
     except (aiohttp.ClientError, TimeoutError, OSError) as error:
-        log.warning("could not announce %s in log channel %s: %s", what, channel_id,
-                    type(error).__name__)
-        return False
-    return True
+        log.warning("could not announce %s in log channel %s: %s", what, channel_id, type(error).__name__)
+    return None

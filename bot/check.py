@@ -20,6 +20,7 @@ from urllib.parse import quote
 from bot.config import Config, ConfigError, load_config
 from bot.corpus.model import Rejection
 from bot.corpus.parse import read_article
+from bot.digest.schedule import parse_cron, shortest_interval
 from bot.store.access import DatabaseProblem, examine, explain_sqlite_error
 from bot.store.db import BUSY_TIMEOUT_MS, connect, fts5_problem, migrations
 from bot.store.loader import scan_corpus
@@ -75,6 +76,19 @@ def _check_corpus(config: Config, result: CheckResult) -> None:
         f"corpus: {folder}: {len(files) - rejected} of {len(files)} files parse, "
         f"{len(first_file_by_url)} distinct articles"
     )
+
+
+def _check_digest_pace(config: Config, result: CheckResult) -> None:
+    """Note configured digests that run faster than digests made in Discord may (the operator's own are not
+    capped, but each run composes and posts, so a fast one is worth a second look)."""
+    floor = config.limits.min_interval_minutes
+    for digest in config.digests:
+        minutes = int(shortest_interval(parse_cron(digest.schedule)).total_seconds() // 60)
+        if minutes < floor:
+            result.notes.append(
+                f"config: digest {digest.name!r} ({digest.schedule}) runs as often as every {minutes} "
+                f"minute(s), faster than limits.min_interval_minutes ({floor}) allows digests made in Discord"
+            )
 
 
 def _check_fts5(result: CheckResult) -> None:
@@ -162,6 +176,7 @@ async def run_checks(
         result.notes.append("config: no configuration file; the built-in defaults apply")
     else:
         result.notes.append(f"config: {config.source} is valid ({len(config.digests)} digest(s))")
+    _check_digest_pace(config, result)
     if db_path is not None:
         config = replace(config, database=replace(config.database, path=Path(db_path)))
     if not env.get("DISCORD_TOKEN"):

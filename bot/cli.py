@@ -280,12 +280,15 @@ def _facts(article: Any) -> str:
 
 async def _cmd_search(args: argparse.Namespace) -> int:
     from bot.store.articles import SearchFilters, search
-    from bot.store.fts import EmptyQuery, build_match
+    from bot.store.db import READ_BUDGET_SECONDS, QueryBudgetExceeded
+    from bot.store.fts import EmptyQuery, QueryTooBroad, build_match
 
     try:
         build_match(args.query)
     except EmptyQuery:
         raise UsageError("search: the query is empty; give at least one word") from None
+    except QueryTooBroad as error:
+        raise UsageError(f"search: {error}") from None
     config = _load_config(args)
     filters = SearchFilters(
         topic=args.topic,
@@ -297,7 +300,11 @@ async def _cmd_search(args: argparse.Namespace) -> int:
     )
     db = await _open_database(config, create=False)
     try:
-        page = await search(db, args.query, filters, limit=args.limit)
+        page = await search(db, args.query, filters, limit=args.limit, budget=READ_BUDGET_SECONDS)
+    except QueryBudgetExceeded:
+        raise CommandFailed(
+            f"search: the query ran longer than {READ_BUDGET_SECONDS:g} s; add a word or a filter"
+        ) from None
     finally:
         await db.close()
     if args.json:

@@ -33,6 +33,7 @@ from discord.ext import commands
 
 from bot import clock as default_clock
 from bot.config import Config
+from bot.fair import LookupLimits
 from bot.gate import CorpusGate
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
 from bot.permissions import application_operator_ids
@@ -126,6 +127,8 @@ class DigestBot(commands.Bot):
         #: command and the folder watcher) exclusively: a reload waits for the deliveries in progress and a
         #: delivery starting during a reload waits for it, while deliveries still run side by side.
         self.corpus_gate = CorpusGate()
+        #: One cooldown bucket per member across every lookup, and the heavy queries in flight.
+        self.lookup_limits = LookupLimits(lambda: self.config.lookups, self.now)
         self._background: set[asyncio.Task[Any]] = set()
 
     @property

@@ -72,14 +72,19 @@ async def digest_state(db: Database, digest: store.DigestRecord | DigestSettings
 
 
 async def _context(
-    db: Database, state: DigestState, pool: list[Article], slot_time: datetime
+    db: Database, state: DigestState, pool: list[Article], slot_time: datetime, *,
+    matched: frozenset[str] = frozenset(),
 ) -> DigestContext:
+    """The run's context. With keywords, the pool was drawn by matching them (`store.digest_pool`), so only
+    articles outside `matched` (the pool's ids) are looked up again: re-running the keywords' full-text
+    match per article would cost the compose far more than drawing the pool did."""
     settings = state.settings
     urls = [article.url for article in pool]
     delivered = await store.channel_deliveries(db, settings.channel_id, urls)
     hits = None
     if settings.keywords:
-        hits = await store.keyword_hits(db, settings.keywords, [article.id for article in pool])
+        others = [article.id for article in pool if article.id not in matched]
+        hits = matched | await store.keyword_hits(db, settings.keywords, others)
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -107,7 +112,7 @@ async def compose_next(
     pool = await store.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
     )
-    ctx = await _context(db, state, pool, moment)
+    ctx = await _context(db, state, pool, moment, matched=frozenset(article.id for article in pool))
     plan, selection = compose_plan(ctx, pool, slot=slot_time)
     log.debug(
         "digest %r: composed %d message(s), %d stor(ies) from a pool of %d",
@@ -128,11 +133,12 @@ async def explain_article(
         db, state.settings, watermark=state.watermark, first_run=state.first_run,
         slot_time=now, existing_limit=store.POOL_LIMIT,
     )
-    if all(article.id != article_id for article in pool):
+    matched = frozenset(article.id for article in pool)
+    if article_id not in matched:
         article = await get_article(db, article_id)
         if article is not None:
             pool.append(article)
-    ctx = await _context(db, state, pool, now)
+    ctx = await _context(db, state, pool, now, matched=matched)
     return explain(article_id, pool, ctx)
 
 

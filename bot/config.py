@@ -89,11 +89,26 @@ class LoggingConfig:
 
 @dataclass(frozen=True)
 class LookupsConfig:
-    """Per-user cooldown for lookup commands (`cooldown_uses` 0 disables it) and results per page."""
+    """One cooldown bucket per member for every lookup (`cooldown_uses` 0 disables it), results per page."""
 
     cooldown_uses: int = 5
     cooldown_seconds: float = 10.0
     page_size: int = 5
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """What one server or member may ask of the bot. The caps on digests apply to digests created or
+    edited from Discord; digests in config.yaml are the operator's own."""
+
+    digests_per_server: int = 10
+    min_interval_minutes: int = 15
+    max_keywords: int = 10
+    max_keyword_chars: int = 100
+    manual_runs_per_hour: int = 12
+    audit_coalesce_minutes: int = 10
+    delivery_log_days: int = 90
+    audit_log_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,7 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     lookups: LookupsConfig = field(default_factory=LookupsConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     digest_defaults: DigestDefaults = field(default_factory=DigestDefaults)
     digests: tuple[DigestSettings, ...] = ()
     source: Path | None = None
@@ -498,6 +514,22 @@ def _read_lookups(section: _Section, base: Path) -> LookupsConfig:
     )
 
 
+def _read_limits(section: _Section, base: Path) -> LimitsConfig:
+    defaults = LimitsConfig()
+    return LimitsConfig(
+        digests_per_server=section.integer("digests_per_server", defaults.digests_per_server, low=0),
+        min_interval_minutes=section.integer("min_interval_minutes", defaults.min_interval_minutes, low=1),
+        max_keywords=section.integer("max_keywords", defaults.max_keywords, low=0),
+        max_keyword_chars=section.integer("max_keyword_chars", defaults.max_keyword_chars, low=1, high=200),
+        manual_runs_per_hour=section.integer("manual_runs_per_hour", defaults.manual_runs_per_hour, low=0),
+        audit_coalesce_minutes=section.integer(
+            "audit_coalesce_minutes", defaults.audit_coalesce_minutes, low=0
+        ),
+        delivery_log_days=section.integer("delivery_log_days", defaults.delivery_log_days, low=1),
+        audit_log_days=section.integer("audit_log_days", defaults.audit_log_days, low=1),
+    )
+
+
 def _read_defaults(section: _Section, base: Path) -> DigestDefaults:
     return DigestDefaults(**_digest_filters(section, DigestDefaults()))
 
@@ -516,10 +548,13 @@ def _config_from_document(document: object, *, file: str | None, source: Path | 
     discord = _read_section(top, "discord", base, _read_discord)
     logging_config = _read_section(top, "logging", base, _read_logging)
     lookups = _read_section(top, "lookups", base, _read_lookups)
+    limits = _read_section(top, "limits", base, _read_limits)
     digest_defaults = _read_section(top, "digest_defaults", base, _read_defaults)
     digests = _read_digests(top.raw("digests", None), digest_defaults, file)
     top.finish()
-    return Config(corpus, database, discord, logging_config, lookups, digest_defaults, digests, source)
+    return Config(
+        corpus, database, discord, logging_config, lookups, limits, digest_defaults, digests, source
+    )
 
 
 # --- the file ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ RESTART_KEYS = frozenset({"database.path", "discord.api_base"})
 #: Settings that apply at once but also need a command sync to reach Discord.
 SYNC_KEYS = frozenset({"discord.guild_ids"})
 #: The sections compared setting by setting (digests are compared by name).
-SECTIONS = ("corpus", "database", "discord", "logging", "lookups", "digest_defaults")
+SECTIONS = ("corpus", "database", "discord", "logging", "lookups", "limits", "digest_defaults")
 
 
 class Applies(Enum):

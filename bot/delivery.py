@@ -11,8 +11,9 @@ itself (`render.digest.same_message`: its header line and embeds).
 
 Each digest is reconciled by its own task, so one slow channel never holds the others; a digest is never
 reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
-bot's corpus gate (bot/gate.py) shared from its claim to its last message, so a corpus reload waits for it
-and a delivery starting during a reload waits for the reload.
+bot's corpus gate (bot/gate.py) shared from composing its plan to its last message, so a corpus reload
+waits for it and a delivery starting during a reload waits for the reload. The plan is composed outside the
+write lock and the claim only records it (see `store.claim_run`), so no writer ever waits for a compose.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -32,11 +33,12 @@ from discord.http import Route
 from bot.announce import digest_subject, log_channel, post, server_of
 from bot.compose import compose_next
 from bot.digest import reconcile as decisions
-from bot.digest.model import Plan
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.announcements import pause_announcement
 from bot.render.digest import link_summary, message_key, parse_header, same_message, thread_name
 from bot.store import digests as store
+from bot.store.articles import current_load_seq
+from bot.store.db import QueryBudgetExceeded
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -54,6 +56,14 @@ ADOPT_MAX_PAGES = 10
 #: Message ids carry Discord's clock, the claim time ours: the look starts this much before the claim.
 ADOPT_CLOCK_MARGIN = timedelta(minutes=5)
 THREAD_ARCHIVE_MINUTES = 1440
+#: A plan found stale at its claim (a corpus load or a delivery came in between) is composed again, at
+#: most this many times in all; then the reconcile fails and the next sweep tries the slot again.
+COMPOSE_ATTEMPTS = 3
+#: At most this many digests compose at once: a fan-out to hundreds of channels claims its first slots and
+#: starts sending while the rest compose, and lookups always find a database reader free.
+COMPOSE_CONCURRENCY = 2
+#: `limits.manual_runs_per_hour` counts the manual runs claimed within this window.
+MANUAL_RUN_WINDOW = timedelta(hours=1)
 REFUSED = "refused"
 
 
@@ -153,6 +163,7 @@ class DigestRunner:
         self._again: set[str] = set()
         self._pacer = _Pacer()
         self._pausing = asyncio.Lock()
+        self._composing = asyncio.Semaphore(COMPOSE_CONCURRENCY)
 
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
@@ -174,6 +185,9 @@ class DigestRunner:
             self._again.discard(key)
             try:
                 await self.reconcile(key)
+            except QueryBudgetExceeded:
+                log.warning("digest %r: composing its run took longer than the database allows a read; the "
+                            "next sweep tries again (narrow its keywords or filters)", key)
             except Exception:
                 log.exception("digest %r: reconcile failed; the next sweep tries again", key)
             if key not in self._again:
@@ -192,7 +206,13 @@ class DigestRunner:
 
     async def run_now(self, key: str, *, actor: int | None) -> RunOutcome:
         """A manual run: its own slot (`manual-<UTC>`) claimed and delivered through the same path.
-        A paused digest refuses, saying why."""
+        Refused, saying why, while another run of the digest is in progress, beyond the hourly budget of
+        `limits.manual_runs_per_hour`, and for a paused digest."""
+        if self._lock(key).locked():
+            record = await store.get_digest(self.bot.db, key)
+            name = key if record is None else record.name
+            detail = f"a run of digest {name!r} is in progress; wait for it to finish"
+            return RunOutcome(name, None, REFUSED, detail=detail)
         async with self._lock(key):
             record = await store.get_digest(self.bot.db, key)
             if record is None:
@@ -200,15 +220,40 @@ class DigestRunner:
             if record.paused_reason is not None:
                 detail = f"digest {record.name!r} is paused: {record.paused_reason}"
                 return RunOutcome(record.name, None, REFUSED, detail=detail)
+            over_budget = await self._manual_budget_spent(record)
+            if over_budget is not None:
+                return RunOutcome(record.name, None, REFUSED, detail=over_budget)
             await self._resume_unfinished(record)
             now = self.bot.now()
             log.info("digest %r: manual run started by %s", key, actor)
             slot = Slot(manual_slot_key(now), now)
-            outcome = await self._claim_and_deliver(record, slot, kind="manual")
+            try:
+                outcome = await self._claim_and_deliver(record, slot, kind="manual")
+            except QueryBudgetExceeded:
+                detail = (f"composing digest {record.name!r} took longer than the database allows a read; "
+                          "narrow its keywords or filters")
+                return RunOutcome(record.name, slot.key, REFUSED, detail=detail)
             if outcome is None:
                 detail = "a manual run was already started this second"
                 return RunOutcome(record.name, slot.key, REFUSED, detail=detail)
             return outcome
+
+    async def _manual_budget_spent(self, record: store.DigestRecord) -> str | None:
+        """Why another manual run would exceed the hourly budget (and when one is possible again), or None."""
+        allowed = self.bot.config.limits.manual_runs_per_hour
+        now = self.bot.now()
+        recent = await store.manual_runs_since(self.bot.db, record.key, now - MANUAL_RUN_WINDOW)
+        if len(recent) < allowed:
+            return None
+        if allowed == 0:
+            return "manual runs are turned off (limits.manual_runs_per_hour is 0)"
+        again = recent[-allowed] + MANUAL_RUN_WINDOW
+        minutes = max(1, -(-int((again - now).total_seconds()) // 60))
+        return (
+            f"digest {record.name!r} already ran {len(recent)} time{'s' if len(recent) != 1 else ''} by hand "
+            f"in the last hour, the most allowed ({allowed}); the next manual run is possible in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}"
+        )
 
     async def pause(self, key: str, reason: str) -> bool:
         """Pause the digest with `reason` and announce it in its log channel (once: a failed announcement
@@ -284,25 +329,40 @@ class DigestRunner:
     async def _claim_and_deliver(
         self, record: store.DigestRecord, slot: Slot, *, kind: str
     ) -> RunOutcome | None:
-        db = self.bot.db
         now = self.bot.now()
 
-        async def compose() -> Plan:
-            plan, _selection = await compose_next(db, record, now=now, slot_time=slot.fire_time)
-            return plan
-
-        # From the claim to the last message sent the corpus gate is held, so a corpus reload neither
-        # changes the corpus under the plan being composed nor overlaps the sending; composing inside the
-        # claim's transaction keeps other writers from slipping in between.
+        # From composing to the last message sent the corpus gate is held, so a corpus reload in this
+        # process neither changes the corpus under the plan nor overlaps the sending.
         async with self._delivering(record.key):
-            run = await store.claim_run(db, record.key, slot.key, kind=kind, fire_time=slot.fire_time,
-                                        plan=compose, now=now)
+            run = await self._compose_and_claim(record, slot, kind=kind, now=now)
             if run is None:
                 return None
             if run.status == "empty":
                 log.info("digest %r slot %s: nothing new to post (empty)", record.key, slot.key)
                 return RunOutcome(record.name, slot.key, "empty")
             return await self._deliver(record, run, resumed=False)
+
+    async def _compose_and_claim(
+        self, record: store.DigestRecord, slot: Slot, *, kind: str, now: datetime
+    ) -> store.RunRecord | None:
+        """Compose the slot's plan outside the write lock, then claim the slot with it; None when the slot
+        was already claimed. The claim records the plan only if the load it was composed from is still
+        current and nothing it posts reached the channel meanwhile; otherwise it is composed again."""
+        db = self.bot.db
+        for attempt in range(1, COMPOSE_ATTEMPTS + 1):
+            if await store.slot_claimed(db, record.key, slot.key):
+                return None
+            async with self._composing:
+                composed_from = await current_load_seq(db)
+                plan, _selection = await compose_next(db, record, now=now, slot_time=slot.fire_time)
+            try:
+                return await store.claim_run(db, record.key, slot.key, kind=kind, fire_time=slot.fire_time,
+                                             plan=plan, now=now, composed_from=composed_from)
+            except store.StalePlan as stale:
+                if attempt == COMPOSE_ATTEMPTS:
+                    raise
+                log.info("%s; composing again", stale)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # --- delivering a run --------------------------------------------------------------------------
 

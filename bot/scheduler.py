@@ -3,7 +3,8 @@
 The database decides what is due (bot/delivery.py `DigestRunner.reconcile`); APScheduler only wakes the
 bot at each digest's cron times so posts go out on the minute. A sweep every minute reconciles every
 digest anyway (catching anything an alarm missed: a busy loop, a clock jump, a digest changed from
-another process), re-syncs the alarms with the stored digests and prunes the delivery log. Start-up
+another process), re-syncs the alarms with the stored digests and prunes the delivery and audit logs by
+age (`limits.delivery_log_days`, `limits.audit_log_days`). Start-up
 reconciles everything once, which is how slots missed during downtime are dealt with.
 """
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 SWEEP_JOB = "digest-sweep"
 ALARM_PREFIX = "digest:"
 SWEEP_SECONDS = 60
-LOG_KEEP_DAYS = 90
 
 
 class DigestScheduler:
@@ -87,10 +87,13 @@ class DigestScheduler:
         self.runner.request(key)
 
     async def sweep(self) -> None:
-        """Re-sync the alarms, reconcile every digest (each in its own task) and prune the delivery log."""
+        """Re-sync the alarms, reconcile every digest (each in its own task) and prune the delivery and
+        audit logs."""
         try:
             for key in await self.refresh():
                 self.runner.request(key)
-            await store.prune_log(self.bot.db, now=self.bot.now(), keep_days=LOG_KEEP_DAYS)
+            limits = self.bot.config.limits
+            await store.prune_log(self.bot.db, now=self.bot.now(), keep_days=limits.delivery_log_days)
+            await store.prune_audit(self.bot.db, now=self.bot.now(), keep_days=limits.audit_log_days)
         except Exception:
             log.exception("digest sweep failed; the next one tries again")

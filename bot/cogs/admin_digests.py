@@ -70,6 +70,8 @@ CONFIG_ONLY = (
 )
 #: Delivery-log rows per page, and how many of the newest rows `/admin digest log` pages through.
 LOG_PAGE_SIZE = 10
+#: The longest `keywords` text Discord accepts (the keyword caps of `limits` then apply to what it holds).
+KEYWORDS_OPTION_CHARS = 1000
 LOG_ROWS_SHOWN = 500
 NAME_SHOWN = 60
 
@@ -376,7 +378,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         min_quality: int | None = None,
         topics: str | None = None,
         providers: str | None = None,
-        keywords: str | None = None,
+        keywords: app_commands.Range[str, 1, KEYWORDS_OPTION_CHARS] | None = None,
         max_articles: int | None = None,
         max_related: int | None = None,
         backlog: int | None = None,
@@ -406,15 +408,23 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
                 settings = self.validate(edits.creation_mapping(name, channel.id, schedule, options))
             except ConfigError as error:
                 return await refused(f"Not created: {edits.settings_problem(error, clean)}")
+            limits = self.bot.config.limits
+            beyond = edits.limit_problem(settings, limits, clean)
+            if beyond is not None:
+                return await refused(f"Not created: {beyond}")
             problem = self.permission_problem(guild, settings)
             if problem is not None:
                 return await refused(f"Not created. {problem}")
             await resolve_guilds(self.bot, self.bot.db)  # config digests posting here count too
             try:
-                record = await store.create_digest(self.bot.db, settings, guild_id=guild.id,
-                                                   now=self.bot.now())
+                record = await store.create_digest(
+                    self.bot.db, settings, guild_id=guild.id, now=self.bot.now(),
+                    per_guild_limit=limits.digests_per_server,
+                )
             except store.DuplicateDigest as error:
                 return await refused(f"Not created: {clean(str(error))}.")
+            except store.DigestLimitReached as error:
+                return await refused(f"Not created: {error}.")
             await self.refresh_schedule()
             after = settings.as_mapping()
             await self.audit(
@@ -450,7 +460,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         min_quality: int | None = None,
         topics: str | None = None,
         providers: str | None = None,
-        keywords: str | None = None,
+        keywords: app_commands.Range[str, 1, KEYWORDS_OPTION_CHARS] | None = None,
         max_articles: int | None = None,
         max_related: int | None = None,
         backlog: int | None = None,
@@ -493,6 +503,10 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         except ConfigError as error:
             return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed: {edits.settings_problem(error, clean)}")
+        beyond = edits.limit_problem(settings, self.bot.config.limits, clean)
+        if beyond is not None:
+            return await self.refuse(interaction, action="edit", target=record.name,
+                                     text=f"Not changed: {beyond}")
         before, after = record.settings.as_mapping(), settings.as_mapping()
         changes = edits.describe_changes(before, after, clean)
         if not changes:

@@ -10,6 +10,7 @@ command). Thin on purpose: the store and bot/compose decide, bot/render/digests_
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.compose import compose_next, explain_article, next_run
+from bot.fair import PREVIEW_BUDGET_SECONDS, TOO_BROAD_PREVIEW, limited_choices
 from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
 from bot.render.digests_view import (
     DigestListItem,
@@ -29,12 +31,16 @@ from bot.render.embeds import message, notice
 from bot.render.text import clean, truncate
 from bot.store import digests as store
 from bot.store.articles import normalize_id
+from bot.store.db import QueryBudgetExceeded, read_budget
+from bot.store.fts import MAX_QUERY_CHARS
 from bot.ui import replies
 from bot.ui.choices import article_choices, matching_names
 from bot.ui.coverage import CoverageButton
 
 log = logging.getLogger(__name__)
 
+#: The commands that compose a digest's next run, so cost what a search does.
+COSTLY_COMMANDS = ("preview", "explain")
 
 
 def list_item(record: store.DigestRecord, now: datetime) -> DigestListItem:
@@ -100,7 +106,25 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return await article_choices(self.bot.db, current)
+        return await limited_choices(self.bot.lookup_limits, interaction.user.id,
+                                     lambda: article_choices(self.bot.db, current))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """`/digest preview` and `explain` compose like a run: they draw on the member's lookup bucket."""
+        command = interaction.command
+        if command is not None and command.name in COSTLY_COMMANDS:
+            self.bot.lookup_limits.cooldown.check(interaction.user.id)
+        return True
+
+    async def _composed(self, interaction: discord.Interaction, work: Callable[[], Awaitable[dict[str, Any]]]
+                        ) -> dict[str, Any]:
+        """Compose as the member's one heavy query in flight, within the preview budget."""
+        with self.bot.lookup_limits.heavy.running(interaction.user.id), read_budget(PREVIEW_BUDGET_SECONDS):
+            try:
+                return await work()
+            except QueryBudgetExceeded:
+                log.info("a digest preview by %s ran past its budget", interaction.user.id)
+                return _reply(TOO_BROAD_PREVIEW, kind="warning")
 
     # --- commands
 
@@ -130,13 +154,19 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
                                          slot_time=next_run(record.settings, max(now, record.last_checked)))
             return preview_payload(record.name, plan)
 
-        payload = await replies.within_deadline(interaction, work(), ephemeral=True)
+        composed = self._composed(interaction, work)
+        payload = await replies.within_deadline(interaction, composed, ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
 
     @app_commands.command(name="explain", description="Why an article would or would not be in a digest")
     @app_commands.describe(name="The digest", article_id="The article's id (type words of its title)")
     @app_commands.autocomplete(name=name_autocomplete, article_id=article_autocomplete)
-    async def explain(self, interaction: discord.Interaction, name: str, article_id: str) -> None:
+    async def explain(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        article_id: app_commands.Range[str, 1, MAX_QUERY_CHARS],
+    ) -> None:
         assert interaction.guild_id is not None
 
         async def work() -> dict[str, Any]:
@@ -148,7 +178,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             return explanation_payload(record.name, wanted, explanation,
                                        channel_id=record.settings.channel_id)
 
-        payload = await replies.within_deadline(interaction, work(), ephemeral=True)
+        composed = self._composed(interaction, work)
+        payload = await replies.within_deadline(interaction, composed, ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import discord
@@ -23,6 +22,7 @@ from discord.ext import commands
 
 from bot.config import LookupsConfig
 from bot.corpus.model import Article
+from bot.fair import TOO_BROAD, limited_choices
 from bot.render.embeds import (
     article_embed,
     article_list,
@@ -36,7 +36,8 @@ from bot.render.embeds import (
 )
 from bot.render.text import clean, truncate
 from bot.store import articles as store
-from bot.store.fts import EmptyQuery, build_match
+from bot.store.db import QueryBudgetExceeded
+from bot.store.fts import MAX_QUERY_CHARS, EmptyQuery, QueryTooBroad, build_match
 from bot.ui import replies
 from bot.ui.article_menu import ArticleMenu, with_menu
 from bot.ui.choices import CHOICES_LIMIT, article_choices, name_choices
@@ -50,8 +51,8 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 10
 #: Names per page in /topics and /providers.
 COUNTS_PER_PAGE = 25
-#: Commands under the per-member cooldown of `lookups.cooldown_uses` per `lookups.cooldown_seconds`.
-COOLED_COMMANDS = ("search", "article")
+#: The longest topic or provider name a filter option takes.
+MAX_NAME_CHARS = 100
 #: The longest /top window people may ask for (ten years).
 MAX_TOP_DAYS = 3650
 
@@ -88,48 +89,6 @@ class IsoDate(app_commands.Transformer):
             raise InvalidDate(value, self) from None
 
 
-# --- cooldown
-
-
-class SlidingCooldown:
-    """At most `uses` invocations per member in any `seconds`-long window, with the limits read at each use.
-
-    Reading the live settings means a configuration reload changes the cooldown at once; `uses` 0 turns
-    it off. `now` is the bot's clock, so tests move time instead of waiting.
-    """
-
-    def __init__(self, settings: Callable[[], LookupsConfig], now: Callable[[], datetime]) -> None:
-        self._settings = settings
-        self._now = now
-        self._uses: dict[int, deque[datetime]] = {}
-
-    def hit(self, user_id: int) -> float | None:
-        """Record a use by `user_id`; None when allowed, else the seconds until a use frees up."""
-        settings = self._settings()
-        if settings.cooldown_uses <= 0:
-            self._uses.clear()
-            return None
-        now = self._now()
-        window = settings.cooldown_seconds
-        self._forget_idle(now, window)
-        recent = self._uses.setdefault(user_id, deque())
-        while recent and (now - recent[0]).total_seconds() >= window:
-            recent.popleft()
-        if len(recent) >= settings.cooldown_uses:
-            return max(window - (now - recent[0]).total_seconds(), 0.0)
-        recent.append(now)
-        return None
-
-    def _forget_idle(self, now: datetime, window: float) -> None:
-        """Drop members whose last use left the window, so the map does not grow with every member seen."""
-        idle = [
-            user for user, uses in self._uses.items()
-            if not uses or (now - uses[-1]).total_seconds() >= window
-        ]
-        for user in idle:
-            del self._uses[user]
-
-
 # --- pure functions behind the commands
 
 
@@ -140,6 +99,24 @@ class SearchRequest:
     query: str
     filters: store.SearchFilters
     page_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RankedSearch:
+    """A search as first run: its request and the FTS keys of every ranked match, in rank order. Page
+    turns read their slice of the keys instead of running the search again."""
+
+    request: SearchRequest
+    keys: tuple[int, ...]
+    total_capped: bool
+
+    @property
+    def total(self) -> int:
+        return len(self.keys)
+
+    def page_keys(self, page: int) -> tuple[int, ...]:
+        start = page_offset(page, self.request.page_size)
+        return self.keys[start : start + self.request.page_size]
 
 
 def describe_filters(
@@ -224,73 +201,85 @@ class Lookups(commands.Cog):
         self.bot = bot
         #: How long result pages stay turnable (tests shorten it).
         self.paginator_timeout: float = DEFAULT_TIMEOUT_SECONDS
-        self.cooldowns = {
-            name: SlidingCooldown(lambda: self.bot.config.lookups, self.bot.now) for name in COOLED_COMMANDS
-        }
 
     @property
     def settings(self) -> LookupsConfig:
         return self.bot.config.lookups
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Apply the per-member cooldown of /search and /article; CommandOnCooldown says when to retry."""
-        command = interaction.command
-        cooldown = self.cooldowns.get(command.name) if command is not None else None
-        if cooldown is None:
-            return True
-        retry_after = cooldown.hit(interaction.user.id)
-        if retry_after is None:
-            return True
-        log.info("/%s: %s is on cooldown for %.1fs", command.name, interaction.user.id, retry_after)
-        settings = self.settings
-        raise app_commands.CommandOnCooldown(
-            app_commands.Cooldown(settings.cooldown_uses, settings.cooldown_seconds), retry_after
-        )
+        """Every lookup command draws on the member's one cooldown bucket; CommandOnCooldown says when to
+        retry."""
+        self.bot.lookup_limits.cooldown.check(interaction.user.id)
+        return True
+
+    def _turn_allowed(self, interaction: discord.Interaction) -> None:
+        """A page turn or a pick in a page's menu draws on the same bucket as the command that made it."""
+        self.bot.lookup_limits.cooldown.check(interaction.user.id)
 
     # --- autocomplete
 
     async def topic_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return name_choices(await store.suggest_topics(self.bot.db, current, limit=CHOICES_LIMIT))
+        return await self._choices(interaction, lambda: self._topics(current))
+
+    async def _choices(
+        self, interaction: discord.Interaction, build: Callable[[], Awaitable[list[app_commands.Choice[str]]]]
+    ) -> list[app_commands.Choice[str]]:
+        """Choices under the member's cooldown bucket, one autocomplete at a time (see bot/fair.py)."""
+        return await limited_choices(self.bot.lookup_limits, interaction.user.id, build)
+
+    async def _topics(self, current: str) -> list[app_commands.Choice[str]]:
+        typed = current[:MAX_NAME_CHARS]
+        return name_choices(await store.suggest_topics(self.bot.db, typed, limit=CHOICES_LIMIT))
 
     async def provider_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return name_choices(await store.suggest_providers(self.bot.db, current, limit=CHOICES_LIMIT))
+        return await self._choices(interaction, lambda: self._providers(current))
+
+    async def _providers(self, current: str) -> list[app_commands.Choice[str]]:
+        typed = current[:MAX_NAME_CHARS]
+        return name_choices(await store.suggest_providers(self.bot.db, typed, limit=CHOICES_LIMIT))
 
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return await article_choices(self.bot.db, current)
+        return await self._choices(interaction, lambda: article_choices(self.bot.db, current))
 
     # --- /search
 
-    async def _search_page(self, request: SearchRequest, page: int) -> store.SearchPage:
-        return await store.search(
-            self.bot.db, request.query, request.filters,
-            limit=request.page_size, offset=page_offset(page, request.page_size),
-        )
+    async def _first_page(self, user_id: int, request: SearchRequest) -> store.SearchPage:
+        """Page 1 and the ranking behind every page, as the member's one heavy query in flight."""
+        with self.bot.lookup_limits.heavy.running(user_id):
+            return await store.search(self.bot.db, request.query, request.filters, limit=request.page_size)
 
-    def _results_payload(self, request: SearchRequest, found: store.SearchPage, page: int) -> dict[str, Any]:
+    def _results_payload(
+        self, ranked: RankedSearch, hits: Sequence[store.SearchHit], page: int
+    ) -> dict[str, Any]:
         """One page of results with its menu; the footer counts them and names the filters in force."""
+        request = ranked.request
         notes = _filters_in_words(request.filters)
-        if found.total_capped or found.total > MAX_PAGES * request.page_size:
+        if ranked.total_capped or ranked.total > MAX_PAGES * request.page_size:
             notes.append("add words to narrow")
         embed = results_page(
             f"Search: {request.query}",
-            [(hit.article, hit.snippet) for hit in found.hits],
-            page=page, pages=pages_offered(found.total, request.page_size),
-            summary=results_summary(found.total, request.page_size, capped=found.total_capped),
+            [(hit.article, hit.snippet) for hit in hits],
+            page=page, pages=pages_offered(ranked.total, request.page_size),
+            summary=results_summary(ranked.total, request.page_size, capped=ranked.total_capped),
             footer_hint=" · ".join(notes),
         )
-        return with_menu(message([embed]), article_menu_options([hit.article for hit in found.hits]))
+        return with_menu(message([embed]), article_menu_options([hit.article for hit in hits]))
 
-    async def _fetch_results(self, request: SearchRequest, page: int) -> dict[str, Any]:
-        found = await self._search_page(request, page)
-        if not found.hits:
+    async def _fetch_results(self, ranked: RankedSearch, page: int) -> dict[str, Any]:
+        """A later page: the articles of its slice of the ranking (the search is not run again)."""
+        try:
+            hits = await store.search_hits(self.bot.db, ranked.request.query, ranked.page_keys(page))
+        except QueryBudgetExceeded:
+            return _reply(TOO_BROAD, kind="warning")
+        if not hits:
             return _reply("This page is empty now: the corpus changed since the search. Search again.")
-        return self._results_payload(request, found, page)
+        return self._results_payload(ranked, hits, page)
 
     @app_commands.command(name="search", description="Search the articles: ranked, matches highlighted")
     @app_commands.describe(
@@ -306,9 +295,9 @@ class Lookups(commands.Cog):
     async def search(
         self,
         interaction: discord.Interaction,
-        query: str,
-        topic: str | None = None,
-        provider: str | None = None,
+        query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
+        topic: app_commands.Range[str, 1, MAX_NAME_CHARS] | None = None,
+        provider: app_commands.Range[str, 1, MAX_NAME_CHARS] | None = None,
         min_quality: app_commands.Range[int, 0, 100] | None = None,
         since: app_commands.Transform[date, IsoDate] | None = None,
         until: app_commands.Transform[date, IsoDate] | None = None,
@@ -332,24 +321,36 @@ class Lookups(commands.Cog):
             searchable = build_match(query) is not None
         except EmptyQuery:
             searchable = False
+        except QueryTooBroad as too_broad:
+            await replies.send(interaction, _reply(str(too_broad), kind="warning"), ephemeral=True)
+            return
         if not searchable:
             await replies.send(interaction, _reply(
                 "There are no words to search for in that query: type letters or digits, for example "
                 "`/search query: facial recognition`.", kind="warning"), ephemeral=True)
             return
-        found = await replies.within_deadline(interaction, self._search_page(request, 1), ephemeral=ephemeral)
+        try:
+            found = await replies.within_deadline(
+                interaction, self._first_page(interaction.user.id, request), ephemeral=ephemeral
+            )
+        except QueryBudgetExceeded:
+            log.info("/search by %s ran past its budget (%d characters)", interaction.user.id, len(query))
+            await replies.send(interaction, _reply(TOO_BROAD, kind="warning"), ephemeral=True)
+            return
         log.debug("/search %r by %s: %d match(es)", query, interaction.user.id, found.total)
         if not found.hits:
             await replies.send(interaction, self._no_results(request), ephemeral=ephemeral)
             return
+        ranked = RankedSearch(request, found.keys, found.total_capped)
         paginator = Paginator(
             owner_id=interaction.user.id,
             pages=pages_offered(found.total, request.page_size),
-            fetch_page=lambda page: self._fetch_results(request, page),
+            fetch_page=lambda page: self._fetch_results(ranked, page),
             timeout=self.paginator_timeout,
             menu=ArticleMenu(self._open_article),
+            before_turn=self._turn_allowed,
         )
-        await paginator.start(interaction, self._results_payload(request, found, 1), ephemeral=ephemeral)
+        await paginator.start(interaction, self._results_payload(ranked, found.hits, 1), ephemeral=ephemeral)
 
     def _no_results(self, request: SearchRequest) -> dict[str, Any]:
         active = _filters_in_words(request.filters)
@@ -368,7 +369,12 @@ class Lookups(commands.Cog):
         public="Post the article in the channel for everyone (default: only you see it)",
     )
     @app_commands.autocomplete(id=article_autocomplete)
-    async def article(self, interaction: discord.Interaction, id: str, public: bool = False) -> None:
+    async def article(
+        self,
+        interaction: discord.Interaction,
+        id: app_commands.Range[str, 1, MAX_QUERY_CHARS],
+        public: bool = False,
+    ) -> None:
         ephemeral = not public
         found = await replies.within_deadline(
             interaction, store.get_article(self.bot.db, id), ephemeral=ephemeral
@@ -437,7 +443,7 @@ class Lookups(commands.Cog):
         paginator = Paginator(
             owner_id=interaction.user.id, pages=pages, fetch_page=fetch_page, timeout=self.paginator_timeout,
             refusal="Only the person who asked can page through this list.",
-            menu=ArticleMenu(self._open_article),
+            menu=ArticleMenu(self._open_article), before_turn=self._turn_allowed,
         )
         await paginator.start(interaction, payload(articles, 1), ephemeral=ephemeral)
         return articles
@@ -521,7 +527,7 @@ class Lookups(commands.Cog):
 
         paginator = Paginator(
             owner_id=interaction.user.id, pages=len(pages), fetch_page=fetch, timeout=self.paginator_timeout,
-            refusal="Only the person who asked can page through this list.",
+            refusal="Only the person who asked can page through this list.", before_turn=self._turn_allowed,
         )
         await paginator.start(interaction, await fetch(1), ephemeral=ephemeral)
 

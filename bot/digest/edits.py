@@ -16,7 +16,9 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
-from bot.config import ConfigError, DigestSettings
+from bot.config import ConfigError, DigestSettings, LimitsConfig
+from bot.digest.schedule import parse_cron, shortest_interval
+from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, QueryTooBroad, build_match, prefix_terms
 
 #: Typed as a list option's whole value, it empties the list (Discord does not send empty strings).
 CLEAR_LIST = "-"
@@ -140,6 +142,50 @@ def edited_mapping(current: DigestSettings, options: DigestOptions) -> dict[str,
 def schedule_changed(before: DigestSettings, after: DigestSettings) -> bool:
     """A new cron or timezone counts slots from now on (the store restarts the schedule)."""
     return (before.schedule, before.timezone) != (after.schedule, after.timezone)
+
+
+def _every(minutes: int) -> str:
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callable[[str], str]) -> str | None:
+    """Why a digest made or edited in Discord exceeds the operator's limits (`option`: reason), or None.
+
+    A schedule faster than `min_interval_minutes`, more keywords than `max_keywords`, a keyword longer than
+    `max_keyword_chars` or broader than a search may be, or more prefix terms (`x*`) over all keywords
+    than one search may have: each would make every run cost everyone."""
+    fastest = int(shortest_interval(parse_cron(settings.schedule)).total_seconds() // 60)
+    if fastest < limits.min_interval_minutes:
+        # A validated schedule holds only digits, names and `*/,-`: safe inside a code span as it is.
+        return (
+            f"`schedule`: `{settings.schedule}` runs as often as every {_every(fastest)}; digests "
+            f"made in Discord may run at most every {_every(limits.min_interval_minutes)}. Pick a slower "
+            "schedule, for example `0 8 * * *` (daily at 08:00)."
+        )
+    keywords = settings.keywords
+    if len(keywords) > limits.max_keywords:
+        return f"`keywords`: {len(keywords)} given; a digest may have at most {limits.max_keywords}."
+    for keyword in keywords:
+        if len(keyword) > limits.max_keyword_chars:
+            return (
+                f"`keywords`: one keyword is {len(keyword)} characters long; each may have at most "
+                f"{limits.max_keyword_chars}."
+            )
+        try:
+            build_match(keyword)
+        except QueryTooBroad:
+            shown = escape(keyword if len(keyword) <= 40 else keyword[:39] + "…")
+            return (
+                f"`keywords`: “{shown}” is too broad: a keyword may have at most {MAX_TERMS} words, "
+                f"{MAX_PREFIX_TERMS} of them ending in *."
+            )
+    prefixes = sum(prefix_terms(keyword) for keyword in keywords)
+    if prefixes > MAX_PREFIX_TERMS:
+        return (
+            f"`keywords`: {prefixes} words end in * across the keywords; all keywords together may have at "
+            f"most {MAX_PREFIX_TERMS}. Spell the others out in full."
+        )
+    return None
 
 
 def settings_problem(error: ConfigError, escape: Callable[[str], str]) -> str:

@@ -21,6 +21,7 @@ import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -408,6 +409,18 @@ def due_slots(spec: CronSpec, tz: ZoneInfo, *, after: datetime, until: datetime)
             skipped_count += 1
         latest = Slot(key, fire)
     return DueSlots(latest, skipped_first, skipped_last, skipped_count)
+
+
+def shortest_interval(spec: CronSpec) -> timedelta:
+    """The shortest time between two runs of the schedule: the closest two times of day it fires at, or
+    from its last time of day to its first on the next day (counted as if any two days could follow each
+    other, so the answer never overstates the interval)."""
+    minutes = sorted(_parse_field(spec.minute, _FIELDS[0]))
+    hours = sorted(_parse_field(spec.hour, _FIELDS[1]))
+    times = [hour * 60 + minute for hour in hours for minute in minutes]
+    gaps = [later - earlier for earlier, later in pairwise(times)]
+    gaps.append(24 * 60 - times[-1] + times[0])
+    return timedelta(minutes=min(gaps))
 
 
 # --- in words -----------------------------------------------------------------------------------------

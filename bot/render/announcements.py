@@ -60,16 +60,21 @@ def audit_announcement(
     actor_id: int | None,
     server: str | None,
     kind: str,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """An admin action or refusal: what, how it ended, the summary, who, where and on what."""
+    """An admin action or refusal: what, how it ended, the summary, who, where and on what. `note` is a
+    line of the bot's own (markdown allowed) after the summary."""
     fields = [("By", member_label(actor_id))]
     if server is not None:
         fields.append(("Server", server))
     if target:
         fields.append(("Target", name_text(truncate(target, NAME_SHOWN))))
+    description = embed_text(truncate(summary, FIELD_VALUE_LIMIT))
+    if note:
+        description += f"\n{note}"
     return announcement(
         title=f"{action} · {outcome}",
-        description=embed_text(truncate(summary, DESCRIPTION_LIMIT // 2)),
+        description=description,
         fields=fields,
         kind=kind,
     )
@@ -82,6 +87,6 @@ def pause_announcement(*, digest: str, channel_id: int, reason: str, server: str
         fields.append(("Server", server))
     text = (
         f"⏸️ Digest **{name_text(truncate(digest, NAME_SHOWN))}** is paused: "
-        f"{name_text(truncate(reason, DESCRIPTION_LIMIT // 2))}. Fix it, then resume the digest."
+        f"{name_text(truncate(reason, FIELD_VALUE_LIMIT))}. Fix it, then resume the digest."
     )
     return announcement(title="Digest paused", description=text, fields=fields, kind="warning")

@@ -8,6 +8,7 @@ nothing meant for people may ever carry it). Timestamps are stored as unix secon
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,13 +18,19 @@ import aiosqlite
 
 from bot.corpus.model import Article, Duplicate, Image, Provider, Rejection, Related
 from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
-from bot.store.db import Database
-from bot.store.fts import build_match
+from bot.store.db import Database, QueryBudgetExceeded
+from bot.store.fts import QueryTooBroad, build_match
+
+log = logging.getLogger(__name__)
 
 #: bm25 weights for (title, excerpt, related titles): a word in the title says most about the article.
 BM25_WEIGHTS = (10.0, 2.0, 1.0)
 #: At most this many matches are ranked by bm25 (see `search`); `SearchPage.total` is capped here too.
 SEARCH_CANDIDATES = 1000
+#: The time one search (or one page of it) may take inside SQLite before it is interrupted, and the
+#: smaller budget of an autocomplete (Discord waits 3 s for its choices, members type on meanwhile).
+SEARCH_BUDGET_SECONDS = 0.5
+AUTOCOMPLETE_BUDGET_SECONDS = 0.2
 SNIPPET_TOKENS = 24
 #: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
 #: which is the article's own text).
@@ -65,11 +72,13 @@ def normalize_id(article_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`."""
+    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`.
+    `keys` are the FTS keys of every ranked match in rank order, so later pages need no new ranking."""
 
     hits: tuple[SearchHit, ...]
     total: int
     total_capped: bool = False
+    keys: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,11 +379,14 @@ def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]
 
 
 async def search(
-    db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0
+    db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0,
+    budget: float | None = None,
 ) -> SearchPage:
     """Ranked full-text search with filters and a highlighted snippet of each hit's excerpt (see `SearchHit`).
 
-    Raises `EmptyQuery` for blank text; text with nothing searchable (punctuation only) matches nothing.
+    Raises `EmptyQuery` for blank text, `QueryTooBroad` past the term caps and `QueryBudgetExceeded` when
+    SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
+    searchable (punctuation only) matches nothing.
 
     How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
     matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
@@ -390,11 +402,13 @@ async def search(
     a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
     such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
     """
-    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto")
+    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto",
+                         budget=SEARCH_BUDGET_SECONDS if budget is None else budget)
 
 
 async def _search(
-    db: Database, text: str, filters: SearchFilters, *, limit: int, offset: int, strategy: SearchStrategy
+    db: Database, text: str, filters: SearchFilters, *, limit: int, offset: int, strategy: SearchStrategy,
+    budget: float = SEARCH_BUDGET_SECONDS,
 ) -> SearchPage:
     """`search`, with how filters are applied chosen by `strategy` (the results never depend on it)."""
     match = build_match(text)
@@ -402,42 +416,52 @@ async def _search(
         return SearchPage(hits=(), total=0)
     conditions = _conditions(filters)
     weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
-    async with db.read() as conn:
+    async with db.read(budget) as conn:
         as_sets = await _choose_sets(conn, match, conditions, strategy)
         candidates, params = _candidates_sql(
-            f"{_ROWID} AS rowid, articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
+            f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
             conditions, as_sets, filters.min_quality,
         )
-        sql = f"""
-            SELECT rowid, fts_key, count(*) OVER () FROM ({candidates})
-            ORDER BY score, fts_key DESC
-            LIMIT ? OFFSET ?
-        """
-        bounds = [SEARCH_CANDIDATES, max(0, limit), max(0, offset)]
-        ranked = await _fetchall(conn, sql, [match, *params, *bounds])
-        if ranked:
-            total = int(ranked[0][2])
-        else:
-            counted, params = _candidates_sql("1", conditions, as_sets, filters.min_quality)
-            total = int((await _fetchall(
-                conn, f"SELECT count(*) FROM ({counted})", [match, *params, SEARCH_CANDIDATES]
-            ))[0][0])
-        if not ranked:
-            return SearchPage(hits=(), total=total, total_capped=total >= SEARCH_CANDIDATES)
-        snippets = dict(await _fetchall(conn, *_snippets_sql(match, [row[1] for row in ranked])))
-        rows = await _fetchall(
-            conn,
-            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} "
-            "WHERE a.rowid IN (SELECT value FROM json_each(?))",
-            (json.dumps([row[0] for row in ranked]),),
+        ranked = await _fetchall(
+            conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
+            [match, *params, SEARCH_CANDIDATES],
         )
-        by_rowid = {article_row[0]: article_row for article_row in rows}
-        articles = await _hydrate(conn, [by_rowid[row[0]] for row in ranked], with_related=False)
-    hits = tuple(
-        SearchHit(article=article, snippet=snippets.get(row[1]) or "")
-        for article, row in zip(articles, ranked, strict=True)
+        keys = tuple(int(row[0]) for row in ranked)
+        start = max(0, offset)
+        hits = await _hits(conn, match, keys[start : start + max(0, limit)])
+    return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
+
+
+async def search_hits(
+    db: Database, text: str, keys: Sequence[int], *, budget: float | None = None
+) -> tuple[SearchHit, ...]:
+    """The hits for `keys` (a slice of an earlier `SearchPage.keys`), in that order: a later page of a
+    search without ranking it again. Articles gone since the search are left out."""
+    match = build_match(text)
+    if match is None or not keys:
+        return ()
+    async with db.read(SEARCH_BUDGET_SECONDS if budget is None else budget) as conn:
+        return await _hits(conn, match, keys)
+
+
+async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> tuple[SearchHit, ...]:
+    """Articles and highlighted snippets for these FTS keys, in their order."""
+    if not keys:
+        return ()
+    snippets = dict(await _fetchall(conn, *_snippets_sql(match, keys)))
+    rowids = [key & _ROWID_MASK for key in keys]
+    rows = await _fetchall(
+        conn,
+        f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.rowid IN (SELECT value FROM json_each(?))",
+        (json.dumps(rowids),),
     )
-    return SearchPage(hits=hits, total=total, total_capped=total >= SEARCH_CANDIDATES)
+    by_rowid = {article_row[0]: article_row for article_row in rows}
+    present = [(key, by_rowid[rowid]) for key, rowid in zip(keys, rowids, strict=True) if rowid in by_rowid]
+    articles = await _hydrate(conn, [row for _, row in present], with_related=False)
+    return tuple(
+        SearchHit(article=article, snippet=snippets.get(key) or "")
+        for article, (key, _) in zip(articles, present, strict=True)
+    )
 
 
 # --- lookups ------------------------------------------------------------------------------------------
@@ -621,9 +645,12 @@ def _like_pattern(typed: str) -> str:
     return f"%{escaped}%"
 
 
-async def suggest_topics(db: Database, typed: str, limit: int = 25) -> list[str]:
+async def suggest_topics(
+    db: Database, typed: str, limit: int = 25, *, budget: float | None = None
+) -> list[str]:
     """Topics containing what was typed (case-insensitive): those starting with it first, then most used."""
-    async with db.read() as conn:
+    budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
+    async with db.read(budget) as conn:
         rows = await _fetchall(
             conn,
             "SELECT topic FROM article_topics WHERE topic LIKE ?1 ESCAPE '\\' GROUP BY topic "
@@ -633,9 +660,12 @@ async def suggest_topics(db: Database, typed: str, limit: int = 25) -> list[str]
     return [str(row[0]) for row in rows]
 
 
-async def suggest_providers(db: Database, typed: str, limit: int = 25) -> list[str]:
+async def suggest_providers(
+    db: Database, typed: str, limit: int = 25, *, budget: float | None = None
+) -> list[str]:
     """Provider names (else domains) whose name or domain contains what was typed; most articles first."""
-    async with db.read() as conn:
+    budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
+    async with db.read(budget) as conn:
         rows = await _fetchall(
             conn,
             f"SELECT {_PROVIDER_LABEL} AS label FROM providers p JOIN articles a ON a.provider_id = p.id "
@@ -646,28 +676,42 @@ async def suggest_providers(db: Database, typed: str, limit: int = 25) -> list[s
     return [str(row[0]) for row in rows]
 
 
-async def suggest_articles(db: Database, typed: str, limit: int = 25) -> list[tuple[str, str]]:
+async def suggest_articles(
+    db: Database, typed: str, limit: int = 25, *, budget: float | None = None
+) -> list[tuple[str, str]]:
     """(id, title) of articles whose title has the typed words, the last one as a prefix; best quality first.
 
-    Nothing typed offers the best articles. An id typed in full is offered as itself first.
+    Nothing typed offers the best articles. An id typed in full is offered as itself first. Typing is
+    cheap to repeat, so it gets the small budget (default `AUTOCOMPLETE_BUDGET_SECONDS`): past it (or past
+    the term caps) only an id typed in full is offered, never an error.
     """
+    budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     if not typed.strip():
-        async with db.read() as conn:
+        async with db.read(budget) as conn:
             rows = await _fetchall(
                 conn, "SELECT id, title FROM articles ORDER BY fts_key DESC LIMIT ?", (limit,)
             )
         return [(str(i), str(t)) for i, t in rows]
-    match = build_match(typed, prefix_last=True)
-    async with db.read() as conn:
+    async with db.read(budget) as conn:
         exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (normalize_id(typed),))
-        if match is None:
-            return [(str(i), str(t)) for i, t in exact]
-        rows = await _fetchall(
-            conn,
-            "SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid "
-            "WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT ?",
-            (f"{{title}} : ({match})", limit),
-        )
     found = [(str(i), str(t)) for i, t in exact]
+    try:
+        match = build_match(typed, prefix_last=True)
+    except QueryTooBroad:
+        return found
+    if match is None:
+        return found
+    try:
+        async with db.read(budget) as conn:
+            rows = await _fetchall(
+                conn,
+                "SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid "
+                "WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT ?",
+                (f"{{title}} : ({match})", limit),
+            )
+    except QueryBudgetExceeded:
+        log.info("article autocomplete: %d characters ran past the budget; offering the exact id only",
+                 len(typed))
+        return found
     found += [(str(i), str(t)) for i, t in rows if (i, t) not in exact]
     return found[:limit]

@@ -4,6 +4,11 @@ WAL mode lets readers run while a writer works; every reader query runs inside a
 sees the corpus before a load or after it, never a mix. Every writer in the process goes through
 `Database.write()`, which takes `write_lock` and opens a `BEGIN IMMEDIATE` transaction: a corpus load
 and a digest claim never interleave on the shared write connection.
+
+Every read transaction runs under a time budget enforced inside SQLite: a progress handler on each reader
+interrupts the statement running when the budget is spent, the transaction is rolled back and
+`QueryBudgetExceeded` raised, so no query holds a reader longer than its budget and the connection goes
+straight back to serving others.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,8 +38,24 @@ __all__ = [
 ]
 
 BUSY_TIMEOUT_MS = 10_000
-READERS = 2
+READERS = 4
+#: The budget of a read that names none: far above any lookup, low enough that nothing hogs a reader.
+READ_BUDGET_SECONDS = 5.0
+#: SQLite calls the progress handler every this many virtual-machine steps (a few microseconds apart).
+PROGRESS_STEPS = 2_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
+_READ_BUDGET: ContextVar[float] = ContextVar("read_budget", default=READ_BUDGET_SECONDS)
+
+
+@contextmanager
+def read_budget(seconds: float) -> Iterator[None]:
+    """Give every read made in this context (by this task) `seconds` unless it names its own budget: a
+    preview composes through many store calls, and each of them gets the preview's budget."""
+    token = _READ_BUDGET.set(seconds)
+    try:
+        yield
+    finally:
+        _READ_BUDGET.reset(token)
 
 
 class SchemaTooNew(DatabaseProblem):
@@ -45,6 +68,22 @@ class Fts5Unavailable(DatabaseProblem):
 
 class MigrationFailed(DatabaseProblem):
     """A migration script failed; it was rolled back and the database keeps its previous schema."""
+
+
+class QueryBudgetExceeded(Exception):
+    """A read ran past its time budget and SQLite interrupted it; the connection is ready for the next."""
+
+
+class _Deadline:
+    """When the read running on one reader must stop (monotonic seconds), checked by its progress handler
+    in the reader's own thread."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def passed(self) -> int:
+        at = self.at
+        return 1 if at is not None and time.monotonic() > at else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +178,7 @@ class Database:
         self.write_lock = asyncio.Lock()
         self._writer = writer
         self._readers = readers
+        self._deadlines = {id(reader): _Deadline() for reader in readers}
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._idle.put_nowait(reader)
@@ -173,7 +213,10 @@ class Database:
             if isinstance(error, sqlite3.Error):
                 raise explain_sqlite_error(path, error) from None
             raise
-        return cls(path, writer, opened[1:])
+        database = cls(path, writer, opened[1:])
+        for reader in database._readers:
+            await reader.set_progress_handler(database._deadlines[id(reader)].passed, PROGRESS_STEPS)
+        return database
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -188,16 +231,30 @@ class Database:
             await self._writer.commit()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A read-only connection inside one read transaction: a consistent snapshot for every query in it."""
+    async def read(self, budget: float | None = None) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection inside one read transaction: a consistent snapshot for every query in it.
+
+        The transaction may take `budget` seconds (default: the context's `read_budget`) from when it gets
+        a connection; past that SQLite interrupts the statement running and `QueryBudgetExceeded` is raised.
+        """
+        if budget is None:
+            budget = _READ_BUDGET.get()
         conn = await self._idle.get()
+        deadline = self._deadlines[id(conn)]
+        deadline.at = time.monotonic() + budget
         try:
             await conn.execute("BEGIN")
             try:
                 yield conn
             finally:
+                deadline.at = None
                 await conn.rollback()
+        except sqlite3.OperationalError as error:
+            if "interrupt" in str(error):
+                raise QueryBudgetExceeded(f"the read ran past its budget of {budget:g} s") from error
+            raise
         finally:
+            deadline.at = None
             self._idle.put_nowait(conn)
 
     async def get_state(self, key: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,6 +54,14 @@ class DigestNotFound(DigestError):
 
 class DuplicateDigest(DigestError):
     pass
+
+
+class DigestLimitReached(DigestError):
+    """The server already has as many digests made in Discord as the operator allows."""
+
+
+class StalePlan(DigestError):
+    """A precomposed plan no longer fits the store (a load or a delivery came in between): compose again."""
 
 
 def digest_key(name: str, *, guild_id: int | None, source: str) -> str:
@@ -397,11 +405,21 @@ async def sync_config_digests(
 
 
 async def create_digest(
-    db: Database, settings: DigestSettings, *, guild_id: int | None, now: datetime, source: str = "runtime"
+    db: Database,
+    settings: DigestSettings,
+    *,
+    guild_id: int | None,
+    now: datetime,
+    source: str = "runtime",
+    per_guild_limit: int | None = None,
 ) -> DigestRecord:
     """Store a new digest, created now (its watermark is the current load). Names are unique per server:
     among the server's digests created from Discord and the config digests posting there; another
-    server's digests are never compared (nor revealed)."""
+    server's digests are never compared (nor revealed).
+
+    With `per_guild_limit`, a guild that already has that many runtime digests gets `DigestLimitReached`
+    (counted in the same transaction as the insert, so simultaneous creates cannot overshoot it).
+    """
     if source not in DIGEST_SOURCES:
         raise ValueError(f"digest source must be one of {DIGEST_SOURCES}, got {source!r}")
     watermark = await current_load_seq(db)
@@ -421,6 +439,16 @@ async def create_digest(
             raise DuplicateDigest(
                 f"a digest called {settings.name!r} already exists{where} ({origin}); pick another name"
             )
+        if per_guild_limit is not None:
+            async with conn.execute(
+                "SELECT count(*) FROM digests WHERE guild_id = ? AND source = 'runtime'", (guild_id,)
+            ) as cursor:
+                count = int((await cursor.fetchone())[0])
+            if count >= per_guild_limit:
+                raise DigestLimitReached(
+                    f"this server already has {count} digest{'s' if count != 1 else ''} made in Discord, "
+                    f"the most allowed ({per_guild_limit}); delete one with `/admin digest delete` first"
+                )
         await _insert_digest(conn, settings, guild_id=guild_id, source=source, watermark=watermark, now=now)
         record = await _require(conn, key)
     log.info(
@@ -722,6 +750,32 @@ async def _fetch_run(conn: aiosqlite.Connection, run_id: int) -> RunRecord:
     return _run(row, tuple(messages[run_id]))
 
 
+async def slot_claimed(db: Database, key: str, slot_key: str) -> bool:
+    """Whether the digest's slot already has its ledger row (then there is nothing to compose for it)."""
+    async with db.read() as conn, conn.execute(
+        "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (key, slot_key)
+    ) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def _stale_reason(conn: aiosqlite.Connection, key: str, plan: Plan, composed_from: int) -> str | None:
+    """Why a plan composed from load `composed_from` may no longer be claimed, or None while it holds."""
+    async with conn.execute("SELECT coalesce(max(seq), 0) FROM loads") as cursor:
+        current = int((await cursor.fetchone())[0])
+    if current != composed_from:
+        return f"the corpus changed (load {composed_from} → {current}) while the run was composed"
+    urls = [url for message in plan.messages for url in message.delivered_urls]
+    if not urls:
+        return None
+    async with conn.execute(
+        "SELECT d.url FROM delivered d JOIN digests g ON g.channel_id = d.channel_id WHERE g.key = ? "
+        "AND d.url IN (SELECT value FROM json_each(?)) LIMIT 1",
+        (key, json.dumps(urls)),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else f"{row[0]} was delivered to the channel while the run was composed"
+
+
 async def claim_run(
     db: Database,
     key: str,
@@ -729,17 +783,19 @@ async def claim_run(
     *,
     kind: str,
     fire_time: datetime,
-    plan: Plan | Callable[[], Awaitable[Plan]],
+    plan: Plan,
     now: datetime,
+    composed_from: int | None = None,
 ) -> RunRecord | None:
-    """Claim the slot with its plan, in one transaction: None when the slot was already claimed.
+    """Claim the slot with its precomposed plan, in one transaction: None when the slot was already claimed.
 
-    `plan` may be a coroutine function composing it: it then runs inside the claim's BEGIN IMMEDIATE
-    transaction (under the write lock the corpus loader also takes), so no load can slip in between
-    composing and claiming, and nothing is composed for a slot already claimed. The plan's messages are
-    stored as they will be sent, so a resume after a crash or a corpus reload posts exactly what was
-    planned. An empty plan is recorded as `empty` (and finished). Any claim counts as the digest's first
-    run, which ends its backlog.
+    The plan is composed beforehand, outside the write lock (composing reads the corpus, and no writer —
+    an admin's pause, another digest's claim — may wait for that). `composed_from` is the load sequence it
+    was composed from: when a corpus load committed since, or an article the plan posts was delivered to
+    the digest's channel meanwhile, `StalePlan` is raised and nothing is recorded, so the caller composes
+    again. The plan's messages are stored as they will be sent, so a resume after a crash or a corpus
+    reload posts exactly what was planned. An empty plan is recorded as `empty` (and finished). Any claim
+    counts as the digest's first run, which ends its backlog.
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
@@ -752,8 +808,10 @@ async def claim_run(
             if await cursor.fetchone() is not None:
                 log.debug("digest %r slot %s already claimed", key, slot_key)
                 return None
-        if not isinstance(plan, Plan):
-            plan = await plan()
+        if composed_from is not None:
+            stale = await _stale_reason(conn, key, plan, composed_from)
+            if stale is not None:
+                raise StalePlan(f"digest {key!r} slot {slot_key}: {stale}")
         if plan.digest != record.name:
             raise ValueError(f"the plan is for digest {plan.digest!r}, not {record.name!r}")
         status = "empty" if plan.is_empty else "pending"
@@ -861,6 +919,16 @@ async def unfinished_runs(db: Database, key: str) -> list[RunRecord]:
             rows = await cursor.fetchall()
         messages = await _messages_of(conn, [row[0] for row in rows])
     return [_run(row, tuple(messages[row[0]])) for row in rows]
+
+
+async def manual_runs_since(db: Database, key: str, since: datetime) -> list[datetime]:
+    """When the digest's manual runs claimed after `since` were claimed, oldest first."""
+    async with db.read() as conn, conn.execute(
+        "SELECT claimed_at FROM digest_runs WHERE digest = ? AND kind = 'manual' AND claimed_at > ? "
+        "ORDER BY claimed_at",
+        (key, _ts(since)),
+    ) as cursor:
+        return [datetime.fromisoformat(row[0]) for row in await cursor.fetchall()]
 
 
 async def get_run(db: Database, run_id: int) -> RunRecord:
@@ -978,6 +1046,18 @@ async def record_audit(
              None if before is None else _json(before), None if after is None else _json(after), outcome),
         )
         return int(cursor.lastrowid)
+
+
+async def prune_audit(db: Database, *, now: datetime, keep_days: int = 365) -> int:
+    """Forget audit entries older than `keep_days`; returns how many went."""
+    cutoff = _ts(now - timedelta(days=keep_days))
+    async with db.write() as conn:
+        cursor = await conn.execute("DELETE FROM audit_log WHERE at < ?", (cutoff,))
+        removed = cursor.rowcount
+    if removed:
+        log.info("audit log: %d entr%s older than %d days pruned", removed, "y" if removed == 1 else "ies",
+                 keep_days)
+    return removed
 
 
 async def audit_entries(

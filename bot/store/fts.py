@@ -4,6 +4,10 @@ People type anything: quotes, `AND`, `C++`, parentheses, `title:x`, `-x`. None o
 query syntax, so every word becomes a double-quoted string (FTS5's literal form, `"` doubled inside),
 which FTS5 tokenizes with the index's own tokenizer. What survives as syntax is only what we emit:
 `AND` between terms, a phrase for `"quoted words"`, and `*` after a word or phrase that ended in `*`.
+
+Every term costs a walk over its doclist, and a prefix term first expands into every indexed word it
+starts, so the number of terms and of prefix terms is capped (`QueryTooBroad` says which cap and what to
+drop). Digest keywords from config.yaml are the operator's own and skip the caps (`bounded=False`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,19 @@ import re
 _TERM = re.compile(r'"([^"]*)(?:"|$)(\**)|([^\s"]+)')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
+#: The longest search text any option that feeds full-text search accepts (Discord's `max_length`).
+MAX_QUERY_CHARS = 200
+#: At most this many terms (words or quoted phrases) in one search, and of them this many prefixes (`x*`).
+MAX_TERMS = 12
+MAX_PREFIX_TERMS = 3
+
 
 class EmptyQuery(ValueError):
     """The search text is empty or only whitespace: a usage error, not a search."""
+
+
+class QueryTooBroad(ValueError):
+    """The search has more terms or prefix terms than allowed; the message tells the member what to drop."""
 
 
 def _has_token(text: str) -> bool:
@@ -29,18 +43,30 @@ def _literal(text: str, prefix: bool) -> str:
     return quoted + " *" if prefix else quoted
 
 
-def build_match(text: str, *, prefix_last: bool = False) -> str | None:
+def build_match(text: str, *, prefix_last: bool = False, bounded: bool = True) -> str | None:
     """The MATCH expression for `text`: terms ANDed, phrases kept, trailing `*` a prefix.
 
     `prefix_last` makes the last term a prefix as well (autocomplete: the word being typed).
     Returns None when nothing searchable is left (punctuation only: matches nothing).
-    Raises EmptyQuery for an empty or whitespace-only string.
+    Raises EmptyQuery for an empty or whitespace-only string, and (when `bounded`) QueryTooBroad for more
+    than MAX_TERMS terms or MAX_PREFIX_TERMS prefix terms.
     """
     if not text.strip():
         raise EmptyQuery("the search text is empty")
-    cleaned = _CONTROL.sub(" ", text)
+    terms = _terms(text)
+    if not terms:
+        return None
+    if prefix_last and not terms[-1].endswith("*"):
+        terms[-1] += " *"
+    if bounded:
+        _check_bounds(terms)
+    return " AND ".join(terms)
+
+
+def _terms(text: str) -> list[str]:
+    """The searchable terms of `text` as FTS5 literals, a prefix ending in ` *`."""
     terms: list[str] = []
-    for phrase, phrase_stars, word in _TERM.findall(cleaned):
+    for phrase, phrase_stars, word in _TERM.findall(_CONTROL.sub(" ", text)):
         if word:
             body = word.rstrip("*")
             prefix = body != word
@@ -49,8 +75,24 @@ def build_match(text: str, *, prefix_last: bool = False) -> str | None:
             prefix = bool(phrase_stars)
         if _has_token(body):
             terms.append(_literal(body, prefix))
-    if not terms:
-        return None
-    if prefix_last and not terms[-1].endswith("*"):
-        terms[-1] += " *"
-    return " AND ".join(terms)
+    return terms
+
+
+def prefix_terms(text: str) -> int:
+    """How many prefix terms (`x*`) `text` searches for."""
+    return sum(term.endswith("*") for term in _terms(text))
+
+
+def _check_bounds(terms: list[str]) -> None:
+    """Raise QueryTooBroad when the built terms exceed MAX_TERMS or MAX_PREFIX_TERMS."""
+    if len(terms) > MAX_TERMS:
+        raise QueryTooBroad(
+            f"That search has {len(terms)} words; use at most {MAX_TERMS}: keep the words that matter "
+            "most, or add a filter."
+        )
+    prefixes = sum(term.endswith("*") for term in terms)
+    if prefixes > MAX_PREFIX_TERMS:
+        raise QueryTooBroad(
+            f"That search has {prefixes} words ending in *; use at most {MAX_PREFIX_TERMS}: spell the "
+            "others out in full."
+        )

@@ -12,11 +12,13 @@ import re
 from typing import Any
 
 import discord
+from discord import app_commands
 
 from bot.render.digest_items import COVERAGE_CUSTOM_ID, COVERAGE_PREFIX
 from bot.render.embeds import article_embed, message, notice
 from bot.store.articles import get_article
 from bot.ui import replies
+from bot.ui.errors import report_interaction_error
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ class CoverageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CO
         return cls(match["article_id"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        try:  # a click is a lookup: it draws on the member's cooldown bucket (bot/fair.py)
+            interaction.client.lookup_limits.cooldown.check(interaction.user.id)  # type: ignore[attr-defined]
+        except app_commands.CommandOnCooldown as cooldown:
+            await report_interaction_error(interaction, cooldown)
+            return
         db = interaction.client.db  # type: ignore[attr-defined]
         found = await replies.within_deadline(interaction, get_article(db, self.article_id), ephemeral=True)
         if found is None:

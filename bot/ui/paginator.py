@@ -61,6 +61,7 @@ class Paginator(ReportingView):
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
         refusal: str = NOT_YOURS,
         menu: ArticleMenu | None = None,
+        before_turn: Callable[[discord.Interaction], None] | None = None,
     ) -> None:
         super().__init__(timeout=timeout)
         if pages < 1:
@@ -69,6 +70,7 @@ class Paginator(ReportingView):
         self.pages = pages
         self.page = 1
         self.refusal = refusal
+        self._before_turn = before_turn
         self._fetch_page = fetch_page
         self._origin: discord.Interaction | None = None
         self._turning = asyncio.Lock()
@@ -113,7 +115,11 @@ class Paginator(ReportingView):
         self.counter.label = f"{self.page}/{self.pages}"
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only the owner turns pages; anyone may pick in the article menu. `before_turn` may refuse either
+        by raising (a cooldown, say), which is reported to the member like a refused command."""
         if interaction.user.id == self.owner_id or self._is_menu(interaction):
+            if self._before_turn is not None:
+                self._before_turn(interaction)
             return True
         log.debug("paginator: refused a page turn by %s (owner %s)", interaction.user.id, self.owner_id)
         await replies.whisper(interaction, message([notice(self.refusal)]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -630,6 +630,8 @@ def announcements_in(scene: Scene) -> list[str]:
 
 
 async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) -> None:
+    config = scene.bot.config
+    scene.bot.config = replace(config, limits=replace(config.limits, audit_coalesce_minutes=0))
     bot_role = next(role for role in scene.guild.roles.values() if role.managed)
     closed = scene.emu.add_channel(scene.guild, "closed")
     scene.emu.set_channel_overwrite(closed, Overwrite(bot_role.id, 0, deny=SEND_MESSAGES))

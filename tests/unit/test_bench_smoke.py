@@ -98,3 +98,17 @@ def test_digest_reports_the_fanout_and_compose_rows() -> None:
     measures = [row[0] for row in table_rows(done.stdout, "measure")]
     assert any(row.startswith("fan-out: ratio") for row in measures), measures
     assert any(row.startswith("compose: first run") for row in measures), measures
+
+
+def test_abuse_reports_both_phases_the_attacker_and_the_write_wait(tmp_path: Path) -> None:
+    rows = table_rows(run_small("abuse.py", tmp_path).stdout, "measure")
+    measures = [row[0] for row in rows]
+    assert measures[:3] == [
+        "ordinary members alone: p50 / p95", "ordinary members under attack: p50 / p95",
+        "p95 under attack ÷ p95 alone",
+    ]
+    assert "attacker interactions answered within 3 s" in measures
+    assert measures[-1] == "longest write wait under attack"
+    answered = dict((row[0], row[1]) for row in rows)["attacker interactions answered within 3 s"]
+    done, total = answered.split("/")
+    assert done == total and int(total) > 0

@@ -196,3 +196,21 @@ async def test_damaged_database_fails_quick_check(tmp_path: Path, corpus_copy: P
     result = await run_checks(config, db_path=None, env={})
     assert len(result.problems) == 1
     assert f"{database} failed PRAGMA quick_check" in result.problems[0]
+
+
+async def test_a_config_digest_faster_than_discord_digests_may_run_is_a_note_not_a_problem(
+    tmp_path: Path, corpus_copy: Path
+) -> None:
+    extra = (
+        "digests:\n"
+        "  - {name: ticker, channel_id: 123456789012345678, schedule: '*/5 * * * *'}\n"
+        "  - {name: daily, channel_id: 123456789012345678, schedule: '0 8 * * *'}\n"
+    )
+    config = write_config(tmp_path, corpus=corpus_copy, database=tmp_path / "db.sqlite3", extra=extra)
+    result = await run_checks(config, db_path=None, env={})
+    assert result.ok, result.problems
+    pace = [note for note in result.notes if "min_interval_minutes" in note]
+    assert pace == [
+        "config: digest 'ticker' (*/5 * * * *) runs as often as every 5 minute(s), faster than "
+        "limits.min_interval_minutes (15) allows digests made in Discord"
+    ]

@@ -112,6 +112,11 @@ def test_search_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], db: Path
     assert code == EXIT_USAGE and "YYYY-MM-DD" in err
     code, _, err = run(capsys, "search", "x", "--min-quality", "101", "--db", str(db))
     assert code == EXIT_USAGE
+    code, _, err = run(capsys, "search", "a* b* c* d*", "--db", str(db))
+    assert code == EXIT_USAGE and err == (
+        "digestbot: search: That search has 4 words ending in *; use at most 3: spell the others out in "
+        "full.\n"
+    )
 
 
 def test_show_json_with_related_and_never_secured(

@@ -124,7 +124,7 @@ async def test_a_server_cannot_squat_a_name_a_later_config_digest_needs(db: Data
     assert changes == store.ConfigDigestChanges(added=("morning",))
     configured = await store.get_digest(db, "morning")
     assert configured is not None and configured.source == "config"
-    assert (await store.get_digest(db, "1/morning")) is not None
+    assert (await store.get_digest(db, MORNING)) is not None
 
 
 async def test_list_digests_by_guild(db: Database) -> None:
@@ -449,3 +449,80 @@ async def test_audit_entries_roundtrip_newest_first_and_filtered(db: Database) -
         7, "digest.edit", before, after, "ok", T0
     )
     assert [entry.action for entry in await store.audit_entries(db, target="other")] == ["digest.create"]
+
+
+def write_rated(folder: Path, name: str, quality: int | None) -> str:
+    """An article file with this quality (None: unrated); returns its URL."""
+    url = f"https://rated.example/{name}"
+    rating = "" if quality is None else f"quality: {quality}\n"
+    (folder / f"{name}.txt").write_text(
+        f'---\ntitle: "Rated {name}"\nwebUrl: "{url}"\n'
+        f"publishedDateTime: 2026-03-01T10:00:00Z\n{rating}---\n",
+        encoding="utf-8",
+    )
+    return url
+
+
+async def test_the_pool_admits_quality_exactly_at_the_minimum_and_unrated_articles_only_at_zero(
+    db: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rated"
+    folder.mkdir()
+    below, at, above = (write_rated(folder, f"q{quality}", quality) for quality in (59, 60, 61))
+    unrated = write_rated(folder, "unrated", None)
+    await load_corpus(db, folder, now=T0, workers=0)
+
+    async def pool_urls(min_quality: int) -> set[str]:
+        pool = await store.digest_pool(db, digest(min_quality=min_quality), watermark=0, first_run=False,
+                                       slot_time=T0)
+        return {article.url for article in pool}
+
+    assert await pool_urls(60) == {at, above}
+    assert await pool_urls(0) == {below, at, above, unrated}
+    assert unrated not in await pool_urls(1)
+
+
+async def test_a_stale_plan_is_refused_at_the_claim_and_nothing_is_recorded(seeded: Database) -> None:
+    await store.create_digest(seeded, digest(), guild_id=1, now=T0)
+    await store.create_digest(seeded, digest("evening"), guild_id=1, now=T0)
+    plan = plan_for("morning", ("https://a.example/1",))
+    with pytest.raises(store.StalePlan, match="corpus changed"):
+        await store.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=plan, now=T0,
+                              composed_from=0)
+    await store.mark_seen(seeded, "1/evening", ["https://a.example/1"], now=T0)
+    with pytest.raises(store.StalePlan, match="was delivered to the channel"):
+        await store.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=plan, now=T0,
+                              composed_from=1)
+    assert await store.delivery_log(seeded, MORNING) == []
+    fresh = plan_for("morning", ("https://a.example/2",))
+    run = await store.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=fresh, now=T0,
+                                composed_from=1)
+    assert run is not None and run.status == "pending"
+
+
+async def test_prune_audit_forgets_entries_older_than_the_age_given(db: Database) -> None:
+    for days in (400, 100, 1):
+        await store.record_audit(db, actor_id=1, guild_id=2, action="digest pause", target="x", before=None,
+                                 after=None, outcome="applied", now=T0 - timedelta(days=days))
+    assert await store.prune_audit(db, now=T0, keep_days=365) == 1
+    assert await store.prune_audit(db, now=T0, keep_days=30) == 1
+    assert [entry.at for entry in await store.audit_entries(db)] == [T0 - timedelta(days=1)]
+
+
+async def test_manual_runs_since_lists_only_manual_claims_in_the_window(db: Database) -> None:
+    await store.create_digest(db, digest(), guild_id=1, now=T0)
+    for minutes, kind in ((90, "manual"), (50, "manual"), (40, "scheduled"), (10, "manual")):
+        moment = T0 - timedelta(minutes=minutes)
+        await store.claim_run(db, MORNING, f"k{minutes}", kind=kind, fire_time=moment, plan=Plan("morning"),
+                              now=moment)
+    since = await store.manual_runs_since(db, MORNING, T0 - timedelta(hours=1))
+    assert since == [T0 - timedelta(minutes=50), T0 - timedelta(minutes=10)]
+
+
+async def test_a_server_may_not_exceed_its_share_of_runtime_digests(db: Database) -> None:
+    await store.create_digest(db, digest("configured"), guild_id=1, now=T0, source="config")
+    await store.create_digest(db, digest("one"), guild_id=1, now=T0, per_guild_limit=2)
+    await store.create_digest(db, digest("two"), guild_id=1, now=T0, per_guild_limit=2)
+    with pytest.raises(store.DigestLimitReached):
+        await store.create_digest(db, digest("three"), guild_id=1, now=T0, per_guild_limit=2)
+    await store.create_digest(db, digest("elsewhere"), guild_id=9, now=T0, per_guild_limit=2)

@@ -148,3 +148,13 @@ def test_every_candidate_is_a_lead_or_folded_exactly_once() -> None:
     members = [story.lead.id for story in stories] + [a.id for story in stories for a in story.folded]
     assert sorted(members) == list("abcdef")
     assert len(stories) == 3
+
+
+def test_a_hub_linking_two_separate_earlier_stories_makes_them_one_item() -> None:
+    first = make_article("first", 40)
+    second = make_article("second", 60)
+    assert len(group_stories([first, second])) == 2
+    hub = make_article("hub", 50, rel("first"), rel("second"))
+    (story,) = group_stories([first, second, hub])
+    assert story.lead.id == "second"
+    assert {article.id for article in story.folded} == {"first", "hub"}

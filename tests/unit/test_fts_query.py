@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.store.fts import EmptyQuery, build_match
+from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, EmptyQuery, QueryTooBroad, build_match
 
 DOCUMENTS = [
     "C++ compilers and the new orleans police",
@@ -91,7 +91,7 @@ HOSTILE = [
     "OR b", "C++", "(", ")", "((a)", "a)", "-", "-a", ":", "title:", "{title}: x", "^a", "*", "a**", "* a",
     "'",
     "\\", "\x00", "a\x00b", "\u200b", "🙂", "a:b:c", "+", "a + b", "a - b", "NOT a", "x" * 300,
-    " ".join(["word"] * 150), '"' * 300,
+    " ".join(["word"] * 12), '"' * 300,
 ]
 
 
@@ -107,3 +107,34 @@ def test_random_punctuation_soup_never_breaks_fts(index: sqlite3.Connection) -> 
         text = "".join(generator.choice(alphabet) for _ in range(generator.randint(1, 40)))
         if text.strip():
             matches(index, text)
+
+
+def test_too_many_terms_are_refused_saying_how_many_are_allowed() -> None:
+    with pytest.raises(QueryTooBroad) as refused:
+        build_match(" ".join(["word"] * (MAX_TERMS + 1)))
+    assert str(refused.value) == (
+        f"That search has {MAX_TERMS + 1} words; use at most {MAX_TERMS}: keep the words that matter most, "
+        "or add a filter."
+    )
+    assert build_match(" ".join(["word"] * MAX_TERMS)) is not None
+
+
+def test_too_many_prefix_terms_are_refused_and_autocomplete_counts_the_word_being_typed() -> None:
+    with pytest.raises(QueryTooBroad) as refused:
+        build_match(" ".join(["t*"] * 300))
+    assert str(refused.value) == (
+        f"That search has 300 words; use at most {MAX_TERMS}: keep the words that matter most, "
+        "or add a filter."
+    )
+    with pytest.raises(QueryTooBroad) as refused:
+        build_match("a* b* c* d*")
+    assert str(refused.value) == (
+        f"That search has 4 words ending in *; use at most {MAX_PREFIX_TERMS}: spell the others out in full."
+    )
+    assert build_match("a* b* c*") is not None
+    with pytest.raises(QueryTooBroad):
+        build_match("a* b* c* d", prefix_last=True)
+
+
+def test_unbounded_building_is_for_the_operators_own_keywords() -> None:
+    assert build_match(" ".join(["t*"] * 300), bounded=False) is not None

@@ -12,7 +12,6 @@ from bot.cogs.lookup import (
     MAX_PAGES,
     InvalidDate,
     IsoDate,
-    SlidingCooldown,
     describe_filters,
     pages_offered,
     results_summary,
@@ -20,6 +19,7 @@ from bot.cogs.lookup import (
 )
 from bot.config import LookupsConfig
 from bot.corpus.model import Rejection
+from bot.fair import AUTOCOMPLETE_WEIGHT, SlidingCooldown
 from bot.store.articles import CorpusStats, LoadRecord
 from bot.ui.choices import choice_name, matching_names, name_choices
 
@@ -60,6 +60,19 @@ def test_cooldown_reads_the_settings_at_each_use() -> None:
     settings.current = LookupsConfig(cooldown_uses=3, cooldown_seconds=5)
     assert [cooldown.hit(1) for _ in range(3)] == [None] * 3
     assert cooldown.hit(1) == pytest.approx(5)
+
+
+def test_autocomplete_weighs_less_than_a_command_in_the_same_bucket() -> None:
+    clock = FakeClock(START)
+    cooldown = SlidingCooldown(Settings(2, 10), clock)
+    assert cooldown.hit(1) is None
+    clock.advance(seconds=2)
+    typed = [cooldown.hit(1, AUTOCOMPLETE_WEIGHT) for _ in range(round(1 / AUTOCOMPLETE_WEIGHT))]
+    assert typed == [None] * len(typed)
+    assert cooldown.hit(1, AUTOCOMPLETE_WEIGHT) == pytest.approx(8)
+    assert cooldown.hit(1) == pytest.approx(8)
+    clock.advance(seconds=8)
+    assert cooldown.hit(1) is None
 
 
 def test_cooldown_forgets_members_who_went_quiet() -> None:

@@ -18,6 +18,7 @@ from bot.digest.schedule import (
     manual_slot_key,
     next_fire,
     parse_cron,
+    shortest_interval,
     slot_key,
     zone,
 )
@@ -311,3 +312,12 @@ def test_spring_gap_slot_is_not_lost_by_a_sweep_that_starts_after_the_gap(minute
 def test_spring_gap_then_next_day_normal() -> None:
     gap_fire = next_fire(DAILY_0130, LONDON, utc(2026, 3, 28, 12))
     assert next_fire(DAILY_0130, LONDON, gap_fire) == utc(2026, 3, 30, 0, 30)  # 01:30 BST
+
+
+@pytest.mark.parametrize(
+    ("expression", "minutes"),
+    [("* * * * *", 1), ("*/15 * * * *", 15), ("0,10 8 * * *", 10), ("0 8 * * *", 1440),
+     ("30 8,20 * * mon-fri", 720), ("0 0,23 * * *", 60), ("59 23 * * *", 1440)],
+)
+def test_shortest_interval_is_the_closest_two_runs(expression: str, minutes: int) -> None:
+    assert shortest_interval(parse_cron(expression)) == timedelta(minutes=minutes)
