@@ -1,6 +1,10 @@
 """Slash-command benchmark: the real bot over a large corpus, many members at once, through the emulator.
 
-Usage: ``python bench/commands.py [--articles N] [--members M] [--rounds R] [--workdir DIR] [--small]``
+Usage: ``python bench/commands.py [--articles N] [--baseline B] [--members M] [--rounds R] [--workdir DIR]
+[--small]``
+
+With ``--baseline B`` the same run first measures at B articles, then at N, and compares the p95s: lookups
+should cost about the same at any size (at most 1.25× the baseline's p95).
 
 Starts the loopback Discord emulator and the real bot in this process, over the corpus and database that
 ``bench/search.py`` also uses (generated and loaded once per workdir). M members then act concurrently,
@@ -173,9 +177,47 @@ HEADERS = (
 )
 
 
+P95_RATIO_LIMIT = 1.25
+
+
+def report(articles: int, members: int, rounds: int, rows: list[list[str]], tally: Tally,
+           violations: int) -> bool:
+    """Print one size's table; True when every interaction was answered within Discord's rules."""
+    print(f"Slash commands over {articles:,} articles — {members} members at once, "
+          f"{rounds} rounds each, dispatch to final response")
+    print(machine_facts())
+    print()
+    print(table(HEADERS, rows))
+    for failure in itertools.islice(tally.failures, 10):
+        print(f"failed: {failure}")
+    if len(tally.failures) > 10:
+        print(f"… and {len(tally.failures) - 10} more failures")
+    if violations:
+        print(f"{violations} response(s) broke Discord's rules (see the emulator's violations)")
+    return not tally.failures and not violations
+
+
+def ratio_rows(small: Tally, large: Tally) -> tuple[list[list[str]], bool]:
+    """p95 at the large size over p95 at the baseline, per interaction."""
+    rows, met = [], True
+    for kind in KINDS:
+        if not small.samples[kind] or not large.samples[kind]:
+            rows.append([kind, "", "", "", "no samples"])
+            met = False
+            continue
+        before, after = percentile(small.samples[kind], 0.95), percentile(large.samples[kind], 0.95)
+        ratio = after / before
+        ok = ratio <= P95_RATIO_LIMIT
+        met = met and ok
+        rows.append([kind, f"{before:.0f}", f"{after:.0f}", f"{ratio:.2f}×", "met" if ok else "MISSED"])
+    return rows, met
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000, help="corpus size (100000)")
+    parser.add_argument("--baseline", type=int, default=None, metavar="N",
+                        help="first measure at N articles in the same run, then compare p95s (e.g. 3000)")
     parser.add_argument("--members", type=int, default=20, help="members acting at once (20)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds per member (10)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
@@ -187,21 +229,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = SMALL_ROUNDS if args.small else args.rounds
     if args.members < 1 or rounds < 1:
         parser.error("--members and --rounds must be at least 1")
+    if args.baseline is not None and not 1 <= args.baseline < articles:
+        parser.error("--baseline must be at least 1 and smaller than the corpus size")
 
-    corpus, db = corpus_and_db(args.workdir, articles)
-    rows, tally, violations = asyncio.run(measure(corpus, db, args.members, rounds))
-    print(f"Slash commands over {articles:,} articles — {args.members} members at once, "
-          f"{rounds} rounds each, dispatch to final response")
-    print(machine_facts())
-    print()
-    print(table(HEADERS, rows))
-    for failure in itertools.islice(tally.failures, 10):
-        print(f"failed: {failure}")
-    if len(tally.failures) > 10:
-        print(f"… and {len(tally.failures) - 10} more failures")
-    if violations:
-        print(f"{violations} response(s) broke Discord's rules (see the emulator's violations)")
-    return 1 if tally.failures or violations else 0
+    sizes = [articles] if args.baseline is None else [args.baseline, articles]
+    tallies: list[Tally] = []
+    ok = True
+    for size in sizes:
+        corpus, db = corpus_and_db(args.workdir, size)
+        rows, tally, violations = asyncio.run(measure(corpus, db, args.members, rounds))
+        ok = report(size, args.members, rounds, rows, tally, violations) and ok
+        tallies.append(tally)
+        print()
+    if args.baseline is not None:
+        rows, met = ratio_rows(tallies[0], tallies[1])
+        headers = ("interaction", f"p95 ms at {args.baseline:,}", f"p95 ms at {articles:,}", "ratio",
+                   f"≤ {P95_RATIO_LIMIT:g}×")
+        print(f"Same run: p95 at {articles:,} articles over p95 at {args.baseline:,}")
+        print(table(headers, rows))
+        ok = ok and met
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

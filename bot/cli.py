@@ -440,6 +440,35 @@ async def _cmd_health(args: argparse.Namespace) -> int:
     return EXIT_OK if healthy else EXIT_FAILED
 
 
+def _shard_ids(text: str) -> tuple[int, ...]:
+    from bot.shards import parse_shard_ids
+
+    try:
+        return parse_shard_ids(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _with_shards(config: Any, args: argparse.Namespace) -> Any:
+    """`--shard-ids` / `--shard-count` over `discord.shard_ids` / `discord.shard_count`, checked together."""
+    from dataclasses import replace
+
+    from bot.shards import ShardSlice
+
+    ids = args.shard_ids if args.shard_ids is not None else config.discord.shard_ids
+    count = args.shard_count if args.shard_count is not None else config.discord.shard_count
+    if args.shard_count is not None and args.shard_ids is None:
+        ids = None  # a new count alone: this process runs every shard of it
+    if ids is not None:
+        if count is None:
+            raise UsageError("--shard-ids needs --shard-count (or discord.shard_count), the cluster's size")
+        try:
+            ShardSlice(ids, count)
+        except ValueError as error:
+            raise UsageError(f"--shard-ids: {error}") from None
+    return replace(config, discord=replace(config.discord, shard_ids=ids, shard_count=count))
+
+
 async def _cmd_backup(args: argparse.Namespace) -> int:
     from bot.store.backup import backup_database
     from bot.store.db import DatabaseProblem
@@ -460,7 +489,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     """Synchronous: the runtime owns its event loop (and its signal handlers)."""
     from bot.runtime import run_bot
 
-    return run_bot(_load_config(args), force_sync=args.sync, log_level=args.log_level)
+    config = _with_shards(_load_config(args), args)
+    return run_bot(config, force_sync=args.sync, log_level=args.log_level)
 
 
 # --- wiring -----------------------------------------------------------------------------------------
@@ -535,6 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "run the Discord bot (token from $DISCORD_TOKEN)")
     run.add_argument("--sync", action="store_true", help="sync slash commands even when they look unchanged")
+    run.add_argument("--shard-ids", type=_shard_ids, metavar="IDS",
+                     help="run only these shards of a cluster, e.g. 0-3 or 0,2 (overrides discord.shard_ids)")
+    run.add_argument("--shard-count", type=_positive, metavar="N",
+                     help="the cluster's number of shards (overrides discord.shard_count)")
     run.set_defaults(handler=_cmd_run, runs_own_loop=True)
 
     check = command("check", "validate configuration, corpus and database before a deploy")

@@ -38,6 +38,7 @@ from bot.gate import CorpusGate
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
 from bot.permissions import application_operator_ids
 from bot.scheduler import DigestScheduler
+from bot.shards import IdentifyPacer, ShardSlice
 from bot.store import digests as store_digests
 from bot.store.db import Database
 from bot.store.loader import LoadRefused, load_corpus
@@ -98,21 +99,27 @@ class SyncReport:
         return bool(self.synced or self.cleared or self.failed)
 
 
-class DigestBot(commands.Bot):
+class DigestBot(commands.AutoShardedBot):
     """The bot. `config` is the configuration in force, `db` the store (open after `setup_hook`), `now()`
-    the clock our own logic uses, `failed_extensions` maps an extension that did not load to why."""
+    the clock our own logic uses, `failed_extensions` maps an extension that did not load to why.
+
+    Sharded: with `discord.shard_count` unset it runs every shard Discord recommends in this process;
+    with `discord.shard_ids` it runs that slice of a cluster (see bot/shards.py for who owns what)."""
 
     tree: DigestTree  # type: ignore[assignment]
 
     def __init__(
         self, config: Config, *, clock: Callable[[], datetime] | None = None, force_sync: bool = False
     ) -> None:
+        shard_ids = config.discord.shard_ids
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
             intents=minimal_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=DigestTree,
+            shard_count=config.discord.shard_count,
+            shard_ids=None if shard_ids is None else list(shard_ids),
         )
         self.config = config
         self.now: Callable[[], datetime] = clock or default_clock.now
@@ -130,6 +137,15 @@ class DigestBot(commands.Bot):
         #: One cooldown bucket per member across every lookup, and the heavy queries in flight.
         self.lookup_limits = LookupLimits(lambda: self.config.lookups, self.now)
         self._background: set[asyncio.Task[Any]] = set()
+        self._identify_pacer: IdentifyPacer | None = None
+
+    @property
+    def shard_slice(self) -> ShardSlice:
+        """The shards this process runs (known from the config, or from `/gateway/bot` at start-up)."""
+        if self.shard_count is None:
+            raise RuntimeError("the shard count is learnt by setup_hook; the bot has not logged in yet")
+        ids = self.shard_ids if self.shard_ids is not None else range(self.shard_count)
+        return ShardSlice(tuple(sorted(ids)), self.shard_count)
 
     @property
     def db(self) -> Database:
@@ -140,16 +156,26 @@ class DigestBot(commands.Bot):
     # --- start-up ---------------------------------------------------------------------------------
 
     async def login(self, token: str) -> None:
-        """Log in (running `setup_hook`); with `discord.api_base` set, the gateway URL then comes from that
-        base's `GET /gateway/bot` (discord.py would otherwise connect to Discord's own gateway)."""
+        """Log in (running `setup_hook`) against `discord.api_base` when set."""
         use_api_base(self.config.discord.api_base)
         await super().login(token)
+
+    async def learn_gateway(self) -> None:
+        """Ask `GET /gateway/bot` once: the recommended shard count (when none is configured), the identify
+        concurrency, and, with `discord.api_base` set, the gateway URL (discord.py would otherwise connect
+        to Discord's own gateway)."""
+        shard_count, url, limits = await self.http.get_bot_gateway()
+        if self.shard_count is None:
+            self.shard_count = shard_count
+            log.info("Discord recommends %d shard(s): running them all in this process", shard_count)
+        self._identify_pacer = IdentifyPacer(int(limits.get("max_concurrency", 1)))
         if self.config.discord.api_base is not None:
-            _shards, url, _limits = await self.http.get_bot_gateway()
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
             log.info("gateway from %s: %s", self.config.discord.api_base, url)
+        log.info("this process runs %s", self.shard_slice.describe())
 
     async def setup_hook(self) -> None:
+        await self.learn_gateway()
         self._db = await Database.open(self.config.database.path, create=True)
         await self.refresh_corpus()
         await self.load_extensions()
@@ -184,6 +210,34 @@ class DigestBot(commands.Bot):
             await asyncio.sleep(self.operator_refresh_seconds)
             await self.refresh_operators()
 
+    async def resolve_digest_guilds(self) -> None:
+        """Record the server of each digest that has none yet (config digests name only a channel), asking
+        Discord for the channel: a process must know a digest's server to know whether it owns it, and the
+        channel may be on another process's shards. A channel Discord will not show stays unresolved (its
+        digest belongs to shard 0, whose process pauses it at its first run with the reason)."""
+        for record in await store_digests.list_digests(self.db):
+            if record.guild_id is not None:
+                continue
+            try:
+                channel = await self.fetch_channel(record.channel_id)
+            except discord.HTTPException as error:
+                log.warning("digest %r: cannot see channel %d (%s %s); its server stays unknown",
+                            record.name, record.channel_id, error.status, error.text or error)
+                continue
+            guild = getattr(channel, "guild", None)  # a direct-message channel has none
+            if guild is not None:
+                await store_digests.set_guild(self.db, record.key, guild.id)
+                log.info("digest %r: channel %d is in server %d", record.name, record.channel_id, guild.id)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's identify turn: Discord allows one identify per 5 s in each of
+        `max_concurrency` buckets (discord.py's default waits 5 s before every shard but the first)."""
+        if self._identify_pacer is None:
+            self._identify_pacer = IdentifyPacer((await self.fetch_session_start_limits()).max_concurrency)
+        wait = self._identify_pacer.delay(shard_id or 0, asyncio.get_running_loop().time())
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def sync_config_digests(self) -> None:
         """Config digests are created the first time the running bot sees them (their watermark starts
         here); changed ones are updated and removed ones dropped. Digests created from Discord stay."""
@@ -193,6 +247,7 @@ class DigestBot(commands.Bot):
                      changes.added, changes.changed, changes.removed)
         for name in changes.conflicts:
             log.warning("config digest %r is not applied: a digest created from Discord has that name", name)
+        await self.resolve_digest_guilds()
 
     async def refresh_corpus(self) -> None:
         """Bring the store up to date with the corpus folder; the articles already stored keep being served
@@ -314,10 +369,15 @@ class DigestBot(commands.Bot):
             log.warning("database check failed: %s", error)
             return False
 
+    def shards_connected(self) -> bool:
+        """Whether every shard of this process has a live gateway connection."""
+        shards = self.shards
+        return bool(shards) and not any(shard.is_closed() for shard in shards.values())
+
     async def write_heartbeat(self, *, stopped: bool = False) -> None:
         """Write the health file `digestbot health` reads: time, gateway connection and latency, database,
         and with `stopped`, that the bot has shut down."""
-        connected = not stopped and self.is_ready() and self.ws is not None and not self.is_closed()
+        connected = not stopped and self.is_ready() and self.shards_connected() and not self.is_closed()
         latency = self.latency
         beat = Heartbeat(
             written_at=self.now(),

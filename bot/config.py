@@ -20,6 +20,7 @@ import yaml
 
 from bot.corpus.parse import MAX_FILE_BYTES, unsafe_yaml
 from bot.digest.schedule import ScheduleError, parse_cron, zone
+from bot.shards import MAX_SHARD_COUNT, ShardSlice, parse_shard_ids
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ DIGEST_STYLES = ("compact", "rich")
 DIGEST_TITLE_LIMIT = 80
 _HEX_COLOR = re.compile(r"#?([0-9A-Fa-f]{6})")
 DIGEST_NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
+#: Discord's global rate limit per bot token; one process's delivery pace can never usefully exceed it.
+MAX_MESSAGES_PER_SECOND = 50.0
 
 
 class ConfigError(Exception):
@@ -76,6 +79,16 @@ class DiscordConfig:
     admin_user_ids: tuple[int, ...] = ()
     log_channel_id: int | None = None
     api_base: str | None = None
+    shard_ids: tuple[int, ...] | None = None
+    shard_count: int | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How fast this process posts digest messages. Discord's global rate limit (50 requests per second)
+    is per bot token, shared by every process of a cluster: give each process its share."""
+
+    messages_per_second: float = 45.0
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,7 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     lookups: LookupsConfig = field(default_factory=LookupsConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     digest_defaults: DigestDefaults = field(default_factory=DigestDefaults)
     digests: tuple[DigestSettings, ...] = ()
@@ -486,15 +500,54 @@ def _read_database(section: _Section, base: Path) -> DatabaseConfig:
     return DatabaseConfig(path=section.path("path", DatabaseConfig().path, base))
 
 
+def _read_shards(section: _Section) -> tuple[tuple[int, ...] | None, int | None]:
+    """`shard_ids` (a list of ids, or a string such as "0-3") needs `shard_count`; both null: all the
+    shards Discord recommends, in this process."""
+    count = section.integer("shard_count", None, low=1, high=MAX_SHARD_COUNT, optional=True)
+    raw = section.raw("shard_ids", None)
+    if raw is None:
+        return None, count
+    if isinstance(raw, str):
+        try:
+            ids = parse_shard_ids(raw)
+        except ValueError as error:
+            raise section.error("shard_ids", str(error)) from None
+    elif isinstance(raw, list) and raw and all(type(item) is int and item >= 0 for item in raw):
+        ids = tuple(sorted(set(raw)))
+    else:
+        expected = "a non-empty list of shard ids or a range such as '0-3'"
+        raise section.error("shard_ids", f"expected {expected}, got {_type_name(raw)}")
+    if count is None:
+        raise section.error("shard_ids", "needs discord.shard_count (the shard count of the whole cluster)")
+    try:
+        ShardSlice(ids, count)
+    except ValueError as error:
+        raise section.error("shard_ids", str(error)) from None
+    return ids, count
+
+
 def _read_discord(section: _Section, base: Path) -> DiscordConfig:
     defaults = DiscordConfig()
+    shard_ids, shard_count = _read_shards(section)
     return DiscordConfig(
         guild_ids=section.snowflakes("guild_ids", defaults.guild_ids),
         admin_role_ids=section.snowflakes("admin_role_ids", defaults.admin_role_ids),
         admin_user_ids=section.snowflakes("admin_user_ids", defaults.admin_user_ids),
         log_channel_id=section.snowflake("log_channel_id", defaults.log_channel_id, optional=True),
         api_base=_read_api_base(section),
+        shard_ids=shard_ids,
+        shard_count=shard_count,
     )
+
+
+def _read_delivery(section: _Section, base: Path) -> DeliveryConfig:
+    rate = section.number("messages_per_second", DeliveryConfig().messages_per_second, above=0)
+    if rate > MAX_MESSAGES_PER_SECOND:
+        raise section.error(
+            "messages_per_second",
+            f"{rate:g} is above Discord's global limit of {MAX_MESSAGES_PER_SECOND:g} requests per second",
+        )
+    return DeliveryConfig(messages_per_second=rate)
 
 
 def _read_logging(section: _Section, base: Path) -> LoggingConfig:
@@ -550,10 +603,12 @@ def _config_from_document(document: object, *, file: str | None, source: Path | 
     lookups = _read_section(top, "lookups", base, _read_lookups)
     limits = _read_section(top, "limits", base, _read_limits)
     digest_defaults = _read_section(top, "digest_defaults", base, _read_defaults)
+    delivery = _read_section(top, "delivery", base, _read_delivery)
     digests = _read_digests(top.raw("digests", None), digest_defaults, file)
     top.finish()
     return Config(
-        corpus, database, discord, logging_config, lookups, limits, digest_defaults, digests, source
+        corpus=corpus, database=database, discord=discord, logging=logging_config, lookups=lookups,
+        limits=limits, delivery=delivery, digest_defaults=digest_defaults, digests=digests, source=source,
     )
 
 

@@ -2,9 +2,10 @@
 
 Pure: two `Config`s in, a `ConfigDiff` out. Most settings are read from `bot.config` each time they are
 used, so replacing the config applies them at once (digest schedules, thresholds, cooldowns, admin lists,
-the log channel, the log level). Two cannot: the database stays open at the path the bot started with, and
-discord.py's REST base is fixed at login. A changed `discord.guild_ids` applies to the permission rule at
-once, but the slash commands only move to the new guilds with `/admin sync`.
+the log channel, the log level). Some cannot: the database stays open at the path the bot started with,
+discord.py's REST base and the shards it runs are fixed at login, and the delivery pace at start. A changed
+`discord.guild_ids` applies to the permission rule at once, but the slash commands only move to the new
+guilds with `/admin sync`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from typing import Any
 from bot.config import Config, DigestSettings
 
 #: Settings that only take effect after a restart.
-RESTART_KEYS = frozenset({"database.path", "discord.api_base"})
+RESTART_KEYS = frozenset({
+    "database.path", "discord.api_base", "discord.shard_ids", "discord.shard_count",
+    "delivery.messages_per_second",
+})
 #: Settings that apply at once but also need a command sync to reach Discord.
 SYNC_KEYS = frozenset({"discord.guild_ids"})
 #: The sections compared setting by setting (digests are compared by name).
-SECTIONS = ("corpus", "database", "discord", "logging", "lookups", "limits", "digest_defaults")
+SECTIONS = (
+    "corpus", "database", "discord", "logging", "lookups", "limits", "delivery", "digest_defaults",
+)
 
 
 class Applies(Enum):
@@ -126,7 +132,11 @@ def applicable_config(old: Config, new: Config) -> Config:
     return replace(
         new,
         database=old.database,
-        discord=replace(new.discord, api_base=old.discord.api_base),
+        discord=replace(
+            new.discord, api_base=old.discord.api_base, shard_ids=old.discord.shard_ids,
+            shard_count=old.discord.shard_count,
+        ),
+        delivery=old.delivery,
     )
 
 

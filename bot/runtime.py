@@ -46,6 +46,24 @@ class StartupFailed(Exception):
         self.exit_code = exit_code
 
 
+#: Gateway close codes that end the process, with what the operator should do.
+GATEWAY_CLOSE_ADVICE = {
+    4010: "Discord refused the shard: check discord.shard_ids against discord.shard_count",
+    4011: "Discord requires more shards (close code 4011: too many servers on one connection); leave "
+          "discord.shard_count unset to use Discord's recommendation, or raise it",
+    4012: "Discord refused the gateway version",
+    4013: "Discord refused the gateway intents as invalid",
+}
+
+
+def gateway_closed_reason(code: int | None, reason: str | None) -> str:
+    """One line for a gateway connection Discord closed for good."""
+    advice = GATEWAY_CLOSE_ADVICE.get(code or 0)
+    if advice is not None:
+        return advice
+    return f"Discord closed the gateway connection (code {code}{': ' + reason if reason else ''})"
+
+
 def _fail(message: str, exit_code: int) -> int:
     print(f"digestbot: {message}", file=sys.stderr, flush=True)
     return exit_code
@@ -75,6 +93,8 @@ async def _serve(config: Config, token: str, *, force_sync: bool) -> None:
         raise StartupFailed(rejected, exit_code=EXIT_CONFIG) from None
     except discord.PrivilegedIntentsRequired as error:
         raise StartupFailed(f"Discord refused the gateway intents: {error}") from None
+    except discord.ConnectionClosed as error:
+        raise StartupFailed(gateway_closed_reason(error.code, error.reason)) from None
     except (discord.GatewayNotFound, aiohttp.ClientConnectionError) as error:
         raise StartupFailed(f"cannot reach Discord: {error}") from None
     except discord.HTTPException as error:

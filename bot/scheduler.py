@@ -1,11 +1,12 @@
 """APScheduler as an alarm clock for digests.
 
 The database decides what is due (bot/delivery.py `DigestRunner.reconcile`); APScheduler only wakes the
-bot at each digest's cron times so posts go out on the minute. A sweep every minute reconciles every
-digest anyway (catching anything an alarm missed: a busy loop, a clock jump, a digest changed from
-another process), re-syncs the alarms with the stored digests and prunes the delivery and audit logs by
-age (`limits.delivery_log_days`, `limits.audit_log_days`). Start-up
-reconciles everything once, which is how slots missed during downtime are dealt with.
+bot at each digest's cron times so posts go out on the minute. A process schedules only the digests it owns
+(their server is on its shards, bot/shards.py); the others are its cluster peers' to post. A sweep every
+minute reconciles every digest anyway (catching anything an alarm missed: a busy loop, a clock jump, a
+digest changed from another process), re-syncs the alarms with the stored digests and prunes the delivery
+and audit logs by age (`limits.delivery_log_days`, `limits.audit_log_days`). Start-up reconciles
+everything once, which is how slots missed during downtime are dealt with.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import DeliveryPolicy, DigestRunner
 from bot.digest.schedule import ScheduleError, cron_trigger, parse_cron, zone
+from bot.shards import owned_names
 from bot.store import digests as store
 
 if TYPE_CHECKING:
@@ -36,7 +38,8 @@ class DigestScheduler:
 
     def __init__(self, bot: DigestBot, policy: DeliveryPolicy | None = None) -> None:
         self.bot = bot
-        self.runner = DigestRunner(bot, policy)
+        pace = DeliveryPolicy(messages_per_second=bot.config.delivery.messages_per_second)
+        self.runner = DigestRunner(bot, policy or pace)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._alarms: dict[str, tuple[str, str]] = {}
 
@@ -59,12 +62,14 @@ class DigestScheduler:
             self._scheduler.shutdown(wait=False)
 
     async def refresh(self) -> list[str]:
-        """Make the alarms match the stored digests (call after a digest is created, changed or deleted);
-        returns the digests' keys."""
+        """Make the alarms match the stored digests this process owns (those whose server is on its
+        shards; call after a digest is created, changed or deleted); returns the owned digests' keys."""
         records = await store.list_digests(self.bot.db)
+        owned = set(owned_names(((record.key, record.guild_id) for record in records), self.bot.shard_slice))
         wanted: dict[str, tuple[str, str]] = {}
         for record in records:
-            wanted[record.key] = (record.settings.schedule, record.settings.timezone)
+            if record.key in owned:
+                wanted[record.key] = (record.settings.schedule, record.settings.timezone)
         for key in set(self._alarms) - set(wanted):
             self._scheduler.remove_job(ALARM_PREFIX + key)
             del self._alarms[key]

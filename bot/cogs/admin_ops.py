@@ -21,9 +21,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,22 +44,12 @@ from bot.guild_digests import guild_digests
 from bot.log_routing import Subject
 from bot.logs import apply_levels
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
-from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, message, notice
-from bot.render.text import (
-    DESCRIPTION_LIMIT,
-    FIELD_VALUE_LIMIT,
-    clean,
-    discord_timestamp,
-    truncate,
-)
+from bot.render.embeds import BRAND_COLOR, message, notice
+from bot.render.status import DigestStatus, ShardStatus, StatusData, status_embed
+from bot.render.text import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, clean, code, truncate
+from bot.shards import shard_of
 from bot.store.articles import corpus_stats
-from bot.store.digests import (
-    ConfigDigestChanges,
-    DigestRecord,
-    LogEntry,
-    delivery_log,
-    sync_config_digests,
-)
+from bot.store.digests import ConfigDigestChanges, delivery_log, sync_config_digests
 from bot.store.loader import LoadRefused, load_corpus
 from bot.ui import replies
 from bot.ui.choices import matching_names
@@ -124,12 +113,6 @@ def counts_line(report: LoadReport) -> str:
         f"{report.updated} updated, {report.removed} removed, {report.unchanged} unchanged, "
         f"{len(report.rejected)} rejected."
     )
-
-
-def code(text: str) -> str:
-    """`text` as inline code: shown literally (markdown and mentions do nothing there), so it is not
-    escaped; only a backtick, which would end the span, is replaced."""
-    return "`" + " ".join(text.replace("`", "'").split()) + "`"
 
 
 def _rejected_lines(report: LoadReport) -> list[str]:
@@ -230,116 +213,6 @@ def config_error_text(error: ConfigError) -> str:
         f"**The configuration was not reloaded**: the file{where} is invalid, so nothing changed.\n"
         f"{key}{clean(error.message)}"
     )
-
-
-def format_duration(seconds: float) -> str:
-    """`3d 4h 5m`, `4h 0m`, `5m 12s`: uptime as people read it."""
-    total = max(0, int(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h {minutes}m"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s"
-
-
-def format_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-@dataclass(frozen=True)
-class DigestStatus:
-    """One of this server's digests as `/admin status` shows it."""
-
-    record: DigestRecord
-    next_run: datetime | None
-    last_run: LogEntry | None
-
-
-@dataclass(frozen=True)
-class StatusData:
-    version: str
-    uptime_seconds: float
-    latency_seconds: float | None
-    articles: int
-    last_load_seq: int | None
-    last_load_at: datetime | None
-    last_load_rejected: int
-    database_bytes: int | None
-    digests: Sequence[DigestStatus]
-    watching: bool
-    log_channel_id: int | None = None
-
-
-def _digest_line(item: DigestStatus) -> str:
-    record = item.record
-    line = f"**{clean(record.name)}** → <#{record.channel_id}> · {code(record.settings.schedule)}"
-    if record.paused_reason is not None:
-        since = f" since {discord_timestamp(record.paused_at, 'f')}" if record.paused_at else ""
-        line += f"\n⏸️ paused{since}: {clean(truncate(record.paused_reason, 200))}"
-    elif item.next_run is not None:
-        upcoming = item.next_run
-        line += f"\nnext run {discord_timestamp(upcoming, 'f')} ({discord_timestamp(upcoming, 'R')})"
-    else:
-        line += "\nno next run (the schedule never fires again)"
-    last = item.last_run
-    if last is None:
-        line += " · not run yet"
-    else:
-        when = last.finished_at or last.claimed_at
-        line += f" · last run {discord_timestamp(when, 'R')}: {last.status}"
-        if last.kind == "skipped" or last.status == "skipped":
-            line += f" ({last.skipped_count or 0} slot(s))"
-        elif last.messages_planned:
-            line += f" ({last.messages_sent}/{last.messages_planned} messages)"
-    return line
-
-
-def status_embed(data: StatusData) -> dict[str, Any]:
-    """The `/admin status` embed from plain data."""
-    latency = "unknown" if data.latency_seconds is None else f"{data.latency_seconds * 1000:,.0f} ms"
-    corpus = f"{data.articles:,} articles"
-    if data.last_load_at is not None:
-        corpus += f"\nlast load #{data.last_load_seq} {discord_timestamp(data.last_load_at, 'R')}"
-        if data.last_load_rejected:
-            corpus += f" ({data.last_load_rejected} rejected)"
-    if data.watching:
-        corpus += "\nwatching the folder"
-    database = "unknown" if data.database_bytes is None else format_bytes(data.database_bytes)
-    fields = [
-        {"name": "Version", "value": data.version, "inline": True},
-        {"name": "Uptime", "value": format_duration(data.uptime_seconds), "inline": True},
-        {"name": "Gateway latency", "value": latency, "inline": True},
-        {"name": "Corpus", "value": corpus, "inline": True},
-        {"name": "Database", "value": database, "inline": True},
-        {"name": "Announcements", "inline": True, "value": (
-            f"<#{data.log_channel_id}>" if data.log_channel_id is not None
-            else "nowhere: choose a channel with `/admin settings log-channel`"
-        )},
-    ]
-    if data.digests:
-        blocks = [_digest_line(item) for item in data.digests]
-        value = ""
-        for index, block in enumerate(blocks):
-            more = f"… and {len(blocks) - index} more (see `/digest list`)"
-            candidate = f"{value}\n{block}" if value else block
-            if len(candidate) > FIELD_VALUE_LIMIT - len(more) - 1 and index < len(blocks) - 1:
-                value = f"{value}\n{more}" if value else more
-                break
-            value = truncate(candidate, FIELD_VALUE_LIMIT)
-        paused = sum(1 for item in data.digests if item.record.paused)
-        name = f"This server's digests ({len(data.digests)}" + (f", {paused} paused)" if paused else ")")
-        fields.append({"name": name, "value": value, "inline": False})
-    else:
-        fields.append({"name": "This server's digests", "value": "None.", "inline": False})
-    return {"title": "Bot status", "color": NOTICE_COLORS["info"], "fields": fields}
 
 
 # --- the cog ------------------------------------------------------------------------------------------
@@ -515,6 +388,7 @@ class AdminOps(commands.Cog):
         """Store the configured digests, then swap the config in (one assignment of a frozen object), then
         the parts that live outside it: the log level, the digest alarms, the watcher."""
         digests = await sync_config_digests(self.bot.db, config.digests, now=self.bot.now())
+        await self.bot.resolve_digest_guilds()
         self.bot.config = config
         apply_levels(config.logging.level, config.logging.libraries)
         if self.bot.digest_scheduler is not None:
@@ -598,7 +472,10 @@ class AdminOps(commands.Cog):
         return StatusData(
             version=__version__,
             uptime_seconds=(now - bot.started_at).total_seconds(),
-            latency_seconds=latency if math.isfinite(latency) else None,
+            latency_seconds=_finite(latency),
+            shards=shard_statuses(bot),
+            shard_count=bot.shard_count or 1,
+            guild_shard=shard_of(guild_id, bot.shard_count or 1),
             articles=stats.articles,
             last_load_seq=None if last is None else last.seq,
             last_load_at=None if last is None else last.finished_at or last.started_at,
@@ -608,6 +485,21 @@ class AdminOps(commands.Cog):
             watching=self.watch_task is not None and not self.watch_task.done(),
             log_channel_id=await log_channel(bot, Subject(guild_id, server_scoped=True)),
         )
+
+
+def _finite(seconds: float) -> float | None:
+    return seconds if math.isfinite(seconds) else None
+
+
+def shard_statuses(bot: DigestBot) -> list[ShardStatus]:
+    """Each shard this process runs: its latency and how many servers it carries."""
+    guilds: dict[int, int] = {}
+    for guild in bot.guilds:
+        guilds[guild.shard_id] = guilds.get(guild.shard_id, 0) + 1
+    return [
+        ShardStatus(shard_id, _finite(shard.latency), guilds.get(shard_id, 0))
+        for shard_id, shard in sorted(bot.shards.items())
+    ]
 
 
 def _database_bytes(path: Path) -> int | None:

@@ -66,6 +66,12 @@ def neutralize_mentions(text: str) -> str:
     return _ANGLE_MENTION.sub(f"<{ZERO_WIDTH_SPACE}", text)
 
 
+def code(text: str) -> str:
+    """`text` as inline code: shown literally (markdown and mentions do nothing there), so it is not
+    escaped; only a backtick, which would end the span, is replaced."""
+    return "`" + " ".join(text.replace("`", "'").split()) + "`"
+
+
 def clean(text: str | None) -> str:
     """The one function every corpus string passes through before it is shown: escaped and inert."""
     if not text:

@@ -11,15 +11,16 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yarl
 from aiohttp import web
 
 from . import openapi
-from .gateway import Gateway
+from .gateway import GUILDS_PER_RECOMMENDED_SHARD, MAX_GUILDS_PER_SHARD, Gateway
 from .server import Fault, RecordedRequest, RestApi, Violation
 from .state import (
     ADMINISTRATOR,
@@ -124,6 +125,9 @@ class Emulator:
         validate_openapi: bool = True,
         nonce_window: float = 300.0,
         answer_timeout: float = 10.0,
+        max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
+        guilds_per_recommended_shard: int = GUILDS_PER_RECOMMENDED_SHARD,
+        max_concurrency: int = 1,
     ) -> None:
         self.world = World()
         self.interaction_deadline = interaction_deadline
@@ -131,9 +135,16 @@ class Emulator:
         self.nonce_window = nonce_window
         self.answer_timeout = answer_timeout
         self.openapi = openapi.load_validator(str(openapi.spec_path())) if validate_openapi else None
-        self.gateway = Gateway(self.world, lambda: self.ws_url)
+        self.gateway = Gateway(
+            self.world,
+            lambda: self.ws_url,
+            max_guilds_per_shard=max_guilds_per_shard,
+            guilds_per_recommended_shard=guilds_per_recommended_shard,
+            max_concurrency=max_concurrency,
+        )
         self.rest = RestApi(self)
-        self._outbox: list[tuple[str, dict[str, Any], int | None]] = []
+        #: World changes made while a bot is connected, sent in order by `flush_events`.
+        self._outbox: list[Callable[[], Awaitable[Any]]] = []
         self._touched: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -218,11 +229,14 @@ class Emulator:
         everyone_permissions: int = EVERYONE_DEFAULT,
         bot_permissions: int = BOT_DEFAULT,
         channel: str | None = "general",
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
-        """A guild the bot is in: @everyone, a managed bot role, the bot member and (by default) #general."""
+        """A guild the bot is in: @everyone, a managed bot role, the bot member and (by default) #general.
+        `shard=(shard_id, shard_count)` picks an id Discord routes to that shard."""
         world = self.world
         owner = owner or world.add_user(f"{name}-owner")
-        guild = Guild(id=world.snowflakes.next(), name=name, owner_id=owner.id)
+        guild_id = world.snowflakes.next() if shard is None else world.snowflakes.next_on_shard(*shard)
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id)
         guild.roles[guild.id] = Role(
             id=guild.id, guild_id=guild.id, name="@everyone", permissions=everyone_permissions
         )
@@ -243,10 +257,7 @@ class Emulator:
         if channel is not None:
             self.add_channel(guild, channel)
         if self.gateway.sessions:
-            for session in self.gateway.sessions.values():
-                self._outbox.append(
-                    ("GUILD_CREATE", self.gateway.guild_payload(session, guild.id), INTENT_GUILDS)
-                )
+            self._outbox.append(partial(self.gateway.announce_guild, guild.id))
         return guild
 
     def add_role(self, guild: Guild, name: str, *, permissions: int = 0) -> Role:
@@ -325,13 +336,12 @@ class Emulator:
 
     def _queue(self, event: str, data: dict[str, Any], intent: int | None) -> None:
         if self.gateway.sessions:
-            self._outbox.append((event, data, intent))
+            self._outbox.append(partial(self.gateway.dispatch, event, data, intent=intent))
 
     async def flush_events(self) -> None:
         """Sends world changes made since the bot connected, in order, before anything newer."""
         while self._outbox:
-            event, data, intent = self._outbox.pop(0)
-            await self.gateway.dispatch(event, data, intent=intent)
+            await self._outbox.pop(0)()
 
     async def dispatch(self, event: str, data: dict[str, Any], *, intent: int | None = None) -> None:
         """Sends a raw gateway event (after any queued world changes)."""

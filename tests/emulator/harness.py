@@ -18,14 +18,23 @@ GUILD_READY_TIMEOUT = 0.1
 READY_TIMEOUT = 10.0
 
 
+def carried_by(bot: discord.Client, guild_id: int) -> bool:
+    """Whether `bot`'s shards receive the guild (a bot without shard settings receives every guild)."""
+    if bot.shard_count is None:
+        return True
+    shards = getattr(bot, "shard_ids", None) or range(bot.shard_count)
+    return (guild_id >> 22) % bot.shard_count in shards
+
+
 async def _wait_for_guilds(bot: discord.Client, emu: Emulator) -> None:
-    """After `on_ready`, every emulated guild must be cached and available in the bot."""
+    """After `on_ready`, every emulated guild on the bot's shards must be cached and available in it."""
 
     def missing() -> list[int]:
         return [
             int(gid)
             for gid in emu.world.guilds
-            if (guild := bot.get_guild(int(gid))) is None or guild.unavailable
+            if carried_by(bot, int(gid))
+            and ((guild := bot.get_guild(int(gid))) is None or guild.unavailable)
         ]
 
     while missing():

@@ -317,8 +317,11 @@ class RestApi:
         return json_response({"url": self.emu.ws_url})
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1}
-        return json_response({"url": self.emu.ws_url, "shards": 1, "session_start_limit": limit})
+        gateway = self.emu.gateway
+        limit = {"total": 1000, "remaining": 999, "reset_after": 14400000}
+        limit["max_concurrency"] = gateway.max_concurrency
+        body = {"url": self.emu.ws_url, "shards": gateway.recommended_shards(), "session_start_limit": limit}
+        return json_response(body)
 
     async def create_dm(self, request: web.Request) -> web.Response:
         user = self.world.users.get(str(self._body(request).get("recipient_id")))

@@ -92,6 +92,14 @@ class Snowflakes:
         self._last = max(candidate, self._last + 1)
         return str(self._last)
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> str:
+        """A guild id Discord would route to `shard_id` of `shard_count`: `(id >> 22) % count == shard_id`
+        (the millisecond is moved forward as far as needed; ids stay increasing)."""
+        millis = max(int(time.time() * 1000) - DISCORD_EPOCH_MS, (self._last >> 22) + 1)
+        millis += (shard_id - millis) % shard_count
+        self._last = millis << 22
+        return str(self._last)
+
 
 @dataclass
 class User:

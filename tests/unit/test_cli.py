@@ -280,3 +280,36 @@ def test_show_finds_ids_in_any_case_and_prints_no_placeholders(
     assert "from the New Orleans Council…\n" in out, "an excerpt cut mid-sentence by the source"
     code, out, _ = run(capsys, "show", FIRST_SEED_ID.upper(), "--db", str(db), "--json")
     assert json.loads(out)["heat"] is None, "the corpus's -1 means not measured"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--shard-ids", "0-3"], "--shard-ids needs --shard-count"),
+        (["--shard-ids", "0-8", "--shard-count", "8"], "outside 0-7"),
+        (["--shard-ids", "3-1", "--shard-count", "8"], "ends before it starts"),
+        (["--shard-count", "0"], "expected a positive integer"),
+    ],
+)
+def test_run_refuses_a_bad_shard_slice_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "not-used")
+    code, _out, err = run(capsys, "run", *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_run_options_override_the_configured_shards(tmp_path: Path) -> None:
+    from bot.cli import _with_shards, build_parser
+    from bot.config import load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text("discord: {shard_ids: '0-1', shard_count: 4}\n", encoding="utf-8")
+    config = load_config(path, env={})
+    parser = build_parser()
+    sliced = _with_shards(config, parser.parse_args(["run", "--shard-ids", "2-3"]))
+    assert (sliced.discord.shard_ids, sliced.discord.shard_count) == ((2, 3), 4)
+    recounted = _with_shards(config, parser.parse_args(["run", "--shard-count", "8"]))
+    assert (recounted.discord.shard_ids, recounted.discord.shard_count) == (None, 8)
+    assert _with_shards(config, parser.parse_args(["run"])).discord == config.discord

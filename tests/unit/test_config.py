@@ -216,6 +216,15 @@ def test_full_file_is_read(workdir: Path) -> None:
         ("discord: {log_channel_id: -4}\n", "discord.log_channel_id", "Discord id"),
         ("discord: {api_base: 'ftp://host'}\n", "discord.api_base", "not an http(s) URL"),
         ("discord: {api_base: 'http://127.0.0.1:8080/'}\n", "discord.api_base", "must not end with '/'"),
+        ("discord: {shard_ids: [0, 1]}\n", "discord.shard_ids", "needs discord.shard_count"),
+        ("discord: {shard_ids: '0-4', shard_count: 4}\n", "discord.shard_ids", "outside 0-3"),
+        ("discord: {shard_ids: '2-1', shard_count: 4}\n", "discord.shard_ids", "ends before it starts"),
+        ("discord: {shard_ids: [], shard_count: 4}\n", "discord.shard_ids", "non-empty list of shard ids"),
+        ("discord: {shard_ids: [0, x], shard_count: 4}\n", "discord.shard_ids", "list of shard ids"),
+        ("discord: {shard_count: 0}\n", "discord.shard_count", "out of range (allowed: 1-4096)"),
+        ("delivery: {messages_per_second: 0}\n", "delivery.messages_per_second", "greater than 0"),
+        ("delivery: {messages_per_second: 60}\n", "delivery.messages_per_second", "global limit of 50"),
+        ("delivery: {pace: 3}\n", "delivery.pace", "unknown setting"),
         ("logging: {level: LOUD}\n", "logging.level", "not one of: DEBUG, INFO, WARNING, ERROR"),
         ("lookups: {page_size: 0}\n", "lookups.page_size", "out of range"),
         ("digest_defaults: {min_quality: 101}\n", "digest_defaults.min_quality", "(allowed: 0-100)"),
@@ -254,6 +263,17 @@ def test_bad_settings_name_the_file_and_key(workdir: Path, text: str, key: str, 
     assert error.key == key
     assert message in error.message
     assert str(error) == f"{path}: {key}: {error.message}"
+
+
+def test_shards_and_the_delivery_pace_are_read(workdir: Path) -> None:
+    text = "discord: {shard_ids: '4-7', shard_count: 8}\ndelivery: {messages_per_second: 22.5}\n"
+    config = load_config(write(workdir, text), env={})
+    assert (config.discord.shard_ids, config.discord.shard_count) == ((4, 5, 6, 7), 8)
+    assert config.delivery.messages_per_second == 22.5
+    listed = load_config(write(workdir, "discord: {shard_ids: [3, 1, 1], shard_count: 4}\n"), env={})
+    assert listed.discord.shard_ids == (1, 3)
+    alone = load_config(write(workdir, "discord: {shard_count: 2}\n"), env={})
+    assert (alone.discord.shard_ids, alone.discord.shard_count) == (None, 2)
 
 
 def test_error_message_format() -> None:
