@@ -3,7 +3,7 @@
 from .driver import CommandUnavailable, Emulator, InteractionNotAnswered, InteractionResult
 from .harness import running_bot
 from .server import Fault, RecordedRequest, Violation
-from .state import Channel, Guild, Member, Message, Overwrite, Role, User
+from .state import Channel, Guild, Member, Message, Overwrite, Role, TeamMember, User
 
 __all__ = [
     "Channel",
@@ -18,6 +18,7 @@ __all__ = [
     "Overwrite",
     "RecordedRequest",
     "Role",
+    "TeamMember",
     "User",
     "Violation",
     "running_bot",
