@@ -61,7 +61,8 @@ def next_run(settings: DigestSettings, after: datetime) -> datetime | None:
 
 
 async def digest_state(db: Database, digest: store.DigestRecord | DigestSettings) -> DigestState:
-    """The stored state of the digest; a digest not stored yet counts as created now (first run ahead)."""
+    """The stored state of the digest (settings: a config digest, stored by its name); a digest not stored
+    yet counts as created now (first run ahead)."""
     if isinstance(digest, DigestSettings):
         record = await store.get_digest(db, digest.name)
         if record is None:
@@ -147,4 +148,4 @@ async def mark_all_seen(db: Database, record: store.DigestRecord, *, now: dateti
     """Treat every article currently matching the digest as delivered to its channel (posts nothing).
     Returns how many URLs were newly recorded."""
     urls = await store.matching_urls(db, record.settings, now=now)
-    return await store.mark_seen(db, record.name, urls, now=now)
+    return await store.mark_seen(db, record.key, urls, now=now)

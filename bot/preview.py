@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,14 +41,22 @@ class ScheduleRow:
     state: str
 
 
-def _find_settings(config: Config, records: Sequence[store.DigestRecord], name: str) -> DigestSettings:
+def _find_digest(
+    config: Config, records: Sequence[store.DigestRecord], name: str
+) -> DigestSettings | store.DigestRecord:
+    """A config digest by name, else a stored one by key (`<server id>/<name>`) or by a name only one
+    server uses."""
     for settings in config.digests:
         if settings.name == name:
             return settings
-    for record in records:
-        if record.name == name:
-            return record.settings
-    known = sorted({settings.name for settings in config.digests} | {record.name for record in records})
+    by_key = [record for record in records if record.key == name]
+    named = by_key or [record for record in records if record.name == name]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        keys = ", ".join(record.key for record in named)
+        raise store.DigestNotFound(f"several servers have a digest called {name!r}; name one of: {keys}")
+    known = sorted({settings.name for settings in config.digests} | {record.key for record in records})
     listing = ", ".join(known) if known else "none are configured"
     raise store.DigestNotFound(f"there is no digest called {name!r} (digests: {listing})")
 
@@ -62,7 +70,13 @@ async def preview_plan(
     if name is None:
         settings = config.digests[0] if config.digests else default_digest(config)
     else:
-        settings = _find_settings(config, await store.list_digests(db), name)
+        found = _find_digest(config, await store.list_digests(db), name)
+        if isinstance(found, store.DigestRecord):
+            if everything:
+                found = replace(found, settings=without_filters(found.settings))
+            plan, _ = await compose_next(db, found, now=now, slot_time=next_run(found.settings, now))
+            return found.settings, plan
+        settings = found
     if everything:
         settings = without_filters(settings)
     plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
@@ -178,24 +192,27 @@ def _state(record: store.DigestRecord | None) -> str:
 
 
 async def digest_schedule_table(db: Database, config: Config, *, now: datetime) -> list[ScheduleRow]:
-    """Every digest — configured ones in file order, then those created from Discord by name — with its
-    next run after `now` (or after the point its schedule was last checked, if that is later)."""
-    records = {record.name: record for record in await store.list_digests(db)}
-    entries: list[tuple[DigestSettings, store.DigestRecord | None, str]] = [
-        (settings, records.get(settings.name), "config") for settings in config.digests
+    """Every digest — configured ones in file order, then those created from Discord by name, each shown
+    with its key (`<server id>/<name>`) — with its next run after `now` (or after the point its schedule
+    was last checked, if that is later)."""
+    records = {record.key: record for record in await store.list_digests(db)}
+    entries: list[tuple[str, DigestSettings, store.DigestRecord | None, str]] = [
+        (settings.name, settings, records.get(settings.name), "config") for settings in config.digests
     ]
     configured = {settings.name for settings in config.digests}
     entries += [
-        (record.settings, record, record.source) for name, record in records.items() if name not in configured
+        (key, record.settings, record, record.source)
+        for key, record in records.items()
+        if key not in configured
     ]
     rows = []
-    for settings, record, source in entries:
+    for shown, settings, record, source in entries:
         after = max(now, record.last_checked) if record is not None else now
         utc = next_run(settings, after)
         local = None if utc is None else utc.astimezone(zone(settings.timezone))
         rows.append(
             ScheduleRow(
-                name=settings.name,
+                name=shown,
                 source=source,
                 channel_id=settings.channel_id,
                 schedule=settings.schedule,

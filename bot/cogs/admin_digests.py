@@ -43,8 +43,10 @@ from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
 from bot.digest.schedule import describe, parse_cron, zone
-from bot.guild_digests import guild_digest, guild_digests
-from bot.permissions import AdminOnly, guild_admin
+from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
+from bot.log_routing import Subject
+from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
+from bot.permissions import refusal as refusal_text
 from bot.render.digests_view import preview_payload
 from bot.render.embeds import NOTICE_COLORS, message
 from bot.render.text import (
@@ -92,7 +94,7 @@ _DESCRIBE = {
     "mode": "Post in the channel, or as a thread under a header message",
     "published_only": "Only articles marked as published",
     "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
-    "log_channel": "Where this digest's problems are announced (default: the bot-wide log channel)",
+    "log_channel": "Where this digest's problems are announced (default: this server's log channel)",
     "title": "The title heading each run (default: the name; '-' goes back to it)",
     "style": "compact: one short item per story; rich: the full article with its image",
     "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
@@ -356,32 +358,52 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         interaction: discord.Interaction,
         *,
         action: str,
-        target: str,
         summary: str,
+        digest: store.DigestRecord | None = None,
+        target: str | None = None,
         outcome: str = APPLIED,
         before: Any = None,
         after: Any = None,
     ) -> None:
-        """Record who did what to a digest (state before → after) and announce it in the log channel."""
+        """Record who did what to a digest (state before → after) and announce it in the log channel of
+        this server's business: the digest's own, this server's, or for a config digest the bot-wide one.
+        `target` names what was asked for when no digest of this server was found."""
+        about = Subject(interaction.guild_id, server_scoped=True)
+        if digest is not None:
+            about = Subject(interaction.guild_id, True, digest.source, digest.settings.log_channel_id)
         event = AuditEvent(
             actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"digest {action}",
-            target=target, outcome=outcome, summary=summary, before=before, after=after,
+            target=digest.name if digest is not None else target, outcome=outcome, summary=summary,
+            before=before, after=after, about=about,
         )
-        await audit(self.bot, event, actor_name=str(interaction.user))
+        await audit(self.bot, event)
 
     async def record_refusal(
-        self, interaction: discord.Interaction, *, action: str, target: str | None, reason: str
+        self,
+        interaction: discord.Interaction,
+        *,
+        action: str,
+        reason: str,
+        digest: store.DigestRecord | None = None,
+        target: str | None = None,
     ) -> None:
         """The one audit path of every refusal: who was refused what, on which digest, and why (plain text,
         stored with the entry and announced)."""
-        await self.audit(interaction, action=action, target=target, outcome=AUDIT_REFUSED, summary=reason,
-                         after={"reason": reason})
+        await self.audit(interaction, action=action, digest=digest, target=target, outcome=AUDIT_REFUSED,
+                         summary=reason, after={"reason": reason})
 
     async def refuse(
-        self, interaction: discord.Interaction, *, action: str, target: str, text: str
+        self,
+        interaction: discord.Interaction,
+        *,
+        action: str,
+        text: str,
+        digest: store.DigestRecord | None = None,
+        target: str | None = None,
     ) -> dict[str, Any]:
         """Audit a refusal and return the reply telling the admin (`text`, the bot's own markdown)."""
-        await self.record_refusal(interaction, action=action, target=target, reason=plain_reason(text))
+        await self.record_refusal(interaction, action=action, digest=digest, target=target,
+                                  reason=plain_reason(text))
         return reply(text, kind="warning")
 
     async def refuse_unknown(self, interaction: discord.Interaction, action: str, name: str
@@ -462,6 +484,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             problem = self.permission_problem(guild, settings, admin=admin_member(interaction))
             if problem is not None:
                 return await refused(f"Not created. {problem}")
+            await resolve_guilds(self.bot, self.bot.db)  # config digests posting here count too
             try:
                 record = await store.create_digest(
                     self.bot.db, settings, guild_id=guild.id, now=self.bot.now(),
@@ -474,7 +497,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             await self.refresh_schedule()
             after = settings.as_mapping()
             await self.audit(
-                interaction, action="create", target=record.name, after=after,
+                interaction, action="create", digest=record, after=after,
                 summary=f"Created digest {record.name}. {plain_changes(None, after)}",
             )
             return created_reply(record, self.bot.now()), record
@@ -550,15 +573,15 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         if record is None:
             return await self.refuse_unknown(interaction, "edit", name)
         if record.source == "config":
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text=CONFIG_ONLY.format(name=clean(record.name)))
         if not options.given:
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text="Nothing to change: give at least one setting to edit.")
         try:
             settings = self.validate(edits.edited_mapping(record.settings, options))
         except ConfigError as error:
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed: {edits.settings_problem(error, clean)}")
         beyond = edits.limit_problem(settings, self.bot.config.limits, clean)
         if beyond is not None:
@@ -574,14 +597,14 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         admin = admin_member(interaction) if pinging else None
         problem = self.permission_problem(guild, settings, admin=admin) if moved else None
         if problem is not None:
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed. {problem}")
         now = self.bot.now()
-        updated = await store.update_digest(self.bot.db, record.name, settings, now=now)
+        updated = await store.update_digest(self.bot.db, record.key, settings, now=now)
         if updated.guild_id != guild.id:
-            await store.set_guild(self.bot.db, record.name, guild.id)
+            await store.set_guild(self.bot.db, record.key, guild.id)
         await self.refresh_schedule()
-        await self.audit(interaction, action="edit", target=record.name, before=before, after=after,
+        await self.audit(interaction, action="edit", digest=updated, before=before, after=after,
                          summary=f"Changed digest {record.name}. {plain_changes(before, after)}")
         lines = [f"Changed digest **{clean(record.name)}**:", *changes, ""]
         if edits.schedule_changed(record.settings, settings):
@@ -606,7 +629,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
                 return None, await self.refuse_unknown(interaction, "delete", name)
             if record.source == "config":
                 refusal = CONFIG_ONLY.format(name=clean(record.name))
-                return None, await self.refuse(interaction, action="delete", target=record.name, text=refusal)
+                return None, await self.refuse(interaction, action="delete", digest=record, text=refusal)
             return record, None
 
         record, refusal = await replies.within_deadline(interaction, deletable(), ephemeral=True)
@@ -618,20 +641,28 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
         async def confirmed(click: discord.Interaction) -> dict[str, Any]:
             current = await self.guild_digest(guild_id, record.name)
-            if current is None:
-                return await self.refuse(click, action="delete", target=record.name,
+            if current is None or current.key != record.key:
+                return await self.refuse(click, action="delete", digest=record,
                                          text=f"Digest {shown} is already gone.")
-            await store.delete_digest(self.bot.db, current.name)
+            await store.delete_digest(self.bot.db, current.key)
             await self.refresh_schedule()
             before = current.settings.as_mapping()
-            await self.audit(click, action="delete", target=current.name, before=before,
+            await self.audit(click, action="delete", digest=current, before=before,
                              summary=f"Deleted digest {current.name}. {plain_changes(before, None)}")
             return reply(f"Deleted digest {shown}. What it posted stays recorded for "
                          f"<#{current.channel_id}>, so no other digest posts it there again.")
 
+        async def still_allowed(click: discord.Interaction) -> dict[str, Any] | None:
+            """The server-admin rule, applied again to whoever clicks Delete, as they are now."""
+            if may(actor_from_interaction(click), rules_for(self.bot), Access.GUILD):
+                return None
+            return await self.refuse(click, action="delete", digest=record,
+                                     text=f"Not deleted. {refusal_text(Access.GUILD, ACTION)}")
+
         view = ConfirmView(
             owner_id=interaction.user.id,
             on_confirm=confirmed,
+            recheck=still_allowed,
             cancelled=reply(f"Cancelled: digest {shown} was not deleted."),
             timed_out=reply(f"No answer: digest {shown} was not deleted.", kind="warning"),
             confirm_label="Delete",
@@ -660,12 +691,12 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return await self.refuse_unknown(interaction, "pause", name)
         shown = f"**{clean(record.name)}**"
         if record.paused_reason is not None:
-            return await self.refuse(interaction, action="pause", target=record.name,
+            return await self.refuse(interaction, action="pause", digest=record,
                                      text=f"Digest {shown} is already paused: {clean(record.paused_reason)}.")
         stated = " ".join((reason or "").split())
         why = f"paused by {interaction.user.display_name}" + (f": {stated}" if stated else "")
-        paused = await store.set_paused(self.bot.db, record.name, why, now=self.bot.now())
-        await self.audit(interaction, action="pause", target=paused.name, before={"paused": None},
+        paused = await store.set_paused(self.bot.db, record.key, why, now=self.bot.now())
+        await self.audit(interaction, action="pause", digest=paused, before={"paused": None},
                          after={"paused": why}, summary=f"Paused digest {paused.name}: {why}.")
         return reply(
             f"Paused digest {shown}. Its slots are skipped (and logged) until `/admin digest resume`."
@@ -686,16 +717,16 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return await self.refuse_unknown(interaction, "resume", name)
         shown = f"**{clean(record.name)}**"
         if record.paused_reason is None:
-            return await self.refuse(interaction, action="resume", target=record.name,
+            return await self.refuse(interaction, action="resume", digest=record,
                                      text=f"Digest {shown} is not paused.")
         problem = self.permission_problem(guild, record.settings)
         if problem is not None:
-            return await self.refuse(interaction, action="resume", target=record.name,
+            return await self.refuse(interaction, action="resume", digest=record,
                                      text=f"Still paused. {problem}")
         # Slots that passed during the pause are recorded as skipped before resuming: no catching up.
-        await runner_of(self.bot).reconcile(record.name)
-        resumed = await store.set_paused(self.bot.db, record.name, None, now=self.bot.now())
-        await self.audit(interaction, action="resume", target=resumed.name,
+        await runner_of(self.bot).reconcile(record.key)
+        resumed = await store.set_paused(self.bot.db, record.key, None, now=self.bot.now())
+        await self.audit(interaction, action="resume", digest=resumed,
                          before={"paused": record.paused_reason}, after={"paused": None},
                          summary=f"Resumed digest {resumed.name} (was: {record.paused_reason}).")
         return reply(
@@ -725,15 +756,15 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await run_now(self.bot, record.name, actor=interaction.user.id)
+        outcome = await run_now(self.bot, record.key, actor=interaction.user.id)
         if outcome.status == REFUSED:
-            await self.record_refusal(interaction, action="run", target=record.name,
+            await self.record_refusal(interaction, action="run", digest=record,
                                       reason=f"Did not run digest {record.name}: {outcome.detail}.")
         else:
             after = {"slot": outcome.slot_key, "status": outcome.status, "messages": outcome.messages_sent}
             ran = outcome.status in ("posted", "empty")
             await self.audit(
-                interaction, action="run", target=record.name, after=after,
+                interaction, action="run", digest=record, after=after,
                 outcome=APPLIED if ran else AUDIT_FAILED,
                 summary=f"Ran digest {record.name} now: {outcome.status}, "
                         f"{outcome.messages_sent} message(s) posted. {outcome.detail or ''}".rstrip(),
@@ -756,7 +787,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return await self.refuse_unknown(interaction, "mark-seen", name)
         added = await mark_all_seen(self.bot.db, record, now=self.bot.now())
         shown = f"**{clean(record.name)}**"
-        await self.audit(interaction, action="mark-seen", target=record.name, after={"marked": added},
+        await self.audit(interaction, action="mark-seen", digest=record, after={"marked": added},
                          summary=f"Marked everything digest {record.name} matches as seen: {added} "
                                  "article(s) newly recorded as delivered.")
         return reply(
@@ -774,7 +805,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return None, []
-            return record.name, await store.delivery_log(self.bot.db, record.name, limit=LOG_ROWS_SHOWN + 1)
+            return record.name, await store.delivery_log(self.bot.db, record.key, limit=LOG_ROWS_SHOWN + 1)
 
         found, entries = await replies.within_deadline(interaction, work(), ephemeral=True)
         if found is None:

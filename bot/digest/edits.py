@@ -134,9 +134,11 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
 
 def creation_mapping(name: str, channel_id: int, schedule: str, options: DigestOptions) -> dict[str, Any]:
     """A new digest's definition as config.yaml would hold it: what the admin gave, an age limit of
-    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest."""
+    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest, except the log channel: the operator's
+    default is a channel of the operator's, so a digest created from Discord announces in its own log
+    channel if given one, else in its server's."""
     return {
-        "max_age_days": CREATED_MAX_AGE_DAYS, **option_changes(options),
+        "max_age_days": CREATED_MAX_AGE_DAYS, "log_channel_id": None, **option_changes(options),
         "name": name.strip(), "channel_id": channel_id, "schedule": schedule,
     }
 
@@ -252,7 +254,7 @@ _EMPTY_LIST = {"exclude_topics": "none", "exclude_providers": "none", "exclude_k
 
 def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
     if key in ("channel_id", "log_channel_id"):
-        return "the bot-wide one" if value is None else f"<#{int(value)}>"
+        return "the server's" if value is None else f"<#{int(value)}>"
     if key in LIST_SETTINGS:
         return ", ".join(escape(str(item)) for item in value) if value else _EMPTY_LIST.get(key, "any")
     if key == "ping_role":

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.corpus.model import Article, Rejection, Related
+from bot.corpus.normalize import is_hostname
 from bot.render.text import (
     AUTHOR_NAME_LIMIT,
     CONTENT_LIMIT,
@@ -243,7 +244,8 @@ def article_embed(
         shown.append(article.url)
     if article.provider is not None and article.provider.label:
         author: dict[str, str] = {"name": truncate(plain(article.provider.label), AUTHOR_NAME_LIMIT)}
-        home = safe_url(f"https://{article.provider.domain}") if article.provider.domain else None
+        domain = article.provider.domain
+        home = safe_url(f"https://{domain}") if domain and is_hostname(domain) else None
         if home:
             author["url"] = home
         embed["author"] = author

@@ -1,6 +1,9 @@
 """Digest definitions, the run ledger (one row per slot, claimed once), the per-channel delivered-URL record
 and the audit log.
 
+A digest is identified by its key (`digest_key`): its name for a digest from config.yaml, `<guild id>/<name>`
+for one created from Discord, so names are unique per server and one server's names never block another's.
+
 The database is the source of truth for digests: the scheduler only asks it what is due, a slot is claimed
 by inserting its row (unique per digest and slot) together with the exact messages it will post, and each
 message is recorded right after Discord confirms it. Every write goes through `db.write()` (the in-process
@@ -62,10 +65,17 @@ class StalePlan(DigestError):
     """A precomposed plan no longer fits the store (a load or a delivery came in between): compose again."""
 
 
+def digest_key(name: str, *, guild_id: int | None, source: str) -> str:
+    """The stored identity of a digest: config digests by name (unique in config.yaml), digests created from
+    Discord by server and name (unique in that server)."""
+    return f"{guild_id}/{name}" if source == "runtime" and guild_id is not None else name
+
+
 @dataclass(frozen=True, slots=True)
 class DigestRecord:
-    """A digest as stored: its settings plus where its schedule and backlog stand."""
+    """A digest as stored: its key, its settings plus where its schedule and backlog stand."""
 
+    key: str
     settings: DigestSettings
     guild_id: int | None
     source: str
@@ -94,7 +104,8 @@ class DigestRecord:
 class ConfigDigestChanges:
     """What syncing the configured digests into the database did, by digest name.
 
-    `conflicts` are configured names already taken by a runtime digest (the runtime digest is kept).
+    `conflicts` are configured names taken by a digest created from Discord before names were per server
+    whose server is not known (it is kept; digests with a known server never conflict).
     """
 
     added: tuple[str, ...] = ()
@@ -121,10 +132,12 @@ class RunMessage:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """One ledger row: a claimed slot (with its messages) or a summary of skipped slots."""
+    """One ledger row: a claimed slot (with its messages) or a summary of skipped slots. `digest` is the
+    digest's key, `digest_name` its name."""
 
     id: int
     digest: str
+    digest_name: str
     slot_key: str
     kind: str
     fire_time: datetime | None
@@ -141,7 +154,7 @@ class RunRecord:
     @property
     def plan(self) -> Plan:
         """The plan exactly as claimed."""
-        return Plan(digest=self.digest, messages=tuple(message.planned for message in self.messages))
+        return Plan(digest=self.digest_name, messages=tuple(message.planned for message in self.messages))
 
     @property
     def next_part(self) -> RunMessage | None:
@@ -209,15 +222,16 @@ def _settings(raw: str, name: str) -> DigestSettings:
 
 
 _DIGEST_COLUMNS = (
-    "name, guild_id, source, settings, watermark, created_at, schedule_from, last_checked, "
+    "key, name, guild_id, source, settings, watermark, created_at, schedule_from, last_checked, "
     "paused_reason, paused_at, first_run_claimed"
 )
 
 
 def _record(row: Sequence[Any]) -> DigestRecord:
-    (name, guild_id, source, settings, watermark, created, schedule_from, checked, reason, paused_at,
+    (key, name, guild_id, source, settings, watermark, created, schedule_from, checked, reason, paused_at,
      first) = row
     return DigestRecord(
+        key=key,
         settings=_settings(settings, name),
         guild_id=guild_id,
         source=source,
@@ -232,7 +246,8 @@ def _record(row: Sequence[Any]) -> DigestRecord:
 
 
 _RUN_COLUMNS = (
-    "id, digest, slot_key, kind, fire_time, claimed_at, status, error, skipped_first, skipped_last, "
+    "id, digest, (SELECT d.name FROM digests d WHERE d.key = digest_runs.digest), slot_key, "
+    "kind, fire_time, claimed_at, status, error, skipped_first, skipped_last, "
     "skipped_count, thread_id, finished_at"
 )
 
@@ -241,17 +256,18 @@ def _run(row: Sequence[Any], messages: tuple[RunMessage, ...] = ()) -> RunRecord
     return RunRecord(
         id=row[0],
         digest=row[1],
-        slot_key=row[2],
-        kind=row[3],
-        fire_time=_dt(row[4]),
-        claimed_at=datetime.fromisoformat(row[5]),
-        status=row[6],
-        error=row[7],
-        skipped_first=row[8],
-        skipped_last=row[9],
-        skipped_count=row[10],
-        thread_id=row[11],
-        finished_at=_dt(row[12]),
+        digest_name=row[2],
+        slot_key=row[3],
+        kind=row[4],
+        fire_time=_dt(row[5]),
+        claimed_at=datetime.fromisoformat(row[6]),
+        status=row[7],
+        error=row[8],
+        skipped_first=row[9],
+        skipped_last=row[10],
+        skipped_count=row[11],
+        thread_id=row[12],
+        finished_at=_dt(row[13]),
         messages=messages,
     )
 
@@ -279,32 +295,33 @@ def _placeholders(count: int) -> str:
 # --- digest definitions -----------------------------------------------------------------------------
 
 
-async def _fetch_record(conn: aiosqlite.Connection, name: str) -> DigestRecord | None:
-    async with conn.execute(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE name = ?", (name,)) as cursor:
+async def _fetch_record(conn: aiosqlite.Connection, key: str) -> DigestRecord | None:
+    async with conn.execute(f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE key = ?", (key,)) as cursor:
         row = await cursor.fetchone()
     return None if row is None else _record(row)
 
 
-async def _require(conn: aiosqlite.Connection, name: str) -> DigestRecord:
-    record = await _fetch_record(conn, name)
+async def _require(conn: aiosqlite.Connection, key: str) -> DigestRecord:
+    record = await _fetch_record(conn, key)
     if record is None:
-        raise DigestNotFound(f"there is no digest called {name!r}")
+        raise DigestNotFound(f"there is no digest {key!r}")
     return record
 
 
-async def get_digest(db: Database, name: str) -> DigestRecord | None:
+async def get_digest(db: Database, key: str) -> DigestRecord | None:
+    """The digest with this key (see `digest_key`)."""
     async with db.read() as conn:
-        return await _fetch_record(conn, name)
+        return await _fetch_record(conn, key)
 
 
 async def list_digests(db: Database, *, guild_id: int | None = None) -> list[DigestRecord]:
-    """Every digest by name, or only those of one guild."""
+    """Every digest by name (then key), or only those of one guild."""
     query = f"SELECT {_DIGEST_COLUMNS} FROM digests"
     params: tuple[Any, ...] = ()
     if guild_id is not None:
         query += " WHERE guild_id = ?"
         params = (guild_id,)
-    async with db.read() as conn, conn.execute(query + " ORDER BY name", params) as cursor:
+    async with db.read() as conn, conn.execute(query + " ORDER BY name, key", params) as cursor:
         rows = await cursor.fetchall()
     return [_record(row) for row in rows]
 
@@ -319,10 +336,11 @@ async def _insert_digest(
     now: datetime,
 ) -> None:
     stamp = _ts(now)
+    key = digest_key(settings.name, guild_id=guild_id, source=source)
     await conn.execute(
-        "INSERT INTO digests (name, guild_id, channel_id, source, settings, watermark, created_at, "
-        "schedule_from, last_checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (settings.name, guild_id, settings.channel_id, source, _json(settings.as_mapping()), watermark,
+        "INSERT INTO digests (key, name, guild_id, channel_id, source, settings, watermark, created_at, "
+        "schedule_from, last_checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (key, settings.name, guild_id, settings.channel_id, source, _json(settings.as_mapping()), watermark,
          stamp, stamp, stamp),
     )
 
@@ -341,9 +359,9 @@ async def _update_settings(
         "UPDATE digests SET settings = ?, channel_id = ?, "
         "guild_id = CASE WHEN channel_id = ? THEN guild_id ELSE NULL END, "
         "schedule_from = CASE WHEN ? THEN ? ELSE schedule_from END, "
-        "last_checked = CASE WHEN ? THEN ? ELSE last_checked END WHERE name = ?",
+        "last_checked = CASE WHEN ? THEN ? ELSE last_checked END WHERE key = ?",
         (_json(settings.as_mapping()), settings.channel_id, settings.channel_id,
-         reschedule, stamp, reschedule, stamp, settings.name),
+         reschedule, stamp, reschedule, stamp, old.key),
     )
 
 
@@ -354,7 +372,9 @@ async def sync_config_digests(
 
     A configured digest seen for the first time is created now (watermark: the current load). A changed
     schedule or timezone counts slots from now. A digest gone from the file is deleted with its runs; what
-    it delivered stays recorded for its channel.
+    it delivered stays recorded for its channel. Config digests are keyed by name, so a digest created from
+    Discord (keyed by its server) never takes a name config.yaml needs; only one stored before names were
+    per server, without a known server, can (`conflicts`).
     """
     watermark = await current_load_seq(db)
     added: list[str] = []
@@ -364,7 +384,7 @@ async def sync_config_digests(
     wanted = {settings.name: settings for settings in digests}
     async with db.write() as conn:
         async with conn.execute(f"SELECT {_DIGEST_COLUMNS} FROM digests") as cursor:
-            stored = {record.name: record for record in map(_record, await cursor.fetchall())}
+            stored = {record.key: record for record in map(_record, await cursor.fetchall())}
         for name, settings in wanted.items():
             record = stored.get(name)
             if record is None:
@@ -376,10 +396,10 @@ async def sync_config_digests(
             elif record.settings != settings:
                 await _update_settings(conn, record, settings, now)
                 changed.append(name)
-        for name, record in stored.items():
-            if record.source == "config" and name not in wanted:
-                await conn.execute("DELETE FROM digests WHERE name = ?", (name,))
-                removed.append(name)
+        for key, record in stored.items():
+            if record.source == "config" and key not in wanted:
+                await conn.execute("DELETE FROM digests WHERE key = ?", (key,))
+                removed.append(record.name)
     for name in conflicts:
         log.warning("config digest %r is not applied: a digest created from Discord already has that name",
                     name)
@@ -397,7 +417,9 @@ async def create_digest(
     source: str = "runtime",
     per_guild_limit: int | None = None,
 ) -> DigestRecord:
-    """Store a new digest, created now (its watermark is the current load). Names are unique bot-wide.
+    """Store a new digest, created now (its watermark is the current load). Names are unique per server:
+    among the server's digests created from Discord and the config digests posting there; another
+    server's digests are never compared (nor revealed).
 
     With `per_guild_limit`, a guild that already has that many runtime digests gets `DigestLimitReached`
     (counted in the same transaction as the insert, so simultaneous creates cannot overshoot it).
@@ -405,12 +427,21 @@ async def create_digest(
     if source not in DIGEST_SOURCES:
         raise ValueError(f"digest source must be one of {DIGEST_SOURCES}, got {source!r}")
     watermark = await current_load_seq(db)
+    key = digest_key(settings.name, guild_id=guild_id, source=source)
     async with db.write() as conn:
-        existing = await _fetch_record(conn, settings.name)
+        existing = await _fetch_record(conn, key)
+        if existing is None and guild_id is not None:
+            async with conn.execute(
+                f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE guild_id = ? AND name = ? LIMIT 1",
+                (guild_id, settings.name),
+            ) as cursor:
+                row = await cursor.fetchone()
+            existing = None if row is None else _record(row)
         if existing is not None:
-            origin = "config.yaml" if existing.source == "config" else "a digest created from Discord"
+            origin = "config.yaml" if existing.source == "config" else "created from Discord"
+            where = "" if guild_id is None else " in this server"
             raise DuplicateDigest(
-                f"a digest called {settings.name!r} already exists ({origin}); pick another name"
+                f"a digest called {settings.name!r} already exists{where} ({origin}); pick another name"
             )
         if per_guild_limit is not None:
             async with conn.execute(
@@ -423,65 +454,65 @@ async def create_digest(
                     f"the most allowed ({per_guild_limit}); delete one with `/admin digest delete` first"
                 )
         await _insert_digest(conn, settings, guild_id=guild_id, source=source, watermark=watermark, now=now)
-        record = await _require(conn, settings.name)
+        record = await _require(conn, key)
     log.info(
         "digest %r created (%s, guild %s, watermark load %d)", settings.name, source, guild_id, watermark
     )
     return record
 
 
-async def update_digest(db: Database, name: str, settings: DigestSettings, *, now: datetime) -> DigestRecord:
+async def update_digest(db: Database, key: str, settings: DigestSettings, *, now: datetime) -> DigestRecord:
     """Replace a digest's settings; a schedule or timezone change takes effect from `now`."""
-    if settings.name != name:
-        raise DigestError(f"digest {name!r} cannot be renamed to {settings.name!r}")
     async with db.write() as conn:
-        record = await _require(conn, name)
+        record = await _require(conn, key)
+        if settings.name != record.name:
+            raise DigestError(f"digest {record.name!r} cannot be renamed to {settings.name!r}")
         await _update_settings(conn, record, settings, now)
-        return await _require(conn, name)
+        return await _require(conn, key)
 
 
-async def delete_digest(db: Database, name: str) -> bool:
+async def delete_digest(db: Database, key: str) -> bool:
     """Delete a digest and its runs (the channel's delivered URLs stay). False when there was none."""
     async with db.write() as conn:
-        cursor = await conn.execute("DELETE FROM digests WHERE name = ?", (name,))
+        cursor = await conn.execute("DELETE FROM digests WHERE key = ?", (key,))
         deleted = cursor.rowcount > 0
     if deleted:
-        log.info("digest %r deleted", name)
+        log.info("digest %r deleted", key)
     return deleted
 
 
-async def set_paused(db: Database, name: str, reason: str | None, *, now: datetime) -> DigestRecord:
+async def set_paused(db: Database, key: str, reason: str | None, *, now: datetime) -> DigestRecord:
     """Pause with `reason` (shown in /digest list), or resume with None.
 
     `last_checked` is left to the reconcile, which records the slots passing during a pause as skipped.
     """
     stamp = _ts(now)
     async with db.write() as conn:
-        await _require(conn, name)
+        await _require(conn, key)
         if reason is None:
             await conn.execute(
-                "UPDATE digests SET paused_reason = NULL, paused_at = NULL WHERE name = ?", (name,)
+                "UPDATE digests SET paused_reason = NULL, paused_at = NULL WHERE key = ?", (key,)
             )
         else:
             await conn.execute(
-                "UPDATE digests SET paused_reason = ?, paused_at = coalesce(paused_at, ?) WHERE name = ?",
-                (reason, stamp, name),
+                "UPDATE digests SET paused_reason = ?, paused_at = coalesce(paused_at, ?) WHERE key = ?",
+                (reason, stamp, key),
             )
-        record = await _require(conn, name)
-    log.info("digest %r %s", name, f"paused: {reason}" if reason else "resumed")
+        record = await _require(conn, key)
+    log.info("digest %r %s", key, f"paused: {reason}" if reason else "resumed")
     return record
 
 
-async def set_last_checked(db: Database, name: str, at: datetime) -> None:
+async def set_last_checked(db: Database, key: str, at: datetime) -> None:
     """Slots up to `at` have been dealt with; the next look for due slots starts there."""
     async with db.write() as conn:
-        await conn.execute("UPDATE digests SET last_checked = ? WHERE name = ?", (_ts(at), name))
+        await conn.execute("UPDATE digests SET last_checked = ? WHERE key = ?", (_ts(at), key))
 
 
-async def set_guild(db: Database, name: str, guild_id: int | None) -> None:
+async def set_guild(db: Database, key: str, guild_id: int | None) -> None:
     """Record the guild of the digest's channel (resolved when the bot sees the channel)."""
     async with db.write() as conn:
-        await conn.execute("UPDATE digests SET guild_id = ? WHERE name = ?", (guild_id, name))
+        await conn.execute("UPDATE digests SET guild_id = ? WHERE key = ?", (guild_id, key))
 
 
 # --- the pool of a run ------------------------------------------------------------------------------
@@ -719,12 +750,12 @@ async def _deliver(
     return conn.total_changes - before
 
 
-async def mark_seen(db: Database, name: str, urls: Iterable[str], *, now: datetime) -> int:
+async def mark_seen(db: Database, key: str, urls: Iterable[str], *, now: datetime) -> int:
     """Treat `urls` as delivered to the digest's channel without posting; returns how many were new."""
     async with db.write() as conn:
-        record = await _require(conn, name)
-        added = await _deliver(conn, record.channel_id, urls, digest=name, run_id=None, now=now)
-    log.info("digest %r: %d URL(s) marked as seen in channel %d", name, added, record.channel_id)
+        record = await _require(conn, key)
+        added = await _deliver(conn, record.channel_id, urls, digest=record.name, run_id=None, now=now)
+    log.info("digest %r: %d URL(s) marked as seen in channel %d", key, added, record.channel_id)
     return added
 
 
@@ -753,15 +784,15 @@ async def _fetch_run(conn: aiosqlite.Connection, run_id: int) -> RunRecord:
     return _run(row, tuple(messages[run_id]))
 
 
-async def slot_claimed(db: Database, name: str, slot_key: str) -> bool:
+async def slot_claimed(db: Database, key: str, slot_key: str) -> bool:
     """Whether the digest's slot already has its ledger row (then there is nothing to compose for it)."""
     async with db.read() as conn, conn.execute(
-        "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
+        "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (key, slot_key)
     ) as cursor:
         return await cursor.fetchone() is not None
 
 
-async def _stale_reason(conn: aiosqlite.Connection, name: str, plan: Plan, composed_from: int) -> str | None:
+async def _stale_reason(conn: aiosqlite.Connection, key: str, plan: Plan, composed_from: int) -> str | None:
     """Why a plan composed from load `composed_from` may no longer be claimed, or None while it holds."""
     async with conn.execute("SELECT coalesce(max(seq), 0) FROM loads") as cursor:
         current = int((await cursor.fetchone())[0])
@@ -771,9 +802,9 @@ async def _stale_reason(conn: aiosqlite.Connection, name: str, plan: Plan, compo
     if not urls:
         return None
     async with conn.execute(
-        "SELECT d.url FROM delivered d JOIN digests g ON g.channel_id = d.channel_id WHERE g.name = ? "
+        "SELECT d.url FROM delivered d JOIN digests g ON g.channel_id = d.channel_id WHERE g.key = ? "
         "AND d.url IN (SELECT value FROM json_each(?)) LIMIT 1",
-        (name, json.dumps(urls)),
+        (key, json.dumps(urls)),
     ) as cursor:
         row = await cursor.fetchone()
     return None if row is None else f"{row[0]} was delivered to the channel while the run was composed"
@@ -781,7 +812,7 @@ async def _stale_reason(conn: aiosqlite.Connection, name: str, plan: Plan, compo
 
 async def claim_run(
     db: Database,
-    name: str,
+    key: str,
     slot_key: str,
     *,
     kind: str,
@@ -804,19 +835,19 @@ async def claim_run(
         raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
     stamp = _ts(now)
     async with db.write() as conn:
-        await _require(conn, name)
+        record = await _require(conn, key)
         async with conn.execute(
-            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
+            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (key, slot_key)
         ) as cursor:
             if await cursor.fetchone() is not None:
-                log.debug("digest %r slot %s already claimed", name, slot_key)
+                log.debug("digest %r slot %s already claimed", key, slot_key)
                 return None
         if composed_from is not None:
-            stale = await _stale_reason(conn, name, plan, composed_from)
+            stale = await _stale_reason(conn, key, plan, composed_from)
             if stale is not None:
-                raise StalePlan(f"digest {name!r} slot {slot_key}: {stale}")
-        if plan.digest != name:
-            raise ValueError(f"the plan is for digest {plan.digest!r}, not {name!r}")
+                raise StalePlan(f"digest {key!r} slot {slot_key}: {stale}")
+        if plan.digest != record.name:
+            raise ValueError(f"the plan is for digest {plan.digest!r}, not {record.name!r}")
         status = "empty" if plan.is_empty else "pending"
         summary = {
             "parts": len(plan.messages),
@@ -825,11 +856,11 @@ async def claim_run(
         cursor = await conn.execute(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, plan, "
             "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest, slot_key) DO NOTHING",
-            (name, slot_key, kind, _ts(fire_time), stamp, status, _json(summary),
+            (key, slot_key, kind, _ts(fire_time), stamp, status, _json(summary),
              stamp if plan.is_empty else None),
         )
         if cursor.rowcount == 0:
-            log.debug("digest %r slot %s already claimed", name, slot_key)
+            log.debug("digest %r slot %s already claimed", key, slot_key)
             return None
         run_id = cursor.lastrowid
         await conn.executemany(
@@ -841,9 +872,9 @@ async def claim_run(
                 for part, message in enumerate(plan.messages, start=1)
             ],
         )
-        await conn.execute("UPDATE digests SET first_run_claimed = 1 WHERE name = ?", (name,))
+        await conn.execute("UPDATE digests SET first_run_claimed = 1 WHERE key = ?", (key,))
         record = await _fetch_run(conn, run_id)
-    log.info("digest %r claimed slot %s (%s, %d message(s))", name, slot_key, kind, len(plan.messages))
+    log.info("digest %r claimed slot %s (%s, %d message(s))", key, slot_key, kind, len(plan.messages))
     return record
 
 
@@ -853,7 +884,7 @@ def _slot_label(slot: str | Slot) -> str:
 
 async def record_skipped(
     db: Database,
-    name: str,
+    key: str,
     *,
     first: str | Slot,
     last: str | Slot,
@@ -875,11 +906,11 @@ async def record_skipped(
     fire_time = last.fire_time if isinstance(last, Slot) else None
     stamp = _ts(now)
     async with db.write() as conn:
-        await _require(conn, name)
+        await _require(conn, key)
         async with conn.execute(
             "SELECT id, error, skipped_first, skipped_last, skipped_count FROM digest_runs "
             "WHERE digest = ? ORDER BY id DESC LIMIT 1",
-            (name,),
+            (key,),
         ) as cursor:
             latest = await cursor.fetchone()
         if latest is not None and latest[1] == reason and latest[3] is not None:
@@ -893,43 +924,43 @@ async def record_skipped(
                  last_key, latest_count + count, stamp, latest_id),
             )
             record = await _fetch_run(conn, latest_id)
-            log.info("digest %r: %d more slot(s) skipped (%s), up to %s", name, count, reason, last_key)
+            log.info("digest %r: %d more slot(s) skipped (%s), up to %s", key, count, reason, last_key)
             return record
         cursor = await conn.execute(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, error, "
             "skipped_first, skipped_last, skipped_count, finished_at) "
             "VALUES (?, ?, 'skipped', ?, ?, 'skipped', ?, ?, ?, ?, ?) "
             "ON CONFLICT (digest, slot_key) DO NOTHING",
-            (name, f"skipped-{first_key}..{last_key}", None if fire_time is None else _ts(fire_time), stamp,
+            (key, f"skipped-{first_key}..{last_key}", None if fire_time is None else _ts(fire_time), stamp,
              reason, first_key, last_key, count, stamp),
         )
         if cursor.rowcount == 0:
             return None
         record = await _fetch_run(conn, cursor.lastrowid)
-    log.info("digest %r: %d slot(s) skipped (%s), %s … %s", name, count, reason, first_key, last_key)
+    log.info("digest %r: %d slot(s) skipped (%s), %s … %s", key, count, reason, first_key, last_key)
     return record
 
 
-async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
+async def unfinished_runs(db: Database, key: str) -> list[RunRecord]:
     """Claimed runs still to deliver (`pending`: a crash interrupted them), oldest first, with their
     messages. A run that ended `partial` gave up after its retries and stays as the log shows it."""
     async with db.read() as conn:
         async with conn.execute(
             f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status = 'pending' "
             "ORDER BY id",
-            (name,),
+            (key,),
         ) as cursor:
             rows = await cursor.fetchall()
         messages = await _messages_of(conn, [row[0] for row in rows])
     return [_run(row, tuple(messages[row[0]])) for row in rows]
 
 
-async def manual_runs_since(db: Database, name: str, since: datetime) -> list[datetime]:
+async def manual_runs_since(db: Database, key: str, since: datetime) -> list[datetime]:
     """When the digest's manual runs claimed after `since` were claimed, oldest first."""
     async with db.read() as conn, conn.execute(
         "SELECT claimed_at FROM digest_runs WHERE digest = ? AND kind = 'manual' AND claimed_at > ? "
         "ORDER BY claimed_at",
-        (name, _ts(since)),
+        (key, _ts(since)),
     ) as cursor:
         return [datetime.fromisoformat(row[0]) for row in await cursor.fetchall()]
 
@@ -953,8 +984,8 @@ async def record_sent(
     published (recorded in the same transaction, so it cannot be forgotten)."""
     async with db.write() as conn:
         async with conn.execute(
-            "SELECT r.digest, d.channel_id, m.delivered_urls FROM run_messages m "
-            "JOIN digest_runs r ON r.id = m.run_id JOIN digests d ON d.name = r.digest "
+            "SELECT d.name, d.channel_id, m.delivered_urls FROM run_messages m "
+            "JOIN digest_runs r ON r.id = m.run_id JOIN digests d ON d.key = r.digest "
             "WHERE m.run_id = ? AND m.part = ?",
             (run_id, part),
         ) as cursor:
@@ -992,7 +1023,7 @@ async def finish_run(
             raise DigestError(f"there is no digest run {run_id}")
 
 
-async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int = 0) -> list[LogEntry]:
+async def delivery_log(db: Database, key: str, *, limit: int = 20, offset: int = 0) -> list[LogEntry]:
     """The digest's ledger, newest first."""
     query = (
         "SELECT r.id, r.slot_key, r.kind, r.status, r.fire_time, r.claimed_at, r.finished_at, r.error, "
@@ -1002,7 +1033,7 @@ async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int 
         "coalesce(json_array_length(r.plan, '$.article_ids'), 0), r.plan "
         "FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
     )
-    async with db.read() as conn, conn.execute(query, (name, limit, offset)) as cursor:
+    async with db.read() as conn, conn.execute(query, (key, limit, offset)) as cursor:
         rows = await cursor.fetchall()
     return [
         LogEntry(

@@ -78,7 +78,12 @@ async def reload_corpus(bot: DigestBot) -> None:
 
 
 def announcements(world: World) -> list[str]:
-    return [message.content for message in world.posted(world.log_channel)]
+    """Each log-channel announcement as text: its content and its embeds' titles and descriptions."""
+    return [
+        "\n".join([message.content, *(f"{e.get('title', '')}\n{e.get('description', '')}"
+                                       for e in message.embeds)])
+        for message in world.posted(world.log_channel)
+    ]
 
 
 # --- role pings ---------------------------------------------------------------------------------------

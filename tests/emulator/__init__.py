@@ -3,7 +3,7 @@
 from .driver import CommandUnavailable, Emulator, InteractionNotAnswered, InteractionResult
 from .harness import running_bot
 from .server import Fault, Ping, RecordedRequest, Violation
-from .state import Channel, Guild, Member, Message, Overwrite, Role, User
+from .state import Channel, Guild, Member, Message, Overwrite, Role, TeamMember, User
 
 __all__ = [
     "Channel",
@@ -19,6 +19,7 @@ __all__ = [
     "Ping",
     "RecordedRequest",
     "Role",
+    "TeamMember",
     "User",
     "Violation",
     "running_bot",

@@ -38,6 +38,7 @@ from .state import (
     Message,
     Overwrite,
     Role,
+    TeamMember,
     User,
     World,
 )
@@ -216,12 +217,13 @@ class Emulator:
     def add_user(self, username: str | None = None, *, bot: bool = False) -> User:
         return self.world.add_user(username, bot=bot)
 
-    def set_owner(self, user: User, *, team: Iterable[User] = ()) -> None:
-        """The application's owner, and optionally its team members (owner included in the team)."""
+    def set_owner(self, user: User, *, team: Iterable[User | TeamMember] = ()) -> None:
+        """The application's owner, and optionally its team (the owner is in it as an accepted admin;
+        plain users join as accepted admins, a `TeamMember` with its own role and membership state)."""
         self.world.application.owner = user
-        members = list(team)
+        members = [m if isinstance(m, TeamMember) else TeamMember(m) for m in team]
         self.world.application.team_members = (
-            [user, *[m for m in members if m.id != user.id]] if members else []
+            [TeamMember(user), *[m for m in members if m.user.id != user.id]] if members else []
         )
 
     def add_guild(

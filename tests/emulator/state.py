@@ -542,32 +542,46 @@ class InteractionRecord:
         return self.callback_type is not None
 
 
+#: A team member's `membership_state` (Discord's TeamMembershipStates) and `role` (TeamMemberRoles).
+TEAM_INVITED = 1
+TEAM_ACCEPTED = 2
+TEAM_ROLES = ("admin", "developer", "read_only")
+
+
+@dataclass
+class TeamMember:
+    user: User
+    role: str = "admin"
+    membership_state: int = TEAM_ACCEPTED
+
+    def payload(self, team_id: str) -> dict[str, Any]:
+        return {
+            "membership_state": self.membership_state,
+            "team_id": team_id,
+            "user": self.user.payload(),
+            "role": self.role,
+            "permissions": ["*"],
+        }
+
+
 @dataclass
 class Application:
     id: str
     name: str
     owner: User
-    team_members: list[User] = field(default_factory=list)
+    team_members: list[TeamMember] = field(default_factory=list)
     flags: int = 0
 
     def payload(self, bot: User) -> dict[str, Any]:
         team = None
         if self.team_members:
+            team_id = str(int(self.id) + 1)
             team = {
-                "id": str(int(self.id) + 1),
+                "id": team_id,
                 "name": f"{self.name} team",
                 "icon": None,
                 "owner_user_id": self.owner.id,
-                "members": [
-                    {
-                        "membership_state": 2,
-                        "team_id": str(int(self.id) + 1),
-                        "user": u.payload(),
-                        "role": "admin",
-                        "permissions": ["*"],
-                    }
-                    for u in self.team_members
-                ],
+                "members": [member.payload(team_id) for member in self.team_members],
             }
         return {
             "id": self.id,
