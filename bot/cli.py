@@ -383,7 +383,7 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
             raise CommandFailed(f"cannot write the preview page {args.html}: {error.strerror}") from None
         print(f"Wrote the preview of digest {settings.name!r} to {args.html}")
     elif args.json:
-        _print_json(plan_payloads(plan))
+        _print_json(plan_payloads(plan, ping_role=settings.ping_role))
     else:
         basis = preview_basis(config, settings, args.name, everything=args.all)
         print(format_plan(settings, plan, basis=basis))

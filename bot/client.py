@@ -59,6 +59,11 @@ SYNC_STATE_KEY = "commands.sync"
 OPERATOR_REFRESH_SECONDS = 3600.0
 
 
+#: A request Discord rate-limits for longer than this raises instead of holding its caller (publishing in an
+#: announcement channel can be held back for up to an hour; the run goes on and publishes later).
+MAX_RATE_LIMIT_WAIT = 60.0
+
+
 def minimal_intents() -> discord.Intents:
     """Guild events only: slash commands need nothing else, and no privileged intent is requested."""
     intents = discord.Intents.none()
@@ -118,6 +123,7 @@ class DigestBot(commands.AutoShardedBot):
             intents=minimal_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=DigestTree,
+            max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
             shard_count=config.discord.shard_count,
             shard_ids=None if shard_ids is None else list(shard_ids),
         )

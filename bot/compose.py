@@ -85,6 +85,7 @@ async def _context(
     if settings.keywords:
         others = [article.id for article in pool if article.id not in matched]
         hits = matched | await store.keyword_hits(db, settings.keywords, others)
+    excluded = await store.keyword_hits_each(db, settings.exclude_keywords, [article.id for article in pool])
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -92,6 +93,7 @@ async def _context(
         delivered=delivered,
         keyword_hits=hits,
         slot_time=slot_time,
+        excluded_keyword_hits=excluded,
     )
 
 

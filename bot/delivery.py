@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,13 +33,16 @@ from discord.http import Route
 
 from bot.announce import digest_subject, log_channel, post, server_of
 from bot.compose import compose_next
+from bot.delivery_targets import Target, forum_post_body, look_at_channel, open_forum_post, publish_due
+from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
-from bot.render.announcements import pause_announcement
-from bot.render.digest import link_summary, message_key, parse_header, same_message, thread_name
+from bot.render.announcements import digest_warning, pause_announcement
+from bot.render.digest import link_summary, message_key, parse_header, role_ping, same_message, thread_name
 from bot.store import digests as store
 from bot.store.articles import current_load_seq
 from bot.store.db import QueryBudgetExceeded
+from bot.store.publishing import PendingPublish
 
 if TYPE_CHECKING:
     from bot.client import DigestBot
@@ -142,6 +146,8 @@ class _Delivery:
     message_ids: list[int | None]
     thread_id: int | None
     uncertain: int | None
+    target: Target | None = None
+    publish_held: bool = False
 
     @property
     def sent(self) -> list[bool]:
@@ -280,6 +286,8 @@ class DigestRunner:
             return []
         outcomes = await self._resume_unfinished(record)
         record = await store.get_digest(db, key) or record
+        await publish_due(self.bot, record.key, timeout=self.policy.request_timeout,
+                          announce=self._warn(record))
         settings = record.settings
         now = self.bot.now()
         decision = decisions.decide(
@@ -374,10 +382,15 @@ class DigestRunner:
         delivery = _Delivery(record, run, message_ids, run.thread_id, uncertain)
         thread_mode = any(message.planned.in_thread for message in run.messages)
         try:
+            delivery.target = await self._look_at_channel(delivery)
+            if delivery.target.forum and delivery.thread_id is None and delivery.message_ids[0] is not None:
+                # The post was recorded but not yet as the run's thread: a forum post is its own thread.
+                delivery.thread_id = delivery.message_ids[0]
+                await store.set_thread(self.bot.db, run.id, delivery.thread_id)
             for index in range(len(run.messages)):
                 if delivery.message_ids[index] is None:
                     await self._deliver_part(delivery, index)
-                if thread_mode and index == 0:
+                if thread_mode and index == 0 and not delivery.target.forum:
                     await self._ensure_thread(delivery)
             if thread_mode:
                 await self._link_thread_header(delivery)
@@ -401,16 +414,28 @@ class DigestRunner:
                           len(delivery.sent), detail)
 
     def _target(self, delivery: _Delivery, index: int) -> int:
-        if delivery.run.messages[index].planned.in_thread:
+        """Where part `index` goes: the channel (or forum), or the thread (thread items, and every part
+        after a forum post's first)."""
+        forum = delivery.target is not None and delivery.target.forum
+        if delivery.run.messages[index].planned.in_thread or (forum and index > 0):
             if delivery.thread_id is None:
                 raise _GaveUp(f"part {index + 1} belongs in the thread, which does not exist")
             return delivery.thread_id
         return delivery.record.channel_id
 
+    def _payload(self, delivery: _Delivery, index: int) -> dict[str, Any]:
+        """The part as planned; the run's first message also pings the digest's role when it may."""
+        payload = delivery.run.messages[index].planned.payload
+        role = delivery.target.ping_role if delivery.target is not None else None
+        return role_ping(payload, role) if index == 0 and role is not None else payload
+
     async def _deliver_part(self, delivery: _Delivery, index: int) -> None:
         message = delivery.run.messages[index]
         target = self._target(delivery, index)
-        payload = message.planned.payload
+        payload = self._payload(delivery, index)
+        if delivery.target is not None and delivery.target.forum and index == 0:
+            await self._post_in_forum(delivery, payload)
+            return
         # A part resumed after an interruption may have gone out as early as the claim.
         first_attempt = delivery.run.claimed_at if index == delivery.uncertain else self.bot.now()
         message_id = None
@@ -435,9 +460,72 @@ class DigestRunner:
             created = await self._call(delivery, target, f"part {message.part}", send,
                                        before_retry=posted_meanwhile)
             message_id = int(created["id"])
+        publish = (delivery.target is not None and delivery.target.publish
+                   and target == delivery.record.channel_id)
         await store.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
-                                channel_id=target, now=self.bot.now())
+                                channel_id=target, now=self.bot.now(), publish=publish)
         delivery.message_ids[index] = message_id
+        if publish and not delivery.publish_held:
+            pending = PendingPublish(delivery.run.id, message.part, message_id, target)
+            delivery.publish_held = not await publish_message(
+                self.bot, delivery.record.key, pending, timeout=self.policy.request_timeout,
+                announce=self._warn(delivery.record))
+
+    async def _look_at_channel(self, delivery: _Delivery) -> Target:
+        """The channel's kind, forum tags and the first message's ping, checked now (a role deleted or made
+        unmentionable since the digest was set up means posting without the ping, and saying why)."""
+        channel_id = delivery.record.channel_id
+        looked = await look_at_channel(
+            self.bot, delivery.record.settings, first_unsent=delivery.message_ids[0] is None,
+            fetch=lambda: self._call(delivery, channel_id, "channel",
+                                     lambda: self.bot.fetch_channel(channel_id)),
+        )
+        for notice in looked.notices:
+            await self._warn(delivery.record)(notice)
+        return looked.target
+
+    async def _post_in_forum(self, delivery: _Delivery, payload: dict[str, Any]) -> None:
+        """A forum digest's run opens one post: its first message starts it, the rest go inside."""
+        assert delivery.target is not None
+        forum_id = delivery.record.channel_id
+        body = forum_post_body(delivery.record.settings, delivery.target, payload,
+                               delivery.run.fire_time or delivery.run.claimed_at,
+                               archive_minutes=THREAD_ARCHIVE_MINUTES)
+        post_id = await open_forum_post(
+            self.bot, body, target=delivery.target, forum_id=forum_id,
+            since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN, uncertain=delivery.uncertain == 0,
+            pace=lambda: self._pacer.turn(self.policy.messages_per_second),
+            call=functools.partial(self._call, delivery, forum_id), gave_up=_GaveUp,
+            log_prefix=delivery.log_prefix,
+        )
+        await store.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
+                                now=self.bot.now())
+        await store.set_thread(self.bot.db, delivery.run.id, post_id)
+        delivery.message_ids[0] = post_id
+        delivery.thread_id = post_id
+
+    def _warn(self, record: store.DigestRecord) -> Callable[[str], Awaitable[None]]:
+        """Tells the digest's log channel what a run did differently from its settings, and why."""
+
+        async def announce(text: str) -> None:
+            log.warning("digest %r %s", record.key, text)
+            try:
+                channel_id = await log_channel(self.bot, digest_subject(record))
+                if channel_id is None:
+                    return
+                payload = digest_warning(digest=record.name, channel_id=record.channel_id, text=text,
+                                         server=server_of(self.bot, record.guild_id))
+                await post(self.bot, channel_id, payload, what=f"a notice of digest {record.key!r}")
+            except Exception:
+                log.exception("digest %r: could not announce: %s", record.key, text)
+
+        return announce
+
+        async def announce(text: str) -> None:
+            log.warning("digest %r %s", record.name, text)
+            await self._announce(record, f"⚠️ Digest **{record.name}** {text}.")
+
+        return announce
 
     async def _find_posted(
         self, delivery: _Delivery, channel_id: int, payload: dict[str, Any]
@@ -519,7 +607,9 @@ class DigestRunner:
             for _article in message.planned.article_ids
         ]
         body = link_summary(delivery.run.messages[0].planned.payload, jump_urls)
-        channel_id = delivery.record.channel_id
+        # A forum post's header is the post's first message, inside the post.
+        forum = delivery.target is not None and delivery.target.forum
+        channel_id = delivery.thread_id if forum else delivery.record.channel_id
         route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
                       message_id=header_id)
         try:
@@ -559,6 +649,8 @@ class DigestRunner:
                 if not decisions.is_transient(error.status):
                     raise _GaveUp(f"{what}: Discord refused it: {_describe(error)}") from error
                 failure: BaseException = error
+            except discord.RateLimited as error:
+                failure = error
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
                 failure = error
                 outcome_unknown = True

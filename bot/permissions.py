@@ -199,3 +199,22 @@ def guild_admin(action: str) -> Callable[[T], T]:
 def operator_only(action: str) -> Callable[[T], T]:
     """Check: operators only."""
     return _access_check(Access.OPERATOR, action)
+
+
+# --- role pings ----------------------------------------------------------------------------------------
+
+
+def role_ping_problem(
+    role_id: int, *, exists: bool, is_everyone: bool, mentionable: bool, may_mention_everyone: bool, who: str
+) -> str | None:
+    """Why `who` ("you", "I") could not ping role `role_id`, or None when they could: Discord lets a role
+    be pinged when it is mentionable or the author has Mention Everyone; @everyone is never a digest's
+    ping."""
+    if not exists:
+        return f"the role {role_id} no longer exists in this server"
+    if is_everyone:
+        return "a digest never pings @everyone"
+    if not (mentionable or may_mention_everyone):
+        return (f"<@&{role_id}> is not mentionable and {who} lack Mention Everyone "
+                "(make the role mentionable in Server Settings → Roles)")
+    return None

@@ -16,7 +16,7 @@ from bot.compose import compose_next, default_digest, next_run, without_filters
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import describe, parse_cron, zone
-from bot.render.digest import parse_header, thread_name
+from bot.render.digest import parse_header, role_ping, thread_name
 from bot.render.html_preview import PreviewMessage, preview_page
 from bot.render.text import iso_utc, markdown_to_plain
 from bot.store import digests as store
@@ -90,7 +90,9 @@ def plan_html(settings: DigestSettings, plan: Plan, *, now: datetime) -> str:
     channel = f"channel {settings.channel_id}" if settings.channel_id else "the digest's channel"
     return preview_page(
         settings.name,
-        [PreviewMessage(message.payload, message.in_thread) for message in plan.messages],
+        [PreviewMessage(payload, message.in_thread)
+         for payload, message in zip(plan_payloads(plan, ping_role=settings.ping_role), plan.messages,
+                                     strict=True)],
         channel=channel,
         thread_name=thread_name(settings.display_title, header[1] if header else None, tz),
         tz=tz,
@@ -106,7 +108,9 @@ def _settings_summary(settings: DigestSettings) -> str:
     if settings.max_age_days is not None:
         parts.append(f"at most {settings.max_age_days} days old")
     for label, values in (("topics", settings.topics), ("providers", settings.providers),
-                          ("keywords", settings.keywords)):
+                          ("keywords", settings.keywords), ("excluding topics", settings.exclude_topics),
+                          ("excluding providers", settings.exclude_providers),
+                          ("excluding keywords", settings.exclude_keywords)):
         if values:
             parts.append(f"{label} {', '.join(values)}")
     return ", ".join(parts)
@@ -123,9 +127,13 @@ def preview_basis(config: Config, settings: DigestSettings, name: str | None, *,
     return f"Digest {settings.name!r} as configured: {summary}; --all shows every article."
 
 
-def plan_payloads(plan: Plan) -> list[Payload]:
-    """The plan's messages exactly as they would be sent (what `preview --json` prints)."""
-    return [dict(message.payload) for message in plan.messages]
+def plan_payloads(plan: Plan, *, ping_role: int | None = None) -> list[Payload]:
+    """The plan's messages exactly as they would be sent (what `preview --json` prints): the first one
+    pings `ping_role` when the digest has one (and the bot may still ping it when the run posts)."""
+    payloads = [dict(message.payload) for message in plan.messages]
+    if payloads and ping_role is not None:
+        payloads[0] = role_ping(payloads[0], ping_role)
+    return payloads
 
 
 def _terminal(text: str) -> str:
@@ -163,11 +171,14 @@ def format_plan(settings: DigestSettings, plan: Plan, *, basis: str | None = Non
         empty = f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
         return "\n".join([*first, empty])
     lines = [*first, f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
-    for number, message in enumerate(plan.messages, start=1):
-        where = " (in the thread)" if message.in_thread else ""
+    if settings.ping_role is not None:
+        lines.append(f"Its first message pings role {settings.ping_role} (once per run).")
+    for number, payload in enumerate(plan_payloads(plan, ping_role=settings.ping_role), start=1):
+        where = " (in the thread)" if plan.messages[number - 1].in_thread else ""
+        content = str(payload.get("content") or "").replace("\n", " ")
         lines.append("")
-        lines.append(f"Message {number}{where}: {message.payload.get('content') or ''}")
-        for embed in message.payload.get("embeds") or ():
+        lines.append(f"Message {number}{where}: {content}")
+        for embed in payload.get("embeds") or ():
             lines.extend(_embed_text(embed))
     return _terminal("\n".join(lines))
 

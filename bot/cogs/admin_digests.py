@@ -34,6 +34,7 @@ from bot.config import (
     DIGEST_MODES,
     DIGEST_STYLES,
     DIGEST_TITLE_LIMIT,
+    FOOTER_MAX,
     ConfigError,
     DigestSettings,
     digest_settings_from_mapping,
@@ -57,6 +58,7 @@ from bot.render.text import (
     truncate,
 )
 from bot.store import digests as store
+from bot.target_checks import channel_kind_problem, ping_problem, ping_role_name
 from bot.ui import replies
 from bot.ui.choices import matching_names
 from bot.ui.confirm import ConfirmView
@@ -96,9 +98,35 @@ _DESCRIBE = {
     "title": "The title heading each run (default: the name; '-' goes back to it)",
     "style": "compact: one short item per story; rich: the full article with its image",
     "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
+    "exclude_topics": "Leave out these topics, comma-separated ('-' clears)",
+    "exclude_providers": "Leave out these providers by name or domain, comma-separated ('-' clears)",
+    "exclude_keywords": "Leave out articles matching these words or phrases, comma-separated ('-' clears)",
+    "footer": "A line under every story, up to 200 characters ('-' removes it)",
+    "publish": "In an announcement channel, publish every message to following servers",
+    "ping_role": "A role to ping once per run (mentionable, or you need Mention Everyone); @everyone: none",
+    "forum_tags": "Forum channel: tags for each post, by name, comma-separated ('-' clears)",
 }
 _MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
 _STYLE_CHOICES = [Choice(name=style, value=style) for style in DIGEST_STYLES]
+
+
+class DigestChannel(app_commands.Transformer):
+    """A channel a digest can post to: text, announcement or forum (Discord's picker offers only those).
+    The command uses its id; whether the bot can post there is checked before anything is saved."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> Any:
+        return value
+
+
+DigestChannelOption = app_commands.Transform[discord.abc.Snowflake, DigestChannel]
 
 
 # --- replies (plain payloads, built with the renderer's limits) ----------------------------------------
@@ -161,6 +189,21 @@ def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     return "; ".join(edits.describe_changes(before, after, str))
 
 
+def chosen_role(role: discord.Role | None) -> int | None:
+    """The ping_role option as a setting change: not given (None), a role's id, or 0 for @everyone, which
+    a digest never pings and which so stands for "no ping"."""
+    if role is None:
+        return None
+    return 0 if role.is_default() else role.id
+
+
+def admin_member(interaction: discord.Interaction) -> discord.Member:
+    """The admin as a server member (the /admin commands are guild-only)."""
+    if not isinstance(interaction.user, discord.Member):
+        raise TypeError("/admin digest is used in a server, by a member")
+    return interaction.user
+
+
 def next_run_after(record: store.DigestRecord, now: datetime) -> datetime:
     """Slots before the digest's schedule start or its last check never run: count from the latest."""
     return max(now, record.schedule_from, record.last_checked)
@@ -210,9 +253,16 @@ def log_line(entry: store.LogEntry) -> str:
     if entry.messages_planned:
         parts.append(f"{entry.messages_sent}/{entry.messages_planned} message(s)")
     parts.append(f"{entry.article_count} article{'s' if entry.article_count != 1 else ''}")
+    if entry.published or entry.publish_pending:
+        parts.append(f"published {entry.published}/{entry.published + entry.publish_pending}")
     line = " · ".join(parts)
     if entry.error:
         line += f"\n  ↳ {truncate(clean(entry.error), 300)}"
+    if entry.publish_pending:
+        when = (f" from {discord_timestamp(entry.publish_after, 'f')}" if entry.publish_after is not None
+                else " at the next check")
+        line += (f"\n  ↳ publishing delayed by Discord's rate limit (10 an hour per channel): "
+                 f"{entry.publish_pending} message(s) wait, tried again{when}")
     return line
 
 
@@ -266,19 +316,28 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         defaults = self.bot.config.digest_defaults
         return digest_settings_from_mapping(mapping, defaults, where="digest", file=None)
 
-    def permission_problem(self, guild: discord.Guild, settings: DigestSettings) -> str | None:
-        """Why the bot could not post this digest where it should, or None when it can."""
+    def permission_problem(
+        self, guild: discord.Guild, settings: DigestSettings, *, admin: discord.Member | None = None
+    ) -> str | None:
+        """Why the bot could not post this digest where it should, or None when it can. With `admin` (who
+        set the digest's role ping), the ping is checked too: they and the bot must be able to ping it."""
         channel = guild.get_channel(settings.channel_id)
-        if not isinstance(channel, discord.TextChannel):
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
             return (
                 f"I can't see the channel <#{settings.channel_id}> in this server any more (deleted, or "
                 "hidden from me). Pick another channel, or let me view it."
             )
+        forum = isinstance(channel, discord.ForumChannel)
         perms = channel.permissions_for(guild.me)
         missing = edits.missing_permissions(lambda name: getattr(perms, name),
-                                            edits.required_permissions(settings.mode))
+                                            edits.required_permissions("forum" if forum else settings.mode))
         if missing:
             return edits.permissions_refusal(channel.id, missing)
+        problem = channel_kind_problem(channel, settings)
+        if problem is None and admin is not None and settings.ping_role is not None:
+            problem = ping_problem(guild, channel, settings.ping_role, admin)
+        if problem is not None:
+            return problem
         if settings.log_channel_id is not None:
             log_channel = guild.get_channel(settings.log_channel_id)
             if isinstance(log_channel, discord.TextChannel):
@@ -372,7 +431,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         self,
         interaction: discord.Interaction,
         name: str,
-        channel: discord.TextChannel,
+        channel: DigestChannelOption,
         schedule: str,
         timezone: str | None = None,
         min_quality: int | None = None,
@@ -389,6 +448,13 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
         style: str | None = None,
         color: app_commands.Range[str, 1, 16] | None = None,
+        exclude_topics: str | None = None,
+        exclude_providers: str | None = None,
+        exclude_keywords: str | None = None,
+        footer: app_commands.Range[str, 1, FOOTER_MAX] | None = None,
+        publish: bool | None = None,
+        ping_role: discord.Role | None = None,
+        forum_tags: str | None = None,
     ) -> None:
         options = DigestOptions(
             timezone=timezone, min_quality=min_quality, topics=topics, providers=providers,
@@ -396,6 +462,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             published_only=published_only, max_age_days=max_age_days,
             log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
             color=color,
+            exclude_topics=exclude_topics, exclude_providers=exclude_providers,
+            exclude_keywords=exclude_keywords, footer=footer, publish=publish,
+            ping_role=chosen_role(ping_role), forum_tags=forum_tags,
         )
         guild = interaction.guild
         assert guild is not None  # /admin is guild-only
@@ -412,7 +481,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             beyond = edits.limit_problem(settings, limits, clean)
             if beyond is not None:
                 return await refused(f"Not created: {beyond}")
-            problem = self.permission_problem(guild, settings)
+            problem = self.permission_problem(guild, settings, admin=admin_member(interaction))
             if problem is not None:
                 return await refused(f"Not created. {problem}")
             await resolve_guilds(self.bot, self.bot.db)  # config digests posting here count too
@@ -439,7 +508,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             now = self.bot.now()
             plan, _selection = await compose_next(self.bot.db, record, now=now,
                                                   slot_time=next_run(record.settings, now))
-            preview = replies.message_kwargs(preview_payload(record.name, plan))
+            shown = preview_payload(record.name, plan, ping_role_name=ping_role_name(guild, record.settings))
+            preview = replies.message_kwargs(shown)
             await interaction.followup.send(**preview, ephemeral=True)
 
     @create.autocomplete("timezone")
@@ -447,14 +517,14 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         return await self.timezone_autocomplete(interaction, current)
 
     @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
-    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this text channel"})
+    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this channel"})
     @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def edit(
         self,
         interaction: discord.Interaction,
         name: str,
-        channel: discord.TextChannel | None = None,
+        channel: DigestChannelOption | None = None,
         schedule: str | None = None,
         timezone: str | None = None,
         min_quality: int | None = None,
@@ -471,6 +541,13 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
         style: str | None = None,
         color: app_commands.Range[str, 1, 16] | None = None,
+        exclude_topics: str | None = None,
+        exclude_providers: str | None = None,
+        exclude_keywords: str | None = None,
+        footer: app_commands.Range[str, 1, FOOTER_MAX] | None = None,
+        publish: bool | None = None,
+        ping_role: discord.Role | None = None,
+        forum_tags: str | None = None,
     ) -> None:
         options = DigestOptions(
             channel_id=None if channel is None else channel.id, schedule=schedule, timezone=timezone,
@@ -479,6 +556,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             published_only=published_only, max_age_days=max_age_days,
             log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
             color=color,
+            exclude_topics=exclude_topics, exclude_providers=exclude_providers,
+            exclude_keywords=exclude_keywords, footer=footer, publish=publish,
+            ping_role=chosen_role(ping_role), forum_tags=forum_tags,
         )
         guild = interaction.guild
         assert guild is not None
@@ -511,9 +591,11 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         changes = edits.describe_changes(before, after, clean)
         if not changes:
             return reply(f"Nothing changed: **{clean(record.name)}** already has those settings.")
-        moved = (settings.channel_id, settings.mode, settings.log_channel_id) != (
-            record.settings.channel_id, record.settings.mode, record.settings.log_channel_id)
-        problem = self.permission_problem(guild, settings) if moved else None
+        placed = ("channel_id", "mode", "log_channel_id", "publish", "forum_tags", "ping_role")
+        moved = any(getattr(settings, key) != getattr(record.settings, key) for key in placed)
+        pinging = settings.ping_role is not None and settings.ping_role != record.settings.ping_role
+        admin = admin_member(interaction) if pinging else None
+        problem = self.permission_problem(guild, settings, admin=admin) if moved else None
         if problem is not None:
             return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed. {problem}")

@@ -90,3 +90,14 @@ def pause_announcement(*, digest: str, channel_id: int, reason: str, server: str
         f"{name_text(truncate(reason, FIELD_VALUE_LIMIT))}. Fix it, then resume the digest."
     )
     return announcement(title="Digest paused", description=text, fields=fields, kind="warning")
+
+
+def digest_warning(*, digest: str, channel_id: int, text: str, server: str | None) -> dict[str, Any]:
+    """Something a digest's run did differently from its settings (posted without its role ping or a
+    forum tag, could not publish): which digest, what and why. `text` is the bot's own wording."""
+    fields = [("Channel", f"<#{channel_id}>")]
+    if server is not None:
+        fields.append(("Server", server))
+    shown = name_text(truncate(digest, NAME_SHOWN))
+    description = f"⚠️ Digest **{shown}** {truncate(text, FIELD_VALUE_LIMIT)}."
+    return announcement(title="Digest notice", description=description, fields=fields, kind="warning")

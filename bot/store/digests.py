@@ -26,6 +26,7 @@ from bot.corpus.model import Article
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
 from bot.digest.select import BACKLOG_FRESH_DAYS, Delivered
+from bot.store import publishing
 from bot.store.articles import current_load_seq, get_articles_by_url
 from bot.store.db import Database
 from bot.store.fts import build_match
@@ -179,6 +180,9 @@ class LogEntry:
     skipped_first: str | None
     skipped_last: str | None
     skipped_count: int | None
+    published: int = 0
+    publish_pending: int = 0
+    publish_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +533,32 @@ def _keyword_match(keywords: Sequence[str]) -> str | None:
     return " OR ".join(expressions) if expressions else None
 
 
+def _topic_test(topics: Sequence[str]) -> tuple[str, list[Any]]:
+    """An SQL test: the article has one of `topics`."""
+    return (
+        "EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid "
+        f"AND t.topic IN ({_placeholders(len(topics))}))",
+        list(topics),
+    )
+
+
+def _provider_test(providers: Sequence[str]) -> tuple[str, list[Any]]:
+    """An SQL test: the article's provider is one of `providers`, by name or by (parent) domain."""
+    names = [entry.strip().lower() for entry in providers]
+    domains = [_bare_domain(entry) for entry in providers]
+    domain_test = "lower(p.domain) = ? OR lower(p.domain) LIKE ? ESCAPE '\\'"
+    domain_tests = " OR ".join([domain_test] * len(domains))
+    params: list[Any] = list(names)
+    for domain in domains:
+        escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.extend([domain, f"%.{escaped}"])
+    test = (
+        "EXISTS (SELECT 1 FROM providers p WHERE p.id = a.provider_id AND "
+        f"(lower(p.name) IN ({_placeholders(len(names))}) OR {domain_tests}))"
+    )
+    return test, params
+
+
 def _pool_filters(
     settings: DigestSettings, slot_time: datetime, *, keywords_in_where: bool = True
 ) -> tuple[list[str], list[Any]]:
@@ -539,25 +569,21 @@ def _pool_filters(
     """
     conditions = ["coalesce(a.quality, 0) >= ?"]
     params: list[Any] = [settings.min_quality]
-    if settings.topics and _is_ascii(settings.topics):
-        conditions.append(
-            "EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid "
-            f"AND t.topic IN ({_placeholders(len(settings.topics))}))"
-        )
-        params.extend(settings.topics)
-    if settings.providers and _is_ascii(settings.providers):
-        names = [entry.strip().lower() for entry in settings.providers]
-        domains = [_bare_domain(entry) for entry in settings.providers]
-        domain_test = "lower(p.domain) = ? OR lower(p.domain) LIKE ? ESCAPE '\\'"
-        domain_tests = " OR ".join([domain_test] * len(domains))
-        conditions.append(
-            "EXISTS (SELECT 1 FROM providers p WHERE p.id = a.provider_id AND "
-            f"(lower(p.name) IN ({_placeholders(len(names))}) OR {domain_tests}))"
-        )
-        params.extend(names)
-        for domain in domains:
-            escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.extend([domain, f"%.{escaped}"])
+    for wanted, negate in ((settings.topics, False), (settings.exclude_topics, True)):
+        if wanted and _is_ascii(wanted):
+            test, values = _topic_test(wanted)
+            conditions.append(f"NOT {test}" if negate else test)
+            params.extend(values)
+    for wanted, negate in ((settings.providers, False), (settings.exclude_providers, True)):
+        if wanted and _is_ascii(wanted):
+            test, values = _provider_test(wanted)
+            conditions.append(f"NOT {test}" if negate else test)
+            params.extend(values)
+    excluded_match = _keyword_match(settings.exclude_keywords) if settings.exclude_keywords else None
+    if excluded_match is not None:
+        conditions.append("NOT EXISTS (SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? "
+                          "AND articles_fts.rowid = a.fts_key)")
+        params.append(excluded_match)
     if settings.published_only:
         conditions.append("a.published = 1")
     if settings.max_age_days is not None:
@@ -665,6 +691,14 @@ async def keyword_hits(db: Database, keywords: Sequence[str], article_ids: Itera
             async with conn.execute(query, [*chunk, match]) as cursor:
                 hits.update(row[0] for row in await cursor.fetchall())
     return frozenset(hits)
+
+
+async def keyword_hits_each(
+    db: Database, keywords: Sequence[str], article_ids: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """For each keyword, the ids among `article_ids` matching it (as `keyword_hits` matches)."""
+    ids = list(dict.fromkeys(article_ids))
+    return {keyword: await keyword_hits(db, [keyword], ids) for keyword in keywords}
 
 
 async def matching_urls(db: Database, settings: DigestSettings, *, now: datetime) -> list[str]:
@@ -942,10 +976,12 @@ async def run_messages(db: Database, run_id: int) -> list[RunMessage]:
 
 
 async def record_sent(
-    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime
+    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime,
+    publish: bool = False,
 ) -> None:
     """Discord confirmed the part: remember the message, and the URLs it shows as delivered to the digest's
-    channel (the digest's own channel, also for thread items)."""
+    channel (the digest's own channel, also for thread items). With `publish`, the part waits to be
+    published (recorded in the same transaction, so it cannot be forgotten)."""
     async with db.write() as conn:
         async with conn.execute(
             "SELECT d.name, d.channel_id, m.delivered_urls FROM run_messages m "
@@ -963,6 +999,8 @@ async def record_sent(
             (message_id, channel_id, _ts(now), run_id, part),
         )
         await _deliver(conn, digest_channel, json.loads(urls), digest=digest, run_id=run_id, now=now)
+        if publish:
+            await publishing.mark_pending(conn, run_id, part)
 
 
 async def set_thread(db: Database, run_id: int, thread_id: int) -> None:
@@ -992,7 +1030,7 @@ async def delivery_log(db: Database, key: str, *, limit: int = 20, offset: int =
         "r.skipped_first, r.skipped_last, r.skipped_count, "
         "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id), "
         "(SELECT count(*) FROM run_messages m WHERE m.run_id = r.id AND m.message_id IS NOT NULL), "
-        "coalesce(json_array_length(r.plan, '$.article_ids'), 0) "
+        "coalesce(json_array_length(r.plan, '$.article_ids'), 0), r.plan "
         "FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
     )
     async with db.read() as conn, conn.execute(query, (key, limit, offset)) as cursor:
@@ -1003,6 +1041,8 @@ async def delivery_log(db: Database, key: str, *, limit: int = 20, offset: int =
             claimed_at=datetime.fromisoformat(row[5]), finished_at=_dt(row[6]), error=row[7],
             skipped_first=row[8], skipped_last=row[9], skipped_count=row[10],
             messages_planned=row[11], messages_sent=row[12], article_count=row[13],
+            **dict(zip(("published", "publish_pending", "publish_after"), publishing.counts(row[14]),
+                       strict=True)),
         )
         for row in rows
     ]

@@ -2,7 +2,7 @@
 
 from .driver import CommandUnavailable, Emulator, InteractionNotAnswered, InteractionResult
 from .harness import running_bot
-from .server import Fault, RecordedRequest, Violation
+from .server import Fault, Ping, RecordedRequest, Violation
 from .state import Channel, Guild, Member, Message, Overwrite, Role, TeamMember, User
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Member",
     "Message",
     "Overwrite",
+    "Ping",
     "RecordedRequest",
     "Role",
     "TeamMember",
