@@ -383,7 +383,7 @@ async def _cmd_preview(args: argparse.Namespace) -> int:
             raise CommandFailed(f"cannot write the preview page {args.html}: {error.strerror}") from None
         print(f"Wrote the preview of digest {settings.name!r} to {args.html}")
     elif args.json:
-        _print_json(plan_payloads(plan))
+        _print_json(plan_payloads(plan, ping_role=settings.ping_role))
     else:
         basis = preview_basis(config, settings, args.name, everything=args.all)
         print(format_plan(settings, plan, basis=basis))
@@ -550,8 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_cmd_show)
 
     preview = command("preview", "the messages a digest's next run would post (no token)")
-    preview.add_argument("name", nargs="?", help="digest name (default: the first configured one, "
-                         "else a new digest with the configured digest_defaults)")
+    preview.add_argument("name", nargs="?", help="digest name or SERVER_ID/NAME (default: the first "
+                         "configured one, else a new digest with the configured digest_defaults)")
     preview.add_argument("--all", action="store_true",
                          help="lift the digest's article filters (quality, age, topics, …): every article")
     preview.add_argument("--json", action="store_true", help="print the payloads as they would be sent")

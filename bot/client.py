@@ -3,7 +3,8 @@
 `digestbot run` and the end-to-end tests build the same bot. Start-up (`setup_hook`, run by `login`):
 open the database (migrations), refresh the corpus (a refused load or a bad file is logged, never fatal),
 load the extensions in `EXTENSIONS` (one failing is logged and recorded without stopping the others), learn
-the application's operators, then sync application commands if they changed (see bot/sync.py).
+the application's operators (read again every hour and on `/admin sync`), then sync application commands
+if they changed (see bot/sync.py).
 
 Cogs register their application commands globally in the tree; where they are synced to (each home guild,
 or globally) is decided at sync time, and discord.py finds guild-synced commands in the global registry
@@ -22,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -50,12 +52,20 @@ log = logging.getLogger(__name__)
 #: Extensions loaded at start-up, in order (`bot.cogs.admin` first: other cogs add subgroups to /admin).
 EXTENSIONS: list[str] = [
     "bot.cogs.admin", "bot.cogs.about", "bot.cogs.lookup", "bot.cogs.events", "bot.cogs.admin_ops",
-    "bot.cogs.admin_digests", "bot.cogs.digests",
+    "bot.cogs.admin_digests", "bot.cogs.admin_settings", "bot.cogs.digests",
 ]
 
 SYNC_STATE_KEY = "commands.sync"
 #: In a cluster, how often a process looks for a corpus load announced by another one.
 CLUSTER_FOLLOW_SECONDS = 5.0
+#: How often the application's operators are read again from Discord: a member removed from the team, or
+#: moved to read-only, loses the operator's rights within this many seconds, without a restart.
+OPERATOR_REFRESH_SECONDS = 3600.0
+
+
+#: A request Discord rate-limits for longer than this raises instead of holding its caller (publishing in an
+#: announcement channel can be held back for up to an hour; the run goes on and publishes later).
+MAX_RATE_LIMIT_WAIT = 60.0
 
 
 def minimal_intents() -> discord.Intents:
@@ -117,6 +127,7 @@ class DigestBot(commands.AutoShardedBot):
             intents=minimal_intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=DigestTree,
+            max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
             shard_count=config.discord.shard_count,
             shard_ids=None if shard_ids is None else list(shard_ids),
         )
@@ -126,6 +137,7 @@ class DigestBot(commands.AutoShardedBot):
         self.started_at = self.now()
         self.failed_extensions: dict[str, str] = {}
         self.application_operator_ids: frozenset[int] = frozenset()
+        self.operator_refresh_seconds = OPERATOR_REFRESH_SECONDS
         self._db: Database | None = None
         self.digest_scheduler: DigestScheduler | None = None
         #: Digest deliveries hold it shared from the claim to their last message, corpus reloads (the admin
@@ -183,6 +195,7 @@ class DigestBot(commands.AutoShardedBot):
         await self.load_extensions()
         if self.application is not None:
             self.application_operator_ids = application_operator_ids(self.application)
+        self.spawn(self._refresh_operators_periodically(), name="digestbot-operators")
         await self.sync_commands(force=self.force_sync)
         await self.sync_config_digests()
         self.digest_scheduler = DigestScheduler(self)
@@ -190,6 +203,28 @@ class DigestBot(commands.AutoShardedBot):
         self.spawn(self._heartbeat(), name="digestbot-heartbeat")
         if not self.db.state.beside_corpus:
             self.spawn(self._follow_cluster_loads(), name="digestbot-cluster-loads")
+
+    async def refresh_operators(self) -> frozenset[int]:
+        """Ask Discord who the application's operators are now; when Discord does not answer, the last
+        known operators stay (the next refresh tries again)."""
+        try:
+            application = await self.application_info()
+        except discord.HTTPException as error:
+            log.warning("could not read the application's team from Discord: %s %s", error.status, error.text)
+            return self.application_operator_ids
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            log.warning("could not read the application's team from Discord: %s", type(error).__name__)
+            return self.application_operator_ids
+        operators = application_operator_ids(application)
+        if operators != self.application_operator_ids:
+            log.info("application operators changed: %s", sorted(operators))
+        self.application_operator_ids = operators
+        return operators
+
+    async def _refresh_operators_periodically(self) -> None:
+        while not self.is_closed():
+            await asyncio.sleep(self.operator_refresh_seconds)
+            await self.refresh_operators()
 
     async def resolve_digest_guilds(self) -> None:
         """Record the server of each digest that has none yet (config digests name only a channel), asking
@@ -207,7 +242,7 @@ class DigestBot(commands.AutoShardedBot):
                 continue
             guild = getattr(channel, "guild", None)  # a direct-message channel has none
             if guild is not None:
-                await store_digests.set_guild(self.db, record.name, guild.id)
+                await store_digests.set_guild(self.db, record.key, guild.id)
                 log.info("digest %r: channel %d is in server %d", record.name, record.channel_id, guild.id)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:

@@ -62,7 +62,8 @@ def next_run(settings: DigestSettings, after: datetime) -> datetime | None:
 
 
 async def digest_state(db: Database, digest: store.DigestRecord | DigestSettings) -> DigestState:
-    """The stored state of the digest; a digest not stored yet counts as created now (first run ahead)."""
+    """The stored state of the digest (settings: a config digest, stored by its name); a digest not stored
+    yet counts as created now (first run ahead)."""
     if isinstance(digest, DigestSettings):
         record = await store.get_digest(db, digest.name)
         if record is None:
@@ -85,6 +86,9 @@ async def _context(
     if settings.keywords:
         others = [article.id for article in pool if article.id not in matched]
         hits = matched | await candidates.keyword_hits(db, settings.keywords, others)
+    excluded = await candidates.keyword_hits_each(
+        db, settings.exclude_keywords, [article.id for article in pool]
+    )
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -92,6 +96,7 @@ async def _context(
         delivered=delivered,
         keyword_hits=hits,
         slot_time=slot_time,
+        excluded_keyword_hits=excluded,
     )
 
 
@@ -146,4 +151,4 @@ async def mark_all_seen(db: Database, record: store.DigestRecord, *, now: dateti
     """Treat every article currently matching the digest as delivered to its channel (posts nothing).
     Returns how many URLs were newly recorded."""
     urls = await candidates.matching_urls(db, record.settings, now=now)
-    return await runs.mark_seen(db, record.name, urls, now=now)
+    return await runs.mark_seen(db, record.key, urls, now=now)

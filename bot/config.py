@@ -38,6 +38,12 @@ _HEX_COLOR = re.compile(r"#?([0-9A-Fa-f]{6})")
 DIGEST_NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 #: Discord's global rate limit per bot token; one process's delivery pace can never usefully exceed it.
 MAX_MESSAGES_PER_SECOND = 50.0
+#: A digest's footer line, shown under every story (Discord allows 2048 in a footer; the story's own
+#: reference shares it).
+FOOTER_MAX = 200
+#: Discord applies at most 5 tags to a forum post, each tag name at most 20 characters.
+FORUM_TAGS_MAX = 5
+FORUM_TAG_NAME_MAX = 20
 
 
 class ConfigError(Exception):
@@ -174,6 +180,11 @@ class DigestDefaults:
     providers: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     log_channel_id: int | None = None
+    exclude_topics: tuple[str, ...] = ()
+    exclude_providers: tuple[str, ...] = ()
+    exclude_keywords: tuple[str, ...] = ()
+    footer: str | None = None
+    publish: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,13 @@ class DigestSettings:
     style: str = "compact"
     color: int | None = None
     title: str | None = None
+    exclude_topics: tuple[str, ...] = ()
+    exclude_providers: tuple[str, ...] = ()
+    exclude_keywords: tuple[str, ...] = ()
+    footer: str | None = None
+    publish: bool = False
+    ping_role: int | None = None
+    forum_tags: tuple[str, ...] = ()
 
     @property
     def display_title(self) -> str:
@@ -229,6 +247,13 @@ class DigestSettings:
             "style": self.style,
             "color": self.color,
             "title": self.title,
+            "exclude_topics": list(self.exclude_topics),
+            "exclude_providers": list(self.exclude_providers),
+            "exclude_keywords": list(self.exclude_keywords),
+            "footer": self.footer,
+            "publish": self.publish,
+            "ping_role": self.ping_role,
+            "forum_tags": list(self.forum_tags),
         }
 
 
@@ -463,7 +488,35 @@ def _digest_filters(section: _Section, defaults: DigestDefaults) -> dict[str, An
         "providers": section.strings("providers", defaults.providers),
         "keywords": section.strings("keywords", defaults.keywords),
         "log_channel_id": section.snowflake("log_channel_id", defaults.log_channel_id, optional=True),
+        "exclude_topics": section.strings("exclude_topics", defaults.exclude_topics),
+        "exclude_providers": section.strings("exclude_providers", defaults.exclude_providers),
+        "exclude_keywords": section.strings("exclude_keywords", defaults.exclude_keywords),
+        "footer": _read_footer(section, defaults.footer),
+        "publish": section.boolean("publish", defaults.publish),
     }
+
+
+def _read_footer(section: _Section, default: str | None) -> str | None:
+    """One line of at most FOOTER_MAX characters (whitespace collapsed), or null for none."""
+    value = section.text("footer", default, optional=True)
+    if value is None:
+        return None
+    line = " ".join(value.split())
+    if len(line) > FOOTER_MAX:
+        raise section.error("footer", f"{len(line)} characters, at most {FOOTER_MAX} allowed")
+    return line
+
+
+def _read_forum_tags(section: _Section) -> tuple[str, ...]:
+    """Forum tag names (as the forum shows them): at most 5, each at most 20 characters."""
+    tags = section.strings("forum_tags", ())
+    if len(tags) > FORUM_TAGS_MAX:
+        raise section.error("forum_tags", f"{len(tags)} tags, a forum post takes at most {FORUM_TAGS_MAX}")
+    for index, tag in enumerate(tags):
+        if len(tag) > FORUM_TAG_NAME_MAX:
+            raise section.error(f"forum_tags[{index}]",
+                                f"{tag!r} is longer than a forum tag name can be ({FORUM_TAG_NAME_MAX})")
+    return tags
 
 
 def digest_settings_from_mapping(
@@ -490,7 +543,8 @@ def digest_settings_from_mapping(
         raise section.error("schedule", str(error)) from None
     filters = _digest_filters(section, defaults)
     settings = DigestSettings(
-        name=name, channel_id=channel_id, schedule=spec.expression, title=_read_title(section), **filters
+        name=name, channel_id=channel_id, schedule=spec.expression, title=_read_title(section), **filters,
+        ping_role=section.snowflake("ping_role", None, optional=True), forum_tags=_read_forum_tags(section),
     )
     section.finish()
     return settings

@@ -24,7 +24,7 @@ async def resolve_guilds(bot: commands.Bot, db: Database) -> None:
             continue
         guild = getattr(bot.get_channel(record.channel_id), "guild", None)
         if guild is not None:
-            await store.set_guild(db, record.name, guild.id)
+            await store.set_guild(db, record.key, guild.id)
             log.info("digest %r: channel %d is in guild %d", record.name, record.channel_id, guild.id)
 
 
@@ -36,9 +36,10 @@ async def guild_digests(bot: commands.Bot, db: Database, guild_id: int) -> list[
 async def guild_digest(
     bot: commands.Bot, db: Database, guild_id: int, name: str
 ) -> store.DigestRecord | None:
-    """The digest called `name` if it belongs to this guild (another guild's digests are invisible)."""
-    record = await store.get_digest(db, name.strip())
-    if record is not None and record.guild_id is None:
-        await resolve_guilds(bot, db)
-        record = await store.get_digest(db, record.name)
-    return record if record is not None and record.guild_id == guild_id else None
+    """This guild's digest called `name`, or None (another guild's digests are invisible: a name only
+    another server uses is answered exactly like a name nobody uses). Should a config digest posting here
+    share its name with one of the server's own, the server's own is the one its commands reach."""
+    wanted = name.strip()
+    found = [record for record in await guild_digests(bot, db, guild_id) if record.name == wanted]
+    found.sort(key=lambda record: record.source != "runtime")
+    return found[0] if found else None

@@ -5,8 +5,9 @@ override that in Server Settings → Integrations, and that setting is the only 
 `discord.admin_role_ids` without Manage Server gets to see the commands. So the visibility is a convenience;
 this rule is the guarantee, checked again on every invocation.
 
-- Operators: the application's owner(s) or team members (admins and developers), plus
-  `discord.admin_user_ids`.
+- Operators: the application's owner, or its team's owner and accepted members with the admin or developer
+  role, plus `discord.admin_user_ids`. Discord is asked again on `/admin sync` and every hour, so a member
+  removed from the team loses the rights without a restart.
 - Server admins of a guild: members with Manage Server there, members holding a role in
   `discord.admin_role_ids`, and operators.
 - Bot-wide actions need an operator or a server admin of a home guild (`discord.guild_ids`); in global mode
@@ -69,13 +70,18 @@ def rules_from(config: Config, application_operator_ids: Iterable[int]) -> Acces
 
 
 def application_operator_ids(application: discord.AppInfo) -> frozenset[int]:
-    """The owner, or for a team-owned application its owner and its admin and developer members
-    (read-only members are not trusted with the bot, as discord.py's `Bot.is_owner` does)."""
+    """The owner, or for a team-owned application its owner and the members who accepted the invitation
+    with the admin or developer role (read-only members and pending invitations are not trusted with the
+    bot; discord.py's `Bot.is_owner` checks neither)."""
     team = application.team
     if team is None:
         return frozenset({application.owner.id})
     trusted = {discord.TeamMemberRole.admin, discord.TeamMemberRole.developer}
-    members = {member.id for member in team.members if member.role in trusted}
+    members = {
+        member.id
+        for member in team.members
+        if member.role in trusted and member.membership_state is discord.TeamMembershipState.accepted
+    }
     if team.owner_id is not None:
         members.add(team.owner_id)
     return frozenset(members)
@@ -151,7 +157,7 @@ def actor_from_interaction(interaction: discord.Interaction[Any]) -> Actor:
 
 
 def rules_for(client: discord.Client) -> AccessRules:
-    """The rules of a running DigestBot (its current config and the operators cached at start-up)."""
+    """The rules of a running DigestBot (its current config and the operators it last read from Discord)."""
     config: Config = client.config  # type: ignore[attr-defined]
     return rules_from(config, client.application_operator_ids)  # type: ignore[attr-defined]
 
@@ -193,3 +199,22 @@ def guild_admin(action: str) -> Callable[[T], T]:
 def operator_only(action: str) -> Callable[[T], T]:
     """Check: operators only."""
     return _access_check(Access.OPERATOR, action)
+
+
+# --- role pings ----------------------------------------------------------------------------------------
+
+
+def role_ping_problem(
+    role_id: int, *, exists: bool, is_everyone: bool, mentionable: bool, may_mention_everyone: bool, who: str
+) -> str | None:
+    """Why `who` ("you", "I") could not ping role `role_id`, or None when they could: Discord lets a role
+    be pinged when it is mentionable or the author has Mention Everyone; @everyone is never a digest's
+    ping."""
+    if not exists:
+        return f"the role {role_id} no longer exists in this server"
+    if is_everyone:
+        return "a digest never pings @everyone"
+    if not (mentionable or may_mention_everyone):
+        return (f"<@&{role_id}> is not mentionable and {who} lack Mention Everyone "
+                "(make the role mentionable in Server Settings → Roles)")
+    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from bot.compose import compose_next, default_digest, next_run, without_filters
 from bot.config import Config, DigestSettings
 from bot.digest.model import Payload, Plan
 from bot.digest.schedule import describe, parse_cron, zone
-from bot.render.digest import parse_header, thread_name
+from bot.render.digest import parse_header, role_ping, thread_name
 from bot.render.html_preview import PreviewMessage, preview_page
 from bot.render.text import iso_utc, markdown_to_plain
 from bot.store import digests as store
@@ -41,14 +41,22 @@ class ScheduleRow:
     state: str
 
 
-def _find_settings(config: Config, records: Sequence[store.DigestRecord], name: str) -> DigestSettings:
+def _find_digest(
+    config: Config, records: Sequence[store.DigestRecord], name: str
+) -> DigestSettings | store.DigestRecord:
+    """A config digest by name, else a stored one by key (`<server id>/<name>`) or by a name only one
+    server uses."""
     for settings in config.digests:
         if settings.name == name:
             return settings
-    for record in records:
-        if record.name == name:
-            return record.settings
-    known = sorted({settings.name for settings in config.digests} | {record.name for record in records})
+    by_key = [record for record in records if record.key == name]
+    named = by_key or [record for record in records if record.name == name]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        keys = ", ".join(record.key for record in named)
+        raise store.DigestNotFound(f"several servers have a digest called {name!r}; name one of: {keys}")
+    known = sorted({settings.name for settings in config.digests} | {record.key for record in records})
     listing = ", ".join(known) if known else "none are configured"
     raise store.DigestNotFound(f"there is no digest called {name!r} (digests: {listing})")
 
@@ -62,7 +70,13 @@ async def preview_plan(
     if name is None:
         settings = config.digests[0] if config.digests else default_digest(config)
     else:
-        settings = _find_settings(config, await store.list_digests(db), name)
+        found = _find_digest(config, await store.list_digests(db), name)
+        if isinstance(found, store.DigestRecord):
+            if everything:
+                found = replace(found, settings=without_filters(found.settings))
+            plan, _ = await compose_next(db, found, now=now, slot_time=next_run(found.settings, now))
+            return found.settings, plan
+        settings = found
     if everything:
         settings = without_filters(settings)
     plan, _ = await compose_next(db, settings, now=now, slot_time=next_run(settings, now))
@@ -76,7 +90,9 @@ def plan_html(settings: DigestSettings, plan: Plan, *, now: datetime) -> str:
     channel = f"channel {settings.channel_id}" if settings.channel_id else "the digest's channel"
     return preview_page(
         settings.name,
-        [PreviewMessage(message.payload, message.in_thread) for message in plan.messages],
+        [PreviewMessage(payload, message.in_thread)
+         for payload, message in zip(plan_payloads(plan, ping_role=settings.ping_role), plan.messages,
+                                     strict=True)],
         channel=channel,
         thread_name=thread_name(settings.display_title, header[1] if header else None, tz),
         tz=tz,
@@ -92,7 +108,9 @@ def _settings_summary(settings: DigestSettings) -> str:
     if settings.max_age_days is not None:
         parts.append(f"at most {settings.max_age_days} days old")
     for label, values in (("topics", settings.topics), ("providers", settings.providers),
-                          ("keywords", settings.keywords)):
+                          ("keywords", settings.keywords), ("excluding topics", settings.exclude_topics),
+                          ("excluding providers", settings.exclude_providers),
+                          ("excluding keywords", settings.exclude_keywords)):
         if values:
             parts.append(f"{label} {', '.join(values)}")
     return ", ".join(parts)
@@ -109,9 +127,13 @@ def preview_basis(config: Config, settings: DigestSettings, name: str | None, *,
     return f"Digest {settings.name!r} as configured: {summary}; --all shows every article."
 
 
-def plan_payloads(plan: Plan) -> list[Payload]:
-    """The plan's messages exactly as they would be sent (what `preview --json` prints)."""
-    return [dict(message.payload) for message in plan.messages]
+def plan_payloads(plan: Plan, *, ping_role: int | None = None) -> list[Payload]:
+    """The plan's messages exactly as they would be sent (what `preview --json` prints): the first one
+    pings `ping_role` when the digest has one (and the bot may still ping it when the run posts)."""
+    payloads = [dict(message.payload) for message in plan.messages]
+    if payloads and ping_role is not None:
+        payloads[0] = role_ping(payloads[0], ping_role)
+    return payloads
 
 
 def _terminal(text: str) -> str:
@@ -149,11 +171,14 @@ def format_plan(settings: DigestSettings, plan: Plan, *, basis: str | None = Non
         empty = f"Digest {settings.name!r}: nothing new to post; its next run would post nothing."
         return "\n".join([*first, empty])
     lines = [*first, f"Digest {settings.name!r}: the next run posts {len(plan.messages)} message(s)."]
-    for number, message in enumerate(plan.messages, start=1):
-        where = " (in the thread)" if message.in_thread else ""
+    if settings.ping_role is not None:
+        lines.append(f"Its first message pings role {settings.ping_role} (once per run).")
+    for number, payload in enumerate(plan_payloads(plan, ping_role=settings.ping_role), start=1):
+        where = " (in the thread)" if plan.messages[number - 1].in_thread else ""
+        content = str(payload.get("content") or "").replace("\n", " ")
         lines.append("")
-        lines.append(f"Message {number}{where}: {message.payload.get('content') or ''}")
-        for embed in message.payload.get("embeds") or ():
+        lines.append(f"Message {number}{where}: {content}")
+        for embed in payload.get("embeds") or ():
             lines.extend(_embed_text(embed))
     return _terminal("\n".join(lines))
 
@@ -167,24 +192,27 @@ def _state(record: store.DigestRecord | None) -> str:
 
 
 async def digest_schedule_table(db: Database, config: Config, *, now: datetime) -> list[ScheduleRow]:
-    """Every digest — configured ones in file order, then those created from Discord by name — with its
-    next run after `now` (or after the point its schedule was last checked, if that is later)."""
-    records = {record.name: record for record in await store.list_digests(db)}
-    entries: list[tuple[DigestSettings, store.DigestRecord | None, str]] = [
-        (settings, records.get(settings.name), "config") for settings in config.digests
+    """Every digest — configured ones in file order, then those created from Discord by name, each shown
+    with its key (`<server id>/<name>`) — with its next run after `now` (or after the point its schedule
+    was last checked, if that is later)."""
+    records = {record.key: record for record in await store.list_digests(db)}
+    entries: list[tuple[str, DigestSettings, store.DigestRecord | None, str]] = [
+        (settings.name, settings, records.get(settings.name), "config") for settings in config.digests
     ]
     configured = {settings.name for settings in config.digests}
     entries += [
-        (record.settings, record, record.source) for name, record in records.items() if name not in configured
+        (key, record.settings, record, record.source)
+        for key, record in records.items()
+        if key not in configured
     ]
     rows = []
-    for settings, record, source in entries:
+    for shown, settings, record, source in entries:
         after = max(now, record.last_checked) if record is not None else now
         utc = next_run(settings, after)
         local = None if utc is None else utc.astimezone(zone(settings.timezone))
         rows.append(
             ScheduleRow(
-                name=settings.name,
+                name=shown,
                 source=source,
                 channel_id=settings.channel_id,
                 schedule=settings.schedule,

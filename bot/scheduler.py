@@ -51,10 +51,10 @@ class DigestScheduler:
             self.sweep, IntervalTrigger(seconds=SWEEP_SECONDS, timezone=UTC), id=SWEEP_JOB,
             coalesce=True, max_instances=1, misfire_grace_time=None,
         )
-        names = await self.refresh()
-        for name in names:
-            self.runner.request(name)
-        log.info("digest scheduler started: %d digest(s)", len(names))
+        keys = await self.refresh()
+        for key in keys:
+            self.runner.request(key)
+        log.info("digest scheduler started: %d digest(s)", len(keys))
 
     async def stop(self) -> None:
         """Stop the alarms; deliveries in progress are cancelled with the bot's background tasks and
@@ -64,40 +64,40 @@ class DigestScheduler:
 
     async def refresh(self) -> list[str]:
         """Make the alarms match the stored digests this process owns (those whose server is on its
-        shards; call after a digest is created, changed or deleted); returns the owned digests' names."""
+        shards; call after a digest is created, changed or deleted); returns the owned digests' keys."""
         records = await store.list_digests(self.bot.db)
-        owned = set(owned_names(((record.name, record.guild_id) for record in records), self.bot.shard_slice))
+        owned = set(owned_names(((record.key, record.guild_id) for record in records), self.bot.shard_slice))
         wanted: dict[str, tuple[str, str]] = {}
         for record in records:
-            if record.name in owned:
-                wanted[record.name] = (record.settings.schedule, record.settings.timezone)
-        for name in set(self._alarms) - set(wanted):
-            self._scheduler.remove_job(ALARM_PREFIX + name)
-            del self._alarms[name]
-        for name, (schedule, timezone) in wanted.items():
-            if self._alarms.get(name) == (schedule, timezone):
+            if record.key in owned:
+                wanted[record.key] = (record.settings.schedule, record.settings.timezone)
+        for key in set(self._alarms) - set(wanted):
+            self._scheduler.remove_job(ALARM_PREFIX + key)
+            del self._alarms[key]
+        for key, (schedule, timezone) in wanted.items():
+            if self._alarms.get(key) == (schedule, timezone):
                 continue
             try:
                 trigger = cron_trigger(parse_cron(schedule), zone(timezone))
             except ScheduleError as error:
-                log.error("digest %r: no alarm for schedule %r in %s: %s", name, schedule, timezone, error)
+                log.error("digest %r: no alarm for schedule %r in %s: %s", key, schedule, timezone, error)
                 continue
             self._scheduler.add_job(
-                self._alarm, trigger, args=[name], id=ALARM_PREFIX + name, replace_existing=True,
+                self._alarm, trigger, args=[key], id=ALARM_PREFIX + key, replace_existing=True,
                 coalesce=True, max_instances=1, misfire_grace_time=None,
             )
-            self._alarms[name] = (schedule, timezone)
+            self._alarms[key] = (schedule, timezone)
         return list(wanted)
 
-    async def _alarm(self, name: str) -> None:
-        self.runner.request(name)
+    async def _alarm(self, key: str) -> None:
+        self.runner.request(key)
 
     async def sweep(self) -> None:
         """Re-sync the alarms, reconcile every digest (each in its own task) and prune the delivery and
         audit logs."""
         try:
-            for name in await self.refresh():
-                self.runner.request(name)
+            for key in await self.refresh():
+                self.runner.request(key)
             limits = self.bot.config.limits
             await runs.prune_log(self.bot.db, now=self.bot.now(), keep_days=limits.delivery_log_days)
             await audit_log.prune_audit(self.bot.db, now=self.bot.now(), keep_days=limits.audit_log_days)

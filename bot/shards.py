@@ -65,7 +65,8 @@ class ShardSlice:
 
 
 def owned_names(digests: Iterable[tuple[str, int | None]], shards: ShardSlice) -> list[str]:
-    """The names, among `(name, guild_id)` pairs, of the digests this process schedules and delivers."""
+    """The names (or keys), among `(name, guild_id)` pairs, of the digests this process schedules and
+    delivers."""
     return [name for name, guild_id in digests if shards.owns_guild(guild_id)]
 
 

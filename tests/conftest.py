@@ -49,13 +49,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    """A fresh emulator; the test fails if any payload broke Discord's rules (see `take_violations`)."""
+    """A fresh emulator; the test fails if any payload broke Discord's rules (see `take_violations`) or
+    any message pinged @everyone, @here or a member (a digest may ping only the one role it opted into)."""
     emu = await Emulator.start()
     try:
         yield emu
     finally:
         await emu.stop()
     assert emu.violations == [], "payloads broke Discord's rules:\n" + "\n".join(map(str, emu.violations))
+    loud = [ping for ping in emu.pings if ping.everyone or ping.users]
+    assert loud == [], f"messages pinged @everyone/@here or members: {loud}"
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from discord.ext import commands
 from bot.client import DigestBot, SyncReport
 from bot.permissions import bot_wide_admin
 from bot.render.embeds import notice
-from bot.render.text import clean
+from bot.render.text import name_text
 
 ADMIN_GROUP_NAME = "admin"
 
@@ -41,6 +41,7 @@ class Admin(commands.GroupCog, group_name=ADMIN_GROUP_NAME, group_description="A
     @bot_wide_admin("force a command sync")
     async def sync(self, interaction: discord.Interaction[DigestBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.refresh_operators()
         report = await self.bot.sync_commands(force=True)
         text, kind = describe_sync(report, self._target_name)
         await interaction.edit_original_response(embed=discord.Embed.from_dict(notice(text, kind=kind)))
@@ -49,7 +50,7 @@ class Admin(commands.GroupCog, group_name=ADMIN_GROUP_NAME, group_description="A
         if target == "global":
             return "globally"
         guild = self.bot.get_guild(int(target))
-        return f"in {clean(guild.name)} (`{target}`)" if guild is not None else f"in server `{target}`"
+        return f"in {name_text(guild.name)} (`{target}`)" if guild is not None else f"in server `{target}`"
 
 
 def describe_sync(report: SyncReport, target_name: Callable[[str], str]) -> tuple[str, str]:

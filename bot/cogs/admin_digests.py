@@ -34,6 +34,7 @@ from bot.config import (
     DIGEST_MODES,
     DIGEST_STYLES,
     DIGEST_TITLE_LIMIT,
+    FOOTER_MAX,
     ConfigError,
     DigestSettings,
     digest_settings_from_mapping,
@@ -42,8 +43,10 @@ from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
 from bot.digest.schedule import describe, parse_cron, zone
-from bot.guild_digests import guild_digest, guild_digests
-from bot.permissions import AdminOnly, guild_admin
+from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
+from bot.log_routing import Subject
+from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
+from bot.permissions import refusal as refusal_text
 from bot.render.digests_view import preview_payload
 from bot.render.embeds import NOTICE_COLORS, message
 from bot.render.text import (
@@ -56,6 +59,7 @@ from bot.render.text import (
 )
 from bot.store import digests as store
 from bot.store import runs
+from bot.target_checks import channel_kind_problem, ping_problem, ping_role_name
 from bot.ui import replies
 from bot.ui.choices import matching_names
 from bot.ui.confirm import ConfirmView
@@ -91,13 +95,39 @@ _DESCRIBE = {
     "mode": "Post in the channel, or as a thread under a header message",
     "published_only": "Only articles marked as published",
     "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
-    "log_channel": "Where this digest's problems are announced (default: the bot-wide log channel)",
+    "log_channel": "Where this digest's problems are announced (default: this server's log channel)",
     "title": "The title heading each run (default: the name; '-' goes back to it)",
     "style": "compact: one short item per story; rich: the full article with its image",
     "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
+    "exclude_topics": "Leave out these topics, comma-separated ('-' clears)",
+    "exclude_providers": "Leave out these providers by name or domain, comma-separated ('-' clears)",
+    "exclude_keywords": "Leave out articles matching these words or phrases, comma-separated ('-' clears)",
+    "footer": "A line under every story, up to 200 characters ('-' removes it)",
+    "publish": "In an announcement channel, publish every message to following servers",
+    "ping_role": "A role to ping once per run (mentionable, or you need Mention Everyone); @everyone: none",
+    "forum_tags": "Forum channel: tags for each post, by name, comma-separated ('-' clears)",
 }
 _MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
 _STYLE_CHOICES = [Choice(name=style, value=style) for style in DIGEST_STYLES]
+
+
+class DigestChannel(app_commands.Transformer):
+    """A channel a digest can post to: text, announcement or forum (Discord's picker offers only those).
+    The command uses its id; whether the bot can post there is checked before anything is saved."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> Any:
+        return value
+
+
+DigestChannelOption = app_commands.Transform[discord.abc.Snowflake, DigestChannel]
 
 
 # --- replies (plain payloads, built with the renderer's limits) ----------------------------------------
@@ -160,6 +190,21 @@ def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
     return "; ".join(edits.describe_changes(before, after, str))
 
 
+def chosen_role(role: discord.Role | None) -> int | None:
+    """The ping_role option as a setting change: not given (None), a role's id, or 0 for @everyone, which
+    a digest never pings and which so stands for "no ping"."""
+    if role is None:
+        return None
+    return 0 if role.is_default() else role.id
+
+
+def admin_member(interaction: discord.Interaction) -> discord.Member:
+    """The admin as a server member (the /admin commands are guild-only)."""
+    if not isinstance(interaction.user, discord.Member):
+        raise TypeError("/admin digest is used in a server, by a member")
+    return interaction.user
+
+
 def next_run_after(record: store.DigestRecord, now: datetime) -> datetime:
     """Slots before the digest's schedule start or its last check never run: count from the latest."""
     return max(now, record.schedule_from, record.last_checked)
@@ -209,9 +254,16 @@ def log_line(entry: runs.LogEntry) -> str:
     if entry.messages_planned:
         parts.append(f"{entry.messages_sent}/{entry.messages_planned} message(s)")
     parts.append(f"{entry.article_count} article{'s' if entry.article_count != 1 else ''}")
+    if entry.published or entry.publish_pending:
+        parts.append(f"published {entry.published}/{entry.published + entry.publish_pending}")
     line = " · ".join(parts)
     if entry.error:
         line += f"\n  ↳ {truncate(clean(entry.error), 300)}"
+    if entry.publish_pending:
+        when = (f" from {discord_timestamp(entry.publish_after, 'f')}" if entry.publish_after is not None
+                else " at the next check")
+        line += (f"\n  ↳ publishing delayed by Discord's rate limit (10 an hour per channel): "
+                 f"{entry.publish_pending} message(s) wait, tried again{when}")
     return line
 
 
@@ -265,19 +317,28 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         defaults = self.bot.config.digest_defaults
         return digest_settings_from_mapping(mapping, defaults, where="digest", file=None)
 
-    def permission_problem(self, guild: discord.Guild, settings: DigestSettings) -> str | None:
-        """Why the bot could not post this digest where it should, or None when it can."""
+    def permission_problem(
+        self, guild: discord.Guild, settings: DigestSettings, *, admin: discord.Member | None = None
+    ) -> str | None:
+        """Why the bot could not post this digest where it should, or None when it can. With `admin` (who
+        set the digest's role ping), the ping is checked too: they and the bot must be able to ping it."""
         channel = guild.get_channel(settings.channel_id)
-        if not isinstance(channel, discord.TextChannel):
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
             return (
                 f"I can't see the channel <#{settings.channel_id}> in this server any more (deleted, or "
                 "hidden from me). Pick another channel, or let me view it."
             )
+        forum = isinstance(channel, discord.ForumChannel)
         perms = channel.permissions_for(guild.me)
         missing = edits.missing_permissions(lambda name: getattr(perms, name),
-                                            edits.required_permissions(settings.mode))
+                                            edits.required_permissions("forum" if forum else settings.mode))
         if missing:
             return edits.permissions_refusal(channel.id, missing)
+        problem = channel_kind_problem(channel, settings)
+        if problem is None and admin is not None and settings.ping_role is not None:
+            problem = ping_problem(guild, channel, settings.ping_role, admin)
+        if problem is not None:
+            return problem
         if settings.log_channel_id is not None:
             log_channel = guild.get_channel(settings.log_channel_id)
             if isinstance(log_channel, discord.TextChannel):
@@ -298,32 +359,52 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         interaction: discord.Interaction,
         *,
         action: str,
-        target: str,
         summary: str,
+        digest: store.DigestRecord | None = None,
+        target: str | None = None,
         outcome: str = APPLIED,
         before: Any = None,
         after: Any = None,
     ) -> None:
-        """Record who did what to a digest (state before → after) and announce it in the log channel."""
+        """Record who did what to a digest (state before → after) and announce it in the log channel of
+        this server's business: the digest's own, this server's, or for a config digest the bot-wide one.
+        `target` names what was asked for when no digest of this server was found."""
+        about = Subject(interaction.guild_id, server_scoped=True)
+        if digest is not None:
+            about = Subject(interaction.guild_id, True, digest.source, digest.settings.log_channel_id)
         event = AuditEvent(
             actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"digest {action}",
-            target=target, outcome=outcome, summary=summary, before=before, after=after,
+            target=digest.name if digest is not None else target, outcome=outcome, summary=summary,
+            before=before, after=after, about=about,
         )
-        await audit(self.bot, event, actor_name=str(interaction.user))
+        await audit(self.bot, event)
 
     async def record_refusal(
-        self, interaction: discord.Interaction, *, action: str, target: str | None, reason: str
+        self,
+        interaction: discord.Interaction,
+        *,
+        action: str,
+        reason: str,
+        digest: store.DigestRecord | None = None,
+        target: str | None = None,
     ) -> None:
         """The one audit path of every refusal: who was refused what, on which digest, and why (plain text,
         stored with the entry and announced)."""
-        await self.audit(interaction, action=action, target=target, outcome=AUDIT_REFUSED, summary=reason,
-                         after={"reason": reason})
+        await self.audit(interaction, action=action, digest=digest, target=target, outcome=AUDIT_REFUSED,
+                         summary=reason, after={"reason": reason})
 
     async def refuse(
-        self, interaction: discord.Interaction, *, action: str, target: str, text: str
+        self,
+        interaction: discord.Interaction,
+        *,
+        action: str,
+        text: str,
+        digest: store.DigestRecord | None = None,
+        target: str | None = None,
     ) -> dict[str, Any]:
         """Audit a refusal and return the reply telling the admin (`text`, the bot's own markdown)."""
-        await self.record_refusal(interaction, action=action, target=target, reason=plain_reason(text))
+        await self.record_refusal(interaction, action=action, digest=digest, target=target,
+                                  reason=plain_reason(text))
         return reply(text, kind="warning")
 
     async def refuse_unknown(self, interaction: discord.Interaction, action: str, name: str
@@ -351,7 +432,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         self,
         interaction: discord.Interaction,
         name: str,
-        channel: discord.TextChannel,
+        channel: DigestChannelOption,
         schedule: str,
         timezone: str | None = None,
         min_quality: int | None = None,
@@ -368,6 +449,13 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
         style: str | None = None,
         color: app_commands.Range[str, 1, 16] | None = None,
+        exclude_topics: str | None = None,
+        exclude_providers: str | None = None,
+        exclude_keywords: str | None = None,
+        footer: app_commands.Range[str, 1, FOOTER_MAX] | None = None,
+        publish: bool | None = None,
+        ping_role: discord.Role | None = None,
+        forum_tags: str | None = None,
     ) -> None:
         options = DigestOptions(
             timezone=timezone, min_quality=min_quality, topics=topics, providers=providers,
@@ -375,6 +463,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             published_only=published_only, max_age_days=max_age_days,
             log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
             color=color,
+            exclude_topics=exclude_topics, exclude_providers=exclude_providers,
+            exclude_keywords=exclude_keywords, footer=footer, publish=publish,
+            ping_role=chosen_role(ping_role), forum_tags=forum_tags,
         )
         guild = interaction.guild
         assert guild is not None  # /admin is guild-only
@@ -391,9 +482,10 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             beyond = edits.limit_problem(settings, limits, clean)
             if beyond is not None:
                 return await refused(f"Not created: {beyond}")
-            problem = self.permission_problem(guild, settings)
+            problem = self.permission_problem(guild, settings, admin=admin_member(interaction))
             if problem is not None:
                 return await refused(f"Not created. {problem}")
+            await resolve_guilds(self.bot, self.bot.db)  # config digests posting here count too
             try:
                 record = await store.create_digest(
                     self.bot.db, settings, guild_id=guild.id, now=self.bot.now(),
@@ -406,7 +498,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             await self.refresh_schedule()
             after = settings.as_mapping()
             await self.audit(
-                interaction, action="create", target=record.name, after=after,
+                interaction, action="create", digest=record, after=after,
                 summary=f"Created digest {record.name}. {plain_changes(None, after)}",
             )
             return created_reply(record, self.bot.now()), record
@@ -417,7 +509,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             now = self.bot.now()
             plan, _selection = await compose_next(self.bot.db, record, now=now,
                                                   slot_time=next_run(record.settings, now))
-            preview = replies.message_kwargs(preview_payload(record.name, plan))
+            shown = preview_payload(record.name, plan, ping_role_name=ping_role_name(guild, record.settings))
+            preview = replies.message_kwargs(shown)
             await interaction.followup.send(**preview, ephemeral=True)
 
     @create.autocomplete("timezone")
@@ -425,14 +518,14 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         return await self.timezone_autocomplete(interaction, current)
 
     @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
-    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this text channel"})
+    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this channel"})
     @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
     @guild_admin(ACTION)
     async def edit(
         self,
         interaction: discord.Interaction,
         name: str,
-        channel: discord.TextChannel | None = None,
+        channel: DigestChannelOption | None = None,
         schedule: str | None = None,
         timezone: str | None = None,
         min_quality: int | None = None,
@@ -449,6 +542,13 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         title: app_commands.Range[str, 1, DIGEST_TITLE_LIMIT] | None = None,
         style: str | None = None,
         color: app_commands.Range[str, 1, 16] | None = None,
+        exclude_topics: str | None = None,
+        exclude_providers: str | None = None,
+        exclude_keywords: str | None = None,
+        footer: app_commands.Range[str, 1, FOOTER_MAX] | None = None,
+        publish: bool | None = None,
+        ping_role: discord.Role | None = None,
+        forum_tags: str | None = None,
     ) -> None:
         options = DigestOptions(
             channel_id=None if channel is None else channel.id, schedule=schedule, timezone=timezone,
@@ -457,6 +557,9 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             published_only=published_only, max_age_days=max_age_days,
             log_channel_id=None if log_channel is None else log_channel.id, title=title, style=style,
             color=color,
+            exclude_topics=exclude_topics, exclude_providers=exclude_providers,
+            exclude_keywords=exclude_keywords, footer=footer, publish=publish,
+            ping_role=chosen_role(ping_role), forum_tags=forum_tags,
         )
         guild = interaction.guild
         assert guild is not None
@@ -471,15 +574,15 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         if record is None:
             return await self.refuse_unknown(interaction, "edit", name)
         if record.source == "config":
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text=CONFIG_ONLY.format(name=clean(record.name)))
         if not options.given:
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text="Nothing to change: give at least one setting to edit.")
         try:
             settings = self.validate(edits.edited_mapping(record.settings, options))
         except ConfigError as error:
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed: {edits.settings_problem(error, clean)}")
         beyond = edits.limit_problem(settings, self.bot.config.limits, clean)
         if beyond is not None:
@@ -489,18 +592,20 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         changes = edits.describe_changes(before, after, clean)
         if not changes:
             return reply(f"Nothing changed: **{clean(record.name)}** already has those settings.")
-        moved = (settings.channel_id, settings.mode, settings.log_channel_id) != (
-            record.settings.channel_id, record.settings.mode, record.settings.log_channel_id)
-        problem = self.permission_problem(guild, settings) if moved else None
+        placed = ("channel_id", "mode", "log_channel_id", "publish", "forum_tags", "ping_role")
+        moved = any(getattr(settings, key) != getattr(record.settings, key) for key in placed)
+        pinging = settings.ping_role is not None and settings.ping_role != record.settings.ping_role
+        admin = admin_member(interaction) if pinging else None
+        problem = self.permission_problem(guild, settings, admin=admin) if moved else None
         if problem is not None:
-            return await self.refuse(interaction, action="edit", target=record.name,
+            return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed. {problem}")
         now = self.bot.now()
-        updated = await store.update_digest(self.bot.db, record.name, settings, now=now)
+        updated = await store.update_digest(self.bot.db, record.key, settings, now=now)
         if updated.guild_id != guild.id:
-            await store.set_guild(self.bot.db, record.name, guild.id)
+            await store.set_guild(self.bot.db, record.key, guild.id)
         await self.refresh_schedule()
-        await self.audit(interaction, action="edit", target=record.name, before=before, after=after,
+        await self.audit(interaction, action="edit", digest=updated, before=before, after=after,
                          summary=f"Changed digest {record.name}. {plain_changes(before, after)}")
         lines = [f"Changed digest **{clean(record.name)}**:", *changes, ""]
         if edits.schedule_changed(record.settings, settings):
@@ -525,7 +630,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
                 return None, await self.refuse_unknown(interaction, "delete", name)
             if record.source == "config":
                 refusal = CONFIG_ONLY.format(name=clean(record.name))
-                return None, await self.refuse(interaction, action="delete", target=record.name, text=refusal)
+                return None, await self.refuse(interaction, action="delete", digest=record, text=refusal)
             return record, None
 
         record, refusal = await replies.within_deadline(interaction, deletable(), ephemeral=True)
@@ -537,20 +642,28 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
 
         async def confirmed(click: discord.Interaction) -> dict[str, Any]:
             current = await self.guild_digest(guild_id, record.name)
-            if current is None:
-                return await self.refuse(click, action="delete", target=record.name,
+            if current is None or current.key != record.key:
+                return await self.refuse(click, action="delete", digest=record,
                                          text=f"Digest {shown} is already gone.")
-            await store.delete_digest(self.bot.db, current.name)
+            await store.delete_digest(self.bot.db, current.key)
             await self.refresh_schedule()
             before = current.settings.as_mapping()
-            await self.audit(click, action="delete", target=current.name, before=before,
+            await self.audit(click, action="delete", digest=current, before=before,
                              summary=f"Deleted digest {current.name}. {plain_changes(before, None)}")
             return reply(f"Deleted digest {shown}. What it posted stays recorded for "
                          f"<#{current.channel_id}>, so no other digest posts it there again.")
 
+        async def still_allowed(click: discord.Interaction) -> dict[str, Any] | None:
+            """The server-admin rule, applied again to whoever clicks Delete, as they are now."""
+            if may(actor_from_interaction(click), rules_for(self.bot), Access.GUILD):
+                return None
+            return await self.refuse(click, action="delete", digest=record,
+                                     text=f"Not deleted. {refusal_text(Access.GUILD, ACTION)}")
+
         view = ConfirmView(
             owner_id=interaction.user.id,
             on_confirm=confirmed,
+            recheck=still_allowed,
             cancelled=reply(f"Cancelled: digest {shown} was not deleted."),
             timed_out=reply(f"No answer: digest {shown} was not deleted.", kind="warning"),
             confirm_label="Delete",
@@ -579,12 +692,12 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return await self.refuse_unknown(interaction, "pause", name)
         shown = f"**{clean(record.name)}**"
         if record.paused_reason is not None:
-            return await self.refuse(interaction, action="pause", target=record.name,
+            return await self.refuse(interaction, action="pause", digest=record,
                                      text=f"Digest {shown} is already paused: {clean(record.paused_reason)}.")
         stated = " ".join((reason or "").split())
         why = f"paused by {interaction.user.display_name}" + (f": {stated}" if stated else "")
-        paused = await store.set_paused(self.bot.db, record.name, why, now=self.bot.now())
-        await self.audit(interaction, action="pause", target=paused.name, before={"paused": None},
+        paused = await store.set_paused(self.bot.db, record.key, why, now=self.bot.now())
+        await self.audit(interaction, action="pause", digest=paused, before={"paused": None},
                          after={"paused": why}, summary=f"Paused digest {paused.name}: {why}.")
         return reply(
             f"Paused digest {shown}. Its slots are skipped (and logged) until `/admin digest resume`."
@@ -605,16 +718,16 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return await self.refuse_unknown(interaction, "resume", name)
         shown = f"**{clean(record.name)}**"
         if record.paused_reason is None:
-            return await self.refuse(interaction, action="resume", target=record.name,
+            return await self.refuse(interaction, action="resume", digest=record,
                                      text=f"Digest {shown} is not paused.")
         problem = self.permission_problem(guild, record.settings)
         if problem is not None:
-            return await self.refuse(interaction, action="resume", target=record.name,
+            return await self.refuse(interaction, action="resume", digest=record,
                                      text=f"Still paused. {problem}")
         # Slots that passed during the pause are recorded as skipped before resuming: no catching up.
-        await runner_of(self.bot).reconcile(record.name)
-        resumed = await store.set_paused(self.bot.db, record.name, None, now=self.bot.now())
-        await self.audit(interaction, action="resume", target=resumed.name,
+        await runner_of(self.bot).reconcile(record.key)
+        resumed = await store.set_paused(self.bot.db, record.key, None, now=self.bot.now())
+        await self.audit(interaction, action="resume", digest=resumed,
                          before={"paused": record.paused_reason}, after={"paused": None},
                          summary=f"Resumed digest {resumed.name} (was: {record.paused_reason}).")
         return reply(
@@ -644,15 +757,15 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await run_now(self.bot, record.name, actor=interaction.user.id)
+        outcome = await run_now(self.bot, record.key, actor=interaction.user.id)
         if outcome.status == REFUSED:
-            await self.record_refusal(interaction, action="run", target=record.name,
+            await self.record_refusal(interaction, action="run", digest=record,
                                       reason=f"Did not run digest {record.name}: {outcome.detail}.")
         else:
             after = {"slot": outcome.slot_key, "status": outcome.status, "messages": outcome.messages_sent}
             ran = outcome.status in ("posted", "empty")
             await self.audit(
-                interaction, action="run", target=record.name, after=after,
+                interaction, action="run", digest=record, after=after,
                 outcome=APPLIED if ran else AUDIT_FAILED,
                 summary=f"Ran digest {record.name} now: {outcome.status}, "
                         f"{outcome.messages_sent} message(s) posted. {outcome.detail or ''}".rstrip(),
@@ -675,7 +788,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             return await self.refuse_unknown(interaction, "mark-seen", name)
         added = await mark_all_seen(self.bot.db, record, now=self.bot.now())
         shown = f"**{clean(record.name)}**"
-        await self.audit(interaction, action="mark-seen", target=record.name, after={"marked": added},
+        await self.audit(interaction, action="mark-seen", digest=record, after={"marked": added},
                          summary=f"Marked everything digest {record.name} matches as seen: {added} "
                                  "article(s) newly recorded as delivered.")
         return reply(
@@ -693,7 +806,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return None, []
-            return record.name, await runs.delivery_log(self.bot.db, record.name, limit=LOG_ROWS_SHOWN + 1)
+            return record.name, await runs.delivery_log(self.bot.db, record.key, limit=LOG_ROWS_SHOWN + 1)
 
         found, entries = await replies.within_deadline(interaction, work(), ephemeral=True)
         if found is None:

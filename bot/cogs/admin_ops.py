@@ -31,6 +31,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
+from bot.announce import log_channel
 from bot.audit import APPLIED, FAILED, REFUSED, UNCHANGED, AuditEvent, audit
 from bot.cli import format_load_report, load_report_json
 from bot.client import DigestBot
@@ -40,6 +41,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.config_diff import ConfigDiff, applicable_config, change_record, config_changes, format_value
 from bot.corpus.model import LoadReport
 from bot.guild_digests import guild_digests
+from bot.log_routing import Subject
 from bot.logs import apply_levels
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
 from bot.render.embeds import BRAND_COLOR, message, notice
@@ -253,7 +255,7 @@ class AdminOps(commands.Cog):
             actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"reload {command.name}",
             target=None, outcome=REFUSED, summary=error.message,
         )
-        self.bot.spawn(audit(self.bot, event, actor_name=str(interaction.user)), name="audit-refusal")
+        self.bot.spawn(audit(self.bot, event), name="audit-refusal")
 
     # --- the corpus -------------------------------------------------------------------------------
 
@@ -298,7 +300,7 @@ class AdminOps(commands.Cog):
         if attach and result.report is not None:
             kwargs["attachments"] = load_report_files(result.report)
         await interaction.edit_original_response(**kwargs)
-        await audit(self.bot, self._corpus_event(result, interaction), actor_name=str(interaction.user))
+        await audit(self.bot, self._corpus_event(result, interaction))
 
     def _corpus_event(self, result: CorpusReload, interaction: discord.Interaction[Any] | None) -> AuditEvent:
         report = result.report
@@ -346,7 +348,7 @@ class AdminOps(commands.Cog):
         async with self.config_lock:
             event, payload = await self._reload_config(interaction)
         await replies.send(interaction, payload, ephemeral=True)
-        await audit(self.bot, event, actor_name=str(interaction.user))
+        await audit(self.bot, event)
 
     async def _reload_config(
         self, interaction: discord.Interaction[DigestBot]
@@ -413,7 +415,7 @@ class AdminOps(commands.Cog):
             actor_id=interaction.user.id, guild_id=interaction.guild_id, action="reload extension",
             target=name, outcome=outcome, summary=summary,
         )
-        await audit(self.bot, event, actor_name=str(interaction.user))
+        await audit(self.bot, event)
 
     async def _reload_extension(self, name: str) -> tuple[str, str, str]:
         """Reload (or load, after a failed start) extension `name`: the outcome, the reply, and a plain
@@ -464,7 +466,7 @@ class AdminOps(commands.Cog):
         last = stats.last_load
         digests = []
         for record in await guild_digests(bot, bot.db, guild_id):
-            runs = await delivery_log(bot.db, record.name, limit=1)
+            runs = await delivery_log(bot.db, record.key, limit=1)
             upcoming = None if record.paused else next_run(record.settings, max(now, record.last_checked))
             digests.append(DigestStatus(record, upcoming, runs[0] if runs else None))
         latency = bot.latency
@@ -482,6 +484,7 @@ class AdminOps(commands.Cog):
             database_bytes=await asyncio.to_thread(_database_bytes, bot.db.path),
             digests=digests,
             watching=self.watch_task is not None and not self.watch_task.done(),
+            log_channel_id=await log_channel(bot, Subject(guild_id, server_scoped=True)),
         )
 
 

@@ -33,6 +33,7 @@ from bot.store import digests as store
 from bot.store.articles import normalize_id
 from bot.store.db import QueryBudgetExceeded, read_budget
 from bot.store.fts import MAX_QUERY_CHARS
+from bot.target_checks import ping_role_name
 from bot.ui import replies
 from bot.ui.choices import article_choices, matching_names
 from bot.ui.coverage import CoverageButton
@@ -152,7 +153,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             now = self.bot.now()
             plan, _ = await compose_next(self.bot.db, record, now=now,
                                          slot_time=next_run(record.settings, max(now, record.last_checked)))
-            return preview_payload(record.name, plan)
+            role_name = ping_role_name(interaction.guild, record.settings)
+            return preview_payload(record.name, plan, ping_role_name=role_name)
 
         composed = self._composed(interaction, work)
         payload = await replies.within_deadline(interaction, composed, ephemeral=True)
@@ -176,7 +178,8 @@ class Digests(commands.GroupCog, group_name="digest", group_description="See thi
             wanted = normalize_id(article_id)
             explanation = await explain_article(self.bot.db, record, wanted, now=self.bot.now())
             return explanation_payload(record.name, wanted, explanation,
-                                       channel_id=record.settings.channel_id)
+                                       channel_id=record.settings.channel_id,
+                                       ping_role=record.settings.ping_role)
 
         composed = self._composed(interaction, work)
         payload = await replies.within_deadline(interaction, composed, ephemeral=True)

@@ -29,7 +29,7 @@ class DigestEvents(commands.Cog):
         reason and is not announced again (the runner decides that, atomically)."""
         runner = runner_of(self.bot)
         for record in records:
-            await runner.pause(record.name, reason)
+            await runner.pause(record.key, reason)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

@@ -32,6 +32,8 @@ _HOST_ALLOWED = re.compile(r"^(?:[^\s/\\@:?#\[\]]+|\[[0-9a-fA-F:.]+\])$")
 # Already canonical: lower-case http(s) scheme and host, no port, userinfo, query or fragment. Most corpus
 # URLs look like this, and returning them as they are skips urlsplit on the loader's hot path.
 _PLAIN_CANONICAL_URL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\x00-\x20\x7f]*")
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
+_HOSTNAME_LIMIT = 253
 _FILENAME_ID = re.compile(r"^(?:.*_)?([0-9a-fA-F]{16})$")
 _QUALITY_RANGE = (0, 100)
 
@@ -81,8 +83,9 @@ def _without_tracking(query: str) -> str:
 def canonical_url(value: object) -> str | None:
     """The canonical form of an http(s) URL, or None for anything else (other schemes, relative, non-text).
 
-    Lower-case scheme and host, no default port, no fragment, no tracking parameters, "/" for an empty
-    path; the rest of the path and query is kept as written, so equal canonical URLs mean the same page.
+    Lower-case scheme and host, no default port, no credentials (`user:pass@` is never stored or
+    republished), no fragment, no tracking parameters, "/" for an empty path; the rest of the path and
+    query is kept as written, so equal canonical URLs mean the same page.
     """
     if not isinstance(value, str):
         return None
@@ -110,12 +113,23 @@ def _parsed_canonical_url(text: str) -> str | None:
         return None
     if ":" in host:
         host = f"[{host}]"
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@{host}" if userinfo else host
+    netloc = host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
     query = _without_tracking(parts.query) if parts.query else ""
     return SplitResult(scheme, netloc, parts.path or "/", query, "").geturl()
+
+
+def is_hostname(text: str) -> bool:
+    """Whether `text` is a DNS host name such as `news.example.co.uk` (two or more labels of letters,
+    digits and inner hyphens, 253 characters at most; non-ASCII letters through IDNA). Nothing else —
+    no path, port, credentials or spaces — may become a provider's home link."""
+    try:
+        ascii_name = text.encode("idna").decode("ascii") if not text.isascii() else text
+    except UnicodeError:
+        return False
+    labels = ascii_name.split(".")
+    return len(ascii_name) <= _HOSTNAME_LIMIT and len(labels) >= 2 and all(map(_HOST_LABEL.fullmatch, labels))
 
 
 def id_from_filename(name: str) -> str | None:
@@ -254,7 +268,8 @@ class _Fields:
         return []
 
     def provider(self, key: str = "provider") -> Provider | None:
-        """A provider from {name, domain} (domain lower-cased), or from a bare name."""
+        """A provider from {name, domain} (domain lower-cased; one that is not a host name is dropped with a
+        warning), or from a bare name."""
         value = self.raw.get(key)
         if value is None:
             return None
@@ -268,7 +283,10 @@ class _Fields:
         name = fields.get("name", _text)
         domain = fields.get("domain", _text)
         if domain is not None:
-            domain = domain.lower()
+            domain = domain.lower().rstrip(".")
+            if not is_hostname(domain):
+                fields.warn("domain", f"expected a host name such as example.com, got {_describe(domain)}")
+                domain = None
         return Provider(name=name, domain=domain) if name or domain else None
 
 

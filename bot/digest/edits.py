@@ -22,11 +22,12 @@ from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, QueryTooBroad, build_matc
 
 #: Typed as a list option's whole value, it empties the list (Discord does not send empty strings).
 CLEAR_LIST = "-"
-LIST_SETTINGS = ("topics", "providers", "keywords")
+LIST_SETTINGS = ("topics", "providers", "keywords", "exclude_topics", "exclude_providers", "exclude_keywords",
+                 "forum_tags")
 #: Settings keys as they are named in the commands' options, where they differ.
 OPTION_NAMES = {"channel_id": "channel", "log_channel_id": "log_channel"}
 #: Text settings that `-` resets to their default.
-RESETTABLE = ("title", "color")
+RESETTABLE = ("title", "color", "footer")
 #: A digest created from Discord skips articles older than this unless the admin says otherwise, so its
 #: first run posts news rather than the corpus's best archive.
 CREATED_MAX_AGE_DAYS = 7
@@ -39,8 +40,9 @@ _INDEX_SUFFIX = re.compile(r"\[\d+\]$")
 class DigestOptions:
     """The optional settings of `/admin digest create` / `edit`, as Discord sent them (None: not given).
 
-    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off; `title` or `color`
-    given as `-` go back to their defaults (the name, the bot's blue).
+    Lists are the raw comma-separated text; `max_age_days` 0 turns the age limit off and `ping_role` 0 the
+    role ping; `title`, `color` or `footer` given as `-` go back to their defaults (the name, the bot's
+    blue, no footer).
     """
 
     channel_id: int | None = None
@@ -60,6 +62,13 @@ class DigestOptions:
     title: str | None = None
     style: str | None = None
     color: str | None = None
+    exclude_topics: str | None = None
+    exclude_providers: str | None = None
+    exclude_keywords: str | None = None
+    footer: str | None = None
+    publish: bool | None = None
+    ping_role: int | None = None
+    forum_tags: str | None = None
 
     @property
     def given(self) -> bool:
@@ -113,7 +122,7 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
             continue
         if item.name in LIST_SETTINGS:
             value = list(parse_list(value))
-        elif (item.name == "max_age_days" and value == 0) or (
+        elif (item.name in ("max_age_days", "ping_role") and value == 0) or (
             item.name in RESETTABLE and value.strip() == CLEAR_LIST
         ):
             value = None
@@ -125,9 +134,11 @@ def option_changes(options: DigestOptions) -> dict[str, Any]:
 
 def creation_mapping(name: str, channel_id: int, schedule: str, options: DigestOptions) -> dict[str, Any]:
     """A new digest's definition as config.yaml would hold it: what the admin gave, an age limit of
-    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest."""
+    CREATED_MAX_AGE_DAYS unless given; defaults fill the rest, except the log channel: the operator's
+    default is a channel of the operator's, so a digest created from Discord announces in its own log
+    channel if given one, else in its server's."""
     return {
-        "max_age_days": CREATED_MAX_AGE_DAYS, **option_changes(options),
+        "max_age_days": CREATED_MAX_AGE_DAYS, "log_channel_id": None, **option_changes(options),
         "name": name.strip(), "channel_id": channel_id, "schedule": schedule,
     }
 
@@ -151,7 +162,8 @@ def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callab
 
     A schedule faster than `min_interval_minutes`, more keywords than `max_keywords`, a keyword longer than
     `max_keyword_chars` or broader than a search may be, or more prefix terms (`x*`) over all keywords
-    than one search may have: each would make every run cost everyone."""
+    than one search may have (each for `keywords` and `exclude_keywords` alike): each would make every
+    run cost everyone."""
     fastest = int(shortest_interval(parse_cron(settings.schedule)).total_seconds() // 60)
     if fastest < limits.min_interval_minutes:
         # A validated schedule holds only digits, names and `*/,-`: safe inside a code span as it is.
@@ -160,13 +172,24 @@ def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callab
             f"made in Discord may run at most every {_every(limits.min_interval_minutes)}. Pick a slower "
             "schedule, for example `0 8 * * *` (daily at 08:00)."
         )
-    keywords = settings.keywords
+    for option, keywords in (("keywords", settings.keywords),
+                             ("exclude_keywords", settings.exclude_keywords)):
+        problem = _keywords_problem(option, keywords, limits, escape)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _keywords_problem(
+    option: str, keywords: tuple[str, ...], limits: LimitsConfig, escape: Callable[[str], str]
+) -> str | None:
+    """The operator's limits on one list of full-text keywords (`keywords` or `exclude_keywords`)."""
     if len(keywords) > limits.max_keywords:
-        return f"`keywords`: {len(keywords)} given; a digest may have at most {limits.max_keywords}."
+        return f"`{option}`: {len(keywords)} given; a digest may have at most {limits.max_keywords}."
     for keyword in keywords:
         if len(keyword) > limits.max_keyword_chars:
             return (
-                f"`keywords`: one keyword is {len(keyword)} characters long; each may have at most "
+                f"`{option}`: one keyword is {len(keyword)} characters long; each may have at most "
                 f"{limits.max_keyword_chars}."
             )
         try:
@@ -174,13 +197,13 @@ def limit_problem(settings: DigestSettings, limits: LimitsConfig, escape: Callab
         except QueryTooBroad:
             shown = escape(keyword if len(keyword) <= 40 else keyword[:39] + "…")
             return (
-                f"`keywords`: “{shown}” is too broad: a keyword may have at most {MAX_TERMS} words, "
+                f"`{option}`: “{shown}” is too broad: a keyword may have at most {MAX_TERMS} words, "
                 f"{MAX_PREFIX_TERMS} of them ending in *."
             )
     prefixes = sum(prefix_terms(keyword) for keyword in keywords)
     if prefixes > MAX_PREFIX_TERMS:
         return (
-            f"`keywords`: {prefixes} words end in * across the keywords; all keywords together may have at "
+            f"`{option}`: {prefixes} words end in * across the keywords; all keywords together may have at "
             f"most {MAX_PREFIX_TERMS}. Spell the others out in full."
         )
     return None
@@ -215,17 +238,32 @@ _LABELS = {
     "title": "Title",
     "style": "Style",
     "color": "Colour",
+    "exclude_topics": "Excluded topics",
+    "exclude_providers": "Excluded providers",
+    "exclude_keywords": "Excluded keywords",
+    "footer": "Footer",
+    "publish": "Publish (announcement channels)",
+    "ping_role": "Role ping",
+    "forum_tags": "Forum tags",
 }
+
+
+_EMPTY_LIST = {"exclude_topics": "none", "exclude_providers": "none", "exclude_keywords": "none",
+               "forum_tags": "none"}
 
 
 def _shown(key: str, value: Any, escape: Callable[[str], str]) -> str:
     if key in ("channel_id", "log_channel_id"):
-        return "the bot-wide one" if value is None else f"<#{int(value)}>"
+        return "the server's" if value is None else f"<#{int(value)}>"
     if key in LIST_SETTINGS:
-        return ", ".join(escape(str(item)) for item in value) if value else "any"
+        return ", ".join(escape(str(item)) for item in value) if value else _EMPTY_LIST.get(key, "any")
+    if key == "ping_role":
+        return "none" if value is None else f"<@&{int(value)}>"
+    if key == "footer":
+        return "none" if value is None else escape(str(value))
     if key == "max_age_days":
         return "off" if value is None else f"{value} day{'s' if value != 1 else ''}"
-    if key == "published_only":
+    if key in ("published_only", "publish"):
         return "yes" if value else "no"
     if key == "title" and value is None:
         return "from the name"
@@ -269,9 +307,15 @@ def describe_changes(
 # --- permissions -------------------------------------------------------------------------------------
 
 
+FORUM_PERMISSIONS = (Permission("send_messages_in_threads", "Send Messages in Threads"),)
+
+
 def required_permissions(mode: str) -> tuple[Permission, ...]:
     """What the bot needs in a digest's channel: posting embeds, reading back its own messages (to
-    adopt one sent before an interruption), and in thread mode opening threads and posting in them."""
+    adopt one sent before an interruption), in thread mode opening threads and posting in them, in a forum
+    (`mode` "forum") opening posts (Send Messages) and posting in them."""
+    if mode == "forum":
+        return CHANNEL_PERMISSIONS + FORUM_PERMISSIONS
     return CHANNEL_PERMISSIONS + (THREAD_PERMISSIONS if mode == "thread" else ())
 
 

@@ -18,7 +18,7 @@ def render_selection(ctx: DigestContext, selection: Selection, *, slot: datetime
     header = DigestHeader(settings.display_title, slot, len(selection.stories))
     messages = render_digest(
         header, selection.stories, max_related=settings.max_related, mode=settings.mode,
-        style=settings.style, color=settings.color,
+        style=settings.style, color=settings.color, footer=settings.footer,
     )
     return Plan(digest=settings.name, messages=tuple(messages))
 

@@ -25,6 +25,7 @@ __all__ = [
     "Delivered",
     "DigestContext",
     "Selection",
+    "exclusion",
     "fresh_first",
     "is_new",
     "passes_filters",
@@ -50,6 +51,8 @@ class DigestContext:
     `delivered` maps canonical URLs already posted to the digest's channel (by any digest) to their record.
     `keyword_hits` are the ids matching the digest's keywords (evaluated with full-text search by the store);
     None when the digest has no keywords. `slot_time` is the run's slot, the reference for `max_age_days`.
+    `excluded_keyword_hits` maps each of the digest's `exclude_keywords` to the ids matching it (so a
+    refusal can name the keyword).
     """
 
     settings: DigestSettings
@@ -58,12 +61,16 @@ class DigestContext:
     delivered: Mapping[str, Delivered]
     keyword_hits: frozenset[str] | None
     slot_time: datetime
+    excluded_keyword_hits: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.slot_time.tzinfo is None:
             raise ValueError(f"digest {self.settings.name!r}: slot_time must be an aware datetime")
         if self.settings.keywords and self.keyword_hits is None:
             raise ValueError(f"digest {self.settings.name!r} has keywords but no keyword hits were given")
+        missing = [word for word in self.settings.exclude_keywords if word not in self.excluded_keyword_hits]
+        if missing:
+            raise ValueError(f"digest {self.settings.name!r}: no hits given for excluded keywords {missing}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,9 @@ def passes_filters(article: Article, ctx: DigestContext) -> str | None:
         return f"its provider is not one of the digest's providers ({', '.join(settings.providers)})"
     if settings.keywords and article.id not in (ctx.keyword_hits or frozenset()):
         return f"it matches none of the digest's keywords ({', '.join(settings.keywords)})"
+    excluded = exclusion(article, ctx)
+    if excluded is not None:
+        return excluded
     if settings.published_only and article.published is not True:
         return "it is not marked as published and the digest takes published articles only"
     if settings.max_age_days is not None:
@@ -111,6 +121,24 @@ def passes_filters(article: Article, ctx: DigestContext) -> str | None:
                 f"(max_age_days: {settings.max_age_days} {days} before the run's slot, "
                 f"{ctx.slot_time:%Y-%m-%d})"
             )
+    return None
+
+
+def exclusion(article: Article, ctx: DigestContext) -> str | None:
+    """Which of the digest's exclusions the article meets (`excluded by keyword 'sponsored'`), or None.
+
+    Each exclusion matches exactly as its include counterpart does: topics ignoring case, providers by
+    name or domain (subdomains included), keywords by full-text search."""
+    settings = ctx.settings
+    topic = _first_topic_match(article, settings.exclude_topics)
+    if topic is not None:
+        return f"excluded by topic {topic!r}"
+    provider = _first_provider_match(article, settings.exclude_providers)
+    if provider is not None:
+        return f"excluded by provider {provider!r}"
+    for keyword in settings.exclude_keywords:
+        if article.id in ctx.excluded_keyword_hits.get(keyword, frozenset()):
+            return f"excluded by keyword {keyword!r}"
     return None
 
 
@@ -167,25 +195,35 @@ def select_stories(pool: Iterable[Article], ctx: DigestContext) -> Selection:
 
 
 def _matches_topic(article: Article, wanted: Iterable[str]) -> bool:
-    wanted_folded = {topic.casefold() for topic in wanted}
-    return any(topic.casefold() in wanted_folded for topic in article.topics)
+    return _first_topic_match(article, wanted) is not None
+
+
+def _first_topic_match(article: Article, wanted: Iterable[str]) -> str | None:
+    """The first of `wanted` that is one of the article's topics (case-insensitive), as it was given."""
+    topics = {topic.casefold() for topic in article.topics}
+    return next((entry for entry in wanted if entry.casefold() in topics), None)
 
 
 def _matches_provider(article: Article, wanted: Iterable[str]) -> bool:
-    """By name (case-insensitive) or by domain; a subdomain matches its parent (`news.x.com` ~ `x.com`)."""
+    return _first_provider_match(article, wanted) is not None
+
+
+def _first_provider_match(article: Article, wanted: Iterable[str]) -> str | None:
+    """The first of `wanted` naming the article's provider: by name (case-insensitive) or by domain, a
+    subdomain matching its parent (`news.x.com` ~ `x.com`)."""
     provider = article.provider
     if provider is None:
-        return False
+        return None
     name = provider.name.casefold() if provider.name else None
     domain = _bare_domain(provider.domain) if provider.domain else None
     for entry in wanted:
         folded = entry.casefold().strip()
         if name is not None and folded == name:
-            return True
+            return entry
         wanted_domain = _bare_domain(folded)
         if domain is not None and (domain == wanted_domain or domain.endswith("." + wanted_domain)):
-            return True
-    return False
+            return entry
+    return None
 
 
 def _bare_domain(domain: str) -> str:

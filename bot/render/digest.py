@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config import DIGEST_STYLES
-from bot.digest.model import PlannedMessage, Story
+from bot.config import DIGEST_STYLES, DigestSettings
+from bot.digest.model import Payload, PlannedMessage, Story
 from bot.render.digest_items import StoryItem, button_rows, compact_item, outlet_name, rich_item
-from bot.render.embeds import BRAND_COLOR, embed_length, message
+from bot.render.embeds import BRAND_COLOR, embed_length, message, message_problems, role_mentions
 from bot.render.text import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,
     EMBEDS_PER_MESSAGE,
+    FOOTER_LIMIT,
     ZERO_WIDTH_SPACE,
     clean,
     discord_timestamp,
@@ -83,8 +84,9 @@ def _unclean(text: str) -> str:
 
 
 def parse_header(content: str | None) -> tuple[str, datetime | None, str] | None:
-    """(title, slot, `N stories` or `continued`) from a header line, or None when `content` is not one."""
-    match = _HEADER.match(content or "")
+    """(title, slot, `N stories` or `continued`) from a header line, or None when `content` is not one.
+    Only the first line is the header (a role ping may follow it)."""
+    match = _HEADER.match((content or "").split("\n", 1)[0])
     if match is None:
         return None
     unix = match.group("unix")
@@ -176,13 +178,22 @@ def link_summary(header: Mapping[str, Any], jump_urls: Sequence[str]) -> dict[st
 
 
 def render_items(
-    stories: Sequence[Story], *, style: str, max_related: int, color: int
+    stories: Sequence[Story], *, style: str, max_related: int, color: int, footer: str | None = None
 ) -> list[StoryItem]:
-    """Every story as an item in the digest's style."""
+    """Every story as an item in the digest's style, with the digest's `footer` (plain text, mentions
+    inert) under each."""
     if style not in DIGEST_STYLES:
         raise ValueError(f"digest style must be one of {', '.join(DIGEST_STYLES)}, got {style!r}")
     build = compact_item if style == "compact" else rich_item
-    return [build(story, max_related=max_related, color=color) for story in stories]
+    return [_with_footer(build(story, max_related=max_related, color=color), footer) for story in stories]
+
+
+def _with_footer(item: StoryItem, footer: str | None) -> StoryItem:
+    """The story's embed with the digest's footer line under it."""
+    text = plain(footer)
+    if not text:
+        return item
+    return replace(item, embed={**item.embed, "footer": {"text": truncate(text, FOOTER_LIMIT)}})
 
 
 def render_digest(
@@ -193,10 +204,12 @@ def render_digest(
     mode: str = "channel",
     style: str = "compact",
     color: int | None = None,
+    footer: str | None = None,
 ) -> list[PlannedMessage]:
     """The messages a run posts: one embed per story, packed under Discord's limits, with a "+N" button
     per story whose coverage is not all listed. The first channel message carries the header line; thread
-    mode posts a header with the story list first and the stories in the thread under it.
+    mode posts a header with the story list first and the stories in the thread under it. The digest's
+    `footer` is shown under every story.
 
     No stories → no messages (the run posts nothing).
     """
@@ -205,7 +218,7 @@ def render_digest(
     if not stories:
         return []
     shade = BRAND_COLOR if color is None else color
-    items = render_items(stories, style=style, max_related=max_related, color=shade)
+    items = render_items(stories, style=style, max_related=max_related, color=shade, footer=footer)
     groups = pack_embeds([item.embed for item in items])
     planned: list[PlannedMessage] = []
     if mode == "thread":
@@ -225,3 +238,25 @@ def render_digest(
             )
         )
     return planned
+
+
+# --- role pings --------------------------------------------------------------------------------------
+
+
+def role_ping(payload: Payload, role_id: int) -> Payload:
+    """The message pinging exactly one role: its mention on a line under the header, and allowed_mentions
+    naming that role alone (everything else the message says stays inert)."""
+    pinged = {**payload, "content": f"{payload.get('content') or ''}\n<@&{int(role_id)}>".lstrip("\n"),
+              "allowed_mentions": role_mentions(role_id)}
+    problems = message_problems(pinged)
+    if problems:
+        raise ValueError("the pinged message breaks Discord limits: " + "; ".join(problems))
+    return pinged
+
+
+# --- forum posts -------------------------------------------------------------------------------------
+
+
+def forum_post_name(settings: DigestSettings, slot_date: date) -> str:
+    """A forum digest's post title: the digest's title and the run's date (plain text, ≤ 100)."""
+    return truncate(plain(f"{settings.display_title}{SEPARATOR}{slot_date.isoformat()}"), THREAD_NAME_LIMIT)

@@ -98,9 +98,15 @@ def digest_list_payload(items: Sequence[DigestListItem], *, guild_name: str | No
     return message([embed])
 
 
-def preview_payload(name: str, plan: Plan) -> dict[str, Any]:
+def ping_line(role: str) -> str:
+    """What a digest's role ping does; `role` is how the role is shown (a mention inside an embed, which
+    never pings, or its name in message text)."""
+    return f"Pings {role} once per run, on its first message."
+
+
+def preview_payload(name: str, plan: Plan, *, ping_role_name: str | None = None) -> dict[str, Any]:
     """A run's first message(s) as one ephemeral reply: its embeds in order, as many as one message holds,
-    with a first line saying what is shown."""
+    with a first line saying what is shown (and, by name, the role the run pings, if any)."""
     if plan.is_empty:
         return message([notice(
             f"The next run of **{clean(name)}** would post nothing: no new articles match it."
@@ -123,21 +129,26 @@ def preview_payload(name: str, plan: Plan) -> dict[str, Any]:
     summary = f"Preview of the next run: {parts} message{'s' if parts != 1 else ''}"
     if len(embeds) < total:
         summary += f", showing the first {len(embeds)} of {total} embeds"
-    content = truncate(f"{summary}.\n{header}", CONTENT_LIMIT)
+    summary += "." if ping_role_name is None else f". {ping_line('@' + clean(ping_role_name))}"
+    content = truncate(f"{summary}\n{header}", CONTENT_LIMIT)
     return message(embeds, content)
 
 
 def explanation_payload(
-    name: str, article_id: str, explanation: Explanation, *, channel_id: int | None = None
+    name: str, article_id: str, explanation: Explanation, *, channel_id: int | None = None,
+    ping_role: int | None = None,
 ) -> dict[str, Any]:
     """Why an article would or would not be in a digest's next run: the verdict, the reason, the facts.
 
-    URLs in the facts are working links; the digest's channel is a mention (an embed never pings)."""
+    URLs in the facts are working links; the digest's channel and the role it pings are mentions (an
+    embed never pings)."""
     verdict = "In the next run" if explanation.included else "Not in the next run"
     icon = "✅" if explanation.included else "❌"
     reason = link_urls(explanation.reason, text_limit=DESCRIPTION_LIMIT - 200)
     if channel_id is not None:
         reason = f"{reason}\nDigest **{clean(name)}** posts to <#{int(channel_id)}>."
+    if ping_role is not None:
+        reason = f"{reason}\n{ping_line(f'<@&{int(ping_role)}>')}"
     embed: dict[str, Any] = {
         "title": truncate(f"{icon} {verdict} of {clean(name)}", TITLE_LIMIT),
         "color": BRAND_COLOR if explanation.included else NOTICE_COLORS["warning"],

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.corpus.model import Article, Rejection, Related
+from bot.corpus.normalize import is_hostname
 from bot.render.text import (
     AUTHOR_NAME_LIMIT,
     CONTENT_LIMIT,
@@ -243,7 +244,8 @@ def article_embed(
         shown.append(article.url)
     if article.provider is not None and article.provider.label:
         author: dict[str, str] = {"name": truncate(plain(article.provider.label), AUTHOR_NAME_LIMIT)}
-        home = safe_url(f"https://{article.provider.domain}") if article.provider.domain else None
+        domain = article.provider.domain
+        home = safe_url(f"https://{domain}") if domain and is_hostname(domain) else None
         if home:
             author["url"] = home
         embed["author"] = author
@@ -582,6 +584,23 @@ def message_problems(payload: Mapping[str, Any]) -> list[str]:
     total = sum(embed_length(embed) for embed in embeds)
     if total > EMBED_TOTAL_LIMIT:
         problems.append(f"embeds total {total} characters (limit {EMBED_TOTAL_LIMIT})")
-    if payload.get("allowed_mentions") != NO_MENTIONS:
-        problems.append("allowed_mentions must be {'parse': []} so nothing can ping")
+    mentions = payload.get("allowed_mentions")
+    if mentions != NO_MENTIONS and not _pings_one_role(mentions, content):
+        problems.append("allowed_mentions must be {'parse': []} so nothing can ping (or name the one role "
+                        "the content pings)")
     return problems
+
+
+def role_mentions(role_id: int) -> dict[str, Any]:
+    """allowed_mentions letting exactly one role be pinged: nothing parsed, no user, no @everyone."""
+    return {"parse": [], "roles": [str(role_id)]}
+
+
+def _pings_one_role(mentions: object, content: str | None) -> bool:
+    """Whether `mentions` allows exactly one role and the content mentions that role."""
+    if not isinstance(mentions, Mapping) or set(mentions) != {"parse", "roles"} or mentions["parse"] != []:
+        return False
+    roles = mentions["roles"]
+    if not isinstance(roles, list) or len(roles) != 1 or not str(roles[0]).isdigit():
+        return False
+    return mentions == role_mentions(int(roles[0])) and f"<@&{int(roles[0])}>" in (content or "")

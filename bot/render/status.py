@@ -72,6 +72,7 @@ class StatusData:
     shards: Sequence[ShardStatus] = ()
     shard_count: int = 1
     guild_shard: int | None = None
+    log_channel_id: int | None = None
 
 
 def _digest_line(item: DigestStatus) -> str:
@@ -137,6 +138,10 @@ def status_embed(data: StatusData) -> dict[str, Any]:
         {"name": "Corpus", "value": corpus, "inline": True},
         {"name": "Database", "value": database, "inline": True},
         shards_field(data),
+        {"name": "Announcements", "inline": True, "value": (
+            f"<#{data.log_channel_id}>" if data.log_channel_id is not None
+            else "nowhere: choose a channel with `/admin settings log-channel`"
+        )},
     ]
     if data.digests:
         blocks = [_digest_line(item) for item in data.digests]

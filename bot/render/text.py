@@ -35,6 +35,8 @@ _EVERYONE_HERE = re.compile(r"@(everyone|here)", re.IGNORECASE)
 # <@123>, <@!123>, <@&123>, <#123>, </name sub:123>: what Discord turns into mentions.
 _ANGLE_MENTION = re.compile(r"<(?=(?:@[!&]?\d+|#\d+|/[^<>:\n]+:\d+)>)")
 _WORD_BREAK = re.compile(r"\s")
+# The scheme of a bare http(s) URL, which Discord would turn into a link.
+_BARE_LINK = re.compile(r"\b(https?):(?=//)", re.IGNORECASE)
 #: How a complete sentence may end: its mark, then closing quotes or brackets.
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _DANGLING = " \t,;:–—-"
@@ -75,6 +77,27 @@ def clean(text: str | None) -> str:
     if not text:
         return ""
     return neutralize_mentions(escape_markdown(text))
+
+
+def inert_links(text: str) -> str:
+    """Keep bare http(s) URLs from becoming links (a zero-width space after the scheme's colon)."""
+    return _BARE_LINK.sub(lambda match: f"{match.group(1)}:{ZERO_WIDTH_SPACE}", text)
+
+
+def name_text(name: str | None) -> str:
+    """A name from Discord or the corpus (a server, channel, thread or member): escaped, inert and never a
+    link, so a server named like a masked link or a bare URL shows as the text it is."""
+    return inert_links(clean(name))
+
+
+def embed_text(text: str | None) -> str:
+    """The bot's own sentence with typed values in it, for an embed's description or field: markdown
+    escaped, no link, @everyone/@here defused; `<@id>`, `<#id>` and `<@&id>` stay and show as the member,
+    channel or role (inside an embed they never ping, and every payload allows no mentions)."""
+    if not text:
+        return ""
+    escaped = _EVERYONE_HERE.sub(lambda m: f"@{ZERO_WIDTH_SPACE}{m.group(1)}", escape_markdown(text))
+    return inert_links(escaped)
 
 
 def plain(text: str | None) -> str:

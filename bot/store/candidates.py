@@ -43,6 +43,32 @@ def _keyword_match(keywords: Sequence[str]) -> str | None:
     return " OR ".join(expressions) if expressions else None
 
 
+def _topic_test(topics: Sequence[str]) -> tuple[str, list[Any]]:
+    """An SQL test: the article has one of `topics`."""
+    return (
+        "EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid "
+        f"AND t.topic IN ({placeholders(len(topics))}))",
+        list(topics),
+    )
+
+
+def _provider_test(providers: Sequence[str]) -> tuple[str, list[Any]]:
+    """An SQL test: the article's provider is one of `providers`, by name or by (parent) domain."""
+    names = [entry.strip().lower() for entry in providers]
+    domains = [_bare_domain(entry) for entry in providers]
+    domain_test = "lower(p.domain) = ? OR lower(p.domain) LIKE ? ESCAPE '\\'"
+    domain_tests = " OR ".join([domain_test] * len(domains))
+    params: list[Any] = list(names)
+    for domain in domains:
+        escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.extend([domain, f"%.{escaped}"])
+    test = (
+        "EXISTS (SELECT 1 FROM providers p WHERE p.id = a.provider_id AND "
+        f"(lower(p.name) IN ({placeholders(len(names))}) OR {domain_tests}))"
+    )
+    return test, params
+
+
 def _pool_filters(
     settings: DigestSettings, slot_time: datetime, *, keywords_in_where: bool = True
 ) -> tuple[list[str], list[Any]]:
@@ -53,25 +79,21 @@ def _pool_filters(
     """
     conditions = ["coalesce(a.quality, 0) >= ?"]
     params: list[Any] = [settings.min_quality]
-    if settings.topics and _is_ascii(settings.topics):
-        conditions.append(
-            "EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid "
-            f"AND t.topic IN ({placeholders(len(settings.topics))}))"
-        )
-        params.extend(settings.topics)
-    if settings.providers and _is_ascii(settings.providers):
-        names = [entry.strip().lower() for entry in settings.providers]
-        domains = [_bare_domain(entry) for entry in settings.providers]
-        domain_test = "lower(p.domain) = ? OR lower(p.domain) LIKE ? ESCAPE '\\'"
-        domain_tests = " OR ".join([domain_test] * len(domains))
-        conditions.append(
-            "EXISTS (SELECT 1 FROM providers p WHERE p.id = a.provider_id AND "
-            f"(lower(p.name) IN ({placeholders(len(names))}) OR {domain_tests}))"
-        )
-        params.extend(names)
-        for domain in domains:
-            escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.extend([domain, f"%.{escaped}"])
+    for wanted, negate in ((settings.topics, False), (settings.exclude_topics, True)):
+        if wanted and _is_ascii(wanted):
+            test, values = _topic_test(wanted)
+            conditions.append(f"NOT {test}" if negate else test)
+            params.extend(values)
+    for wanted, negate in ((settings.providers, False), (settings.exclude_providers, True)):
+        if wanted and _is_ascii(wanted):
+            test, values = _provider_test(wanted)
+            conditions.append(f"NOT {test}" if negate else test)
+            params.extend(values)
+    excluded_match = _keyword_match(settings.exclude_keywords) if settings.exclude_keywords else None
+    if excluded_match is not None:
+        conditions.append("NOT EXISTS (SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? "
+                          "AND articles_fts.rowid = a.fts_key)")
+        params.append(excluded_match)
     if settings.published_only:
         conditions.append("a.published = 1")
     if settings.max_age_days is not None:
@@ -200,6 +222,14 @@ async def keyword_hits(db: Database, keywords: Sequence[str], article_ids: Itera
             async with conn.execute(query, [*chunk, match]) as cursor:
                 hits.update(row[0] for row in await cursor.fetchall())
     return frozenset(hits)
+
+
+async def keyword_hits_each(
+    db: Database, keywords: Sequence[str], article_ids: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """For each keyword, the ids among `article_ids` matching it (as `keyword_hits` matches)."""
+    ids = list(dict.fromkeys(article_ids))
+    return {keyword: await keyword_hits(db, [keyword], ids) for keyword in keywords}
 
 
 async def matching_urls(db: Database, settings: DigestSettings, *, now: datetime) -> list[str]:

@@ -1,5 +1,8 @@
 """Digest definitions and the candidate pool of a run.
 
+A digest is identified by its key (`digest_key`): its name for a digest from config.yaml, `<guild id>/<name>`
+for one created from Discord, so names are unique per server and one server's names never block another's.
+
 The database is the source of truth for digests: the scheduler only asks it what is due. The definitions
 are shared state (`db.state`: the SQLite file, or PostgreSQL for a cluster), written in one transaction per
 change; a change that reads the row first locks it, so processes of a cluster never interleave on one
@@ -47,10 +50,17 @@ class StalePlan(DigestError):
     """A precomposed plan no longer fits the store (a load or a delivery came in between): compose again."""
 
 
+def digest_key(name: str, *, guild_id: int | None, source: str) -> str:
+    """The stored identity of a digest: config digests by name (unique in config.yaml), digests created from
+    Discord by server and name (unique in that server)."""
+    return f"{guild_id}/{name}" if source == "runtime" and guild_id is not None else name
+
+
 @dataclass(frozen=True, slots=True)
 class DigestRecord:
-    """A digest as stored: its settings plus where its schedule and backlog stand."""
+    """A digest as stored: its key, its settings plus where its schedule and backlog stand."""
 
+    key: str
     settings: DigestSettings
     guild_id: int | None
     source: str
@@ -79,7 +89,8 @@ class DigestRecord:
 class ConfigDigestChanges:
     """What syncing the configured digests into the database did, by digest name.
 
-    `conflicts` are configured names already taken by a runtime digest (the runtime digest is kept).
+    `conflicts` are configured names taken by a digest created from Discord before names were per server
+    whose server is not known (it is kept; digests with a known server never conflict).
     """
 
     added: tuple[str, ...] = ()
@@ -98,15 +109,16 @@ def _settings(raw: str, name: str) -> DigestSettings:
 
 
 _DIGEST_COLUMNS = (
-    "name, guild_id, source, settings, watermark, created_at, schedule_from, last_checked, "
+    "key, name, guild_id, source, settings, watermark, created_at, schedule_from, last_checked, "
     "paused_reason, paused_at, first_run_claimed"
 )
 
 
 def _record(row: Sequence[Any]) -> DigestRecord:
-    (name, guild_id, source, settings, watermark, created, schedule_from, checked, reason, paused_at,
+    (key, name, guild_id, source, settings, watermark, created, schedule_from, checked, reason, paused_at,
      first) = row
     return DigestRecord(
+        key=key,
         settings=_settings(settings, name),
         guild_id=guild_id,
         source=source,
@@ -123,36 +135,37 @@ def _record(row: Sequence[Any]) -> DigestRecord:
 # --- digest definitions -----------------------------------------------------------------------------
 
 
-async def _fetch_record(conn: StateConnection, name: str, *, lock: bool = False) -> DigestRecord | None:
-    """The stored digest; with `lock`, its row stays locked to this transaction until it ends."""
+async def _fetch_record(conn: StateConnection, key: str, *, lock: bool = False) -> DigestRecord | None:
+    """The stored digest with this key; with `lock`, its row stays locked to this transaction till it ends."""
     row = await conn.fetchone(
-        f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE name = ?" + (conn.row_lock if lock else ""), (name,)
+        f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE key = ?" + (conn.row_lock if lock else ""), (key,)
     )
     return None if row is None else _record(row)
 
 
-async def require_digest(conn: StateConnection, name: str, *, lock: bool = False) -> DigestRecord:
+async def require_digest(conn: StateConnection, key: str, *, lock: bool = False) -> DigestRecord:
     """The stored digest (DigestNotFound when there is none); `lock` as in `_fetch_record`."""
-    record = await _fetch_record(conn, name, lock=lock)
+    record = await _fetch_record(conn, key, lock=lock)
     if record is None:
-        raise DigestNotFound(f"there is no digest called {name!r}")
+        raise DigestNotFound(f"there is no digest {key!r}")
     return record
 
 
-async def get_digest(db: Database, name: str) -> DigestRecord | None:
+async def get_digest(db: Database, key: str) -> DigestRecord | None:
+    """The digest with this key (see `digest_key`)."""
     async with db.state.read() as conn:
-        return await _fetch_record(conn, name)
+        return await _fetch_record(conn, key)
 
 
 async def list_digests(db: Database, *, guild_id: int | None = None) -> list[DigestRecord]:
-    """Every digest by name, or only those of one guild."""
+    """Every digest by name (then key), or only those of one guild."""
     query = f"SELECT {_DIGEST_COLUMNS} FROM digests"
     params: tuple[Any, ...] = ()
     if guild_id is not None:
         query += " WHERE guild_id = ?"
         params = (guild_id,)
     async with db.state.read() as conn:
-        rows = await conn.fetch(query + " ORDER BY name", params)
+        rows = await conn.fetch(query + " ORDER BY name, key", params)
     return [_record(row) for row in rows]
 
 
@@ -165,12 +178,13 @@ async def _insert_digest(
     watermark: int,
     now: datetime,
 ) -> bool:
-    """Store a new digest; False when the name was taken meanwhile (by another process of a cluster)."""
+    """Store a new digest; False when its key was taken meanwhile (by another process of a cluster)."""
     stamp = utc_text(now)
+    key = digest_key(settings.name, guild_id=guild_id, source=source)
     return await conn.execute(
-        "INSERT INTO digests (name, guild_id, channel_id, source, settings, watermark, created_at, "
-        "schedule_from, last_checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-        (settings.name, guild_id, settings.channel_id, source, to_json(settings.as_mapping()), watermark,
+        "INSERT INTO digests (key, name, guild_id, channel_id, source, settings, watermark, created_at, "
+        "schedule_from, last_checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        (key, settings.name, guild_id, settings.channel_id, source, to_json(settings.as_mapping()), watermark,
          stamp, stamp, stamp),
     ) > 0
 
@@ -189,9 +203,9 @@ async def _update_settings(
         "UPDATE digests SET settings = ?, channel_id = ?, "
         "guild_id = CASE WHEN channel_id = ? THEN guild_id ELSE NULL END, "
         "schedule_from = CASE WHEN ? THEN ? ELSE schedule_from END, "
-        "last_checked = CASE WHEN ? THEN ? ELSE last_checked END WHERE name = ?",
+        "last_checked = CASE WHEN ? THEN ? ELSE last_checked END WHERE key = ?",
         (to_json(settings.as_mapping()), settings.channel_id, settings.channel_id,
-         reschedule, stamp, reschedule, stamp, settings.name),
+         reschedule, stamp, reschedule, stamp, old.key),
     )
 
 
@@ -202,7 +216,9 @@ async def sync_config_digests(
 
     A configured digest seen for the first time is created now (watermark: the current load). A changed
     schedule or timezone counts slots from now. A digest gone from the file is deleted with its runs; what
-    it delivered stays recorded for its channel.
+    it delivered stays recorded for its channel. Config digests are keyed by name, so a digest created from
+    Discord (keyed by its server) never takes a name config.yaml needs; only one stored before names were
+    per server, without a known server, can (`conflicts`).
     """
     watermark = await current_load_seq(db)
     added: list[str] = []
@@ -211,8 +227,8 @@ async def sync_config_digests(
     conflicts: list[str] = []
     wanted = {settings.name: settings for settings in digests}
     async with db.state.write() as conn:
-        rows = await conn.fetch(f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY name{conn.row_lock}")
-        stored = {record.name: record for record in map(_record, rows)}
+        rows = await conn.fetch(f"SELECT {_DIGEST_COLUMNS} FROM digests ORDER BY key{conn.row_lock}")
+        stored = {record.key: record for record in map(_record, rows)}
         for name, settings in wanted.items():
             record = stored.get(name)
             if record is None:
@@ -224,10 +240,10 @@ async def sync_config_digests(
             elif record.settings != settings:
                 await _update_settings(conn, record, settings, now)
                 changed.append(name)
-        for name, record in stored.items():
-            if record.source == "config" and name not in wanted:
-                await conn.execute("DELETE FROM digests WHERE name = ?", (name,))
-                removed.append(name)
+        for key, record in stored.items():
+            if record.source == "config" and key not in wanted:
+                await conn.execute("DELETE FROM digests WHERE key = ?", (key,))
+                removed.append(record.name)
     for name in conflicts:
         log.warning("config digest %r is not applied: a digest created from Discord already has that name",
                     name)
@@ -236,9 +252,12 @@ async def sync_config_digests(
     return ConfigDigestChanges(tuple(added), tuple(changed), tuple(removed), tuple(conflicts))
 
 
-def _duplicate(record: DigestRecord) -> DuplicateDigest:
-    origin = "config.yaml" if record.source == "config" else "a digest created from Discord"
-    return DuplicateDigest(f"a digest called {record.name!r} already exists ({origin}); pick another name")
+def _duplicate(record: DigestRecord, guild_id: int | None) -> DuplicateDigest:
+    origin = "config.yaml" if record.source == "config" else "created from Discord"
+    where = "" if guild_id is None else " in this server"
+    return DuplicateDigest(
+        f"a digest called {record.name!r} already exists{where} ({origin}); pick another name"
+    )
 
 
 async def create_digest(
@@ -250,7 +269,9 @@ async def create_digest(
     source: str = "runtime",
     per_guild_limit: int | None = None,
 ) -> DigestRecord:
-    """Store a new digest, created now (its watermark is the current load). Names are unique bot-wide.
+    """Store a new digest, created now (its watermark is the current load). Names are unique per server:
+    among the server's digests created from Discord and the config digests posting there; another
+    server's digests are never compared (nor revealed).
 
     With `per_guild_limit`, a guild that already has that many runtime digests gets `DigestLimitReached`
     (counted in the same transaction as the insert, so simultaneous creates in one process cannot overshoot
@@ -259,10 +280,17 @@ async def create_digest(
     if source not in DIGEST_SOURCES:
         raise ValueError(f"digest source must be one of {DIGEST_SOURCES}, got {source!r}")
     watermark = await current_load_seq(db)
+    key = digest_key(settings.name, guild_id=guild_id, source=source)
     async with db.state.write() as conn:
-        existing = await _fetch_record(conn, settings.name)
+        existing = await _fetch_record(conn, key)
+        if existing is None and guild_id is not None:
+            row = await conn.fetchone(
+                f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE guild_id = ? AND name = ? ORDER BY key LIMIT 1",
+                (guild_id, settings.name),
+            )
+            existing = None if row is None else _record(row)
         if existing is not None:
-            raise _duplicate(existing)
+            raise _duplicate(existing, guild_id)
         if per_guild_limit is not None:
             row = await conn.fetchone(
                 "SELECT count(*) FROM digests WHERE guild_id = ? AND source = 'runtime'", (guild_id,)
@@ -276,63 +304,63 @@ async def create_digest(
         inserted = await _insert_digest(
             conn, settings, guild_id=guild_id, source=source, watermark=watermark, now=now
         )
-        record = await require_digest(conn, settings.name)
+        record = await require_digest(conn, key)
     if not inserted:
-        raise _duplicate(record)
+        raise _duplicate(record, guild_id)
     log.info(
         "digest %r created (%s, guild %s, watermark load %d)", settings.name, source, guild_id, watermark
     )
     return record
 
 
-async def update_digest(db: Database, name: str, settings: DigestSettings, *, now: datetime) -> DigestRecord:
+async def update_digest(db: Database, key: str, settings: DigestSettings, *, now: datetime) -> DigestRecord:
     """Replace a digest's settings; a schedule or timezone change takes effect from `now`."""
-    if settings.name != name:
-        raise DigestError(f"digest {name!r} cannot be renamed to {settings.name!r}")
     async with db.state.write() as conn:
-        record = await require_digest(conn, name, lock=True)
+        record = await require_digest(conn, key, lock=True)
+        if settings.name != record.name:
+            raise DigestError(f"digest {record.name!r} cannot be renamed to {settings.name!r}")
         await _update_settings(conn, record, settings, now)
-        return await require_digest(conn, name)
+        return await require_digest(conn, key)
 
 
-async def delete_digest(db: Database, name: str) -> bool:
+async def delete_digest(db: Database, key: str) -> bool:
     """Delete a digest and its runs (the channel's delivered URLs stay). False when there was none."""
     async with db.state.write() as conn:
-        deleted = await conn.execute("DELETE FROM digests WHERE name = ?", (name,)) > 0
+        deleted = await conn.execute("DELETE FROM digests WHERE key = ?", (key,)) > 0
     if deleted:
-        log.info("digest %r deleted", name)
+        log.info("digest %r deleted", key)
     return deleted
 
 
-async def set_paused(db: Database, name: str, reason: str | None, *, now: datetime) -> DigestRecord:
+async def set_paused(db: Database, key: str, reason: str | None, *, now: datetime) -> DigestRecord:
     """Pause with `reason` (shown in /digest list), or resume with None.
 
     `last_checked` is left to the reconcile, which records the slots passing during a pause as skipped.
     """
     stamp = utc_text(now)
     async with db.state.write() as conn:
-        await require_digest(conn, name)
+        await require_digest(conn, key)
         if reason is None:
             await conn.execute(
-                "UPDATE digests SET paused_reason = NULL, paused_at = NULL WHERE name = ?", (name,)
+                "UPDATE digests SET paused_reason = NULL, paused_at = NULL WHERE key = ?", (key,)
             )
         else:
             await conn.execute(
-                "UPDATE digests SET paused_reason = ?, paused_at = coalesce(paused_at, ?) WHERE name = ?",
-                (reason, stamp, name),
+                "UPDATE digests SET paused_reason = ?, paused_at = coalesce(paused_at, ?) WHERE key = ?",
+                (reason, stamp, key),
             )
-        record = await require_digest(conn, name)
-    log.info("digest %r %s", name, f"paused: {reason}" if reason else "resumed")
+        record = await require_digest(conn, key)
+    log.info("digest %r %s", key, f"paused: {reason}" if reason else "resumed")
     return record
 
 
-async def set_last_checked(db: Database, name: str, at: datetime) -> None:
+async def set_last_checked(db: Database, key: str, at: datetime) -> None:
     """Slots up to `at` have been dealt with; the next look for due slots starts there."""
     async with db.state.write() as conn:
-        await conn.execute("UPDATE digests SET last_checked = ? WHERE name = ?", (utc_text(at), name))
+        await conn.execute("UPDATE digests SET last_checked = ? WHERE key = ?", (utc_text(at), key))
 
 
-async def set_guild(db: Database, name: str, guild_id: int | None) -> None:
+async def set_guild(db: Database, key: str, guild_id: int | None) -> None:
     """Record the guild of the digest's channel (resolved when the bot sees the channel)."""
     async with db.state.write() as conn:
-        await conn.execute("UPDATE digests SET guild_id = ? WHERE name = ?", (guild_id, name))
+        await conn.execute("UPDATE digests SET guild_id = ? WHERE key = ?", (guild_id, key))

@@ -17,6 +17,7 @@ from typing import Any
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
 from bot.digest.select import Delivered
+from bot.store import publishing
 from bot.store.articles import current_load_seq
 from bot.store.db import Database
 from bot.store.digests import DigestError, StalePlan, require_digest
@@ -49,10 +50,12 @@ class RunMessage:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """One ledger row: a claimed slot (with its messages) or a summary of skipped slots."""
+    """One ledger row: a claimed slot (with its messages) or a summary of skipped slots. `digest` is the
+    digest's key, `digest_name` its name."""
 
     id: int
     digest: str
+    digest_name: str
     slot_key: str
     kind: str
     fire_time: datetime | None
@@ -69,7 +72,7 @@ class RunRecord:
     @property
     def plan(self) -> Plan:
         """The plan exactly as claimed."""
-        return Plan(digest=self.digest, messages=tuple(message.planned for message in self.messages))
+        return Plan(digest=self.digest_name, messages=tuple(message.planned for message in self.messages))
 
     @property
     def next_part(self) -> RunMessage | None:
@@ -95,13 +98,17 @@ class LogEntry:
     skipped_first: str | None
     skipped_last: str | None
     skipped_count: int | None
+    published: int = 0
+    publish_pending: int = 0
+    publish_after: datetime | None = None
 
 
 # --- conversions ------------------------------------------------------------------------------------
 
 
 _RUN_COLUMNS = (
-    "id, digest, slot_key, kind, fire_time, claimed_at, status, error, skipped_first, skipped_last, "
+    "id, digest, (SELECT d.name FROM digests d WHERE d.key = digest_runs.digest), slot_key, "
+    "kind, fire_time, claimed_at, status, error, skipped_first, skipped_last, "
     "skipped_count, thread_id, finished_at"
 )
 
@@ -110,17 +117,18 @@ def _run(row: Sequence[Any], messages: tuple[RunMessage, ...] = ()) -> RunRecord
     return RunRecord(
         id=row[0],
         digest=row[1],
-        slot_key=row[2],
-        kind=row[3],
-        fire_time=utc_or_none(row[4]),
-        claimed_at=datetime.fromisoformat(row[5]),
-        status=row[6],
-        error=row[7],
-        skipped_first=row[8],
-        skipped_last=row[9],
-        skipped_count=row[10],
-        thread_id=row[11],
-        finished_at=utc_or_none(row[12]),
+        digest_name=row[2],
+        slot_key=row[3],
+        kind=row[4],
+        fire_time=utc_or_none(row[5]),
+        claimed_at=datetime.fromisoformat(row[6]),
+        status=row[7],
+        error=row[8],
+        skipped_first=row[9],
+        skipped_last=row[10],
+        skipped_count=row[11],
+        thread_id=row[12],
+        finished_at=utc_or_none(row[13]),
         messages=messages,
     )
 
@@ -179,12 +187,12 @@ async def _deliver(
     return added
 
 
-async def mark_seen(db: Database, name: str, urls: Iterable[str], *, now: datetime) -> int:
+async def mark_seen(db: Database, key: str, urls: Iterable[str], *, now: datetime) -> int:
     """Treat `urls` as delivered to the digest's channel without posting; returns how many were new."""
     async with db.state.write() as conn:
-        record = await require_digest(conn, name)
-        added = await _deliver(conn, record.channel_id, urls, digest=name, run_id=None, now=now)
-    log.info("digest %r: %d URL(s) marked as seen in channel %d", name, added, record.channel_id)
+        record = await require_digest(conn, key)
+        added = await _deliver(conn, record.channel_id, urls, digest=record.name, run_id=None, now=now)
+    log.info("digest %r: %d URL(s) marked as seen in channel %d", key, added, record.channel_id)
     return added
 
 # --- the run ledger ---------------------------------------------------------------------------------
@@ -210,11 +218,11 @@ async def _fetch_run(conn: StateConnection, run_id: int) -> RunRecord:
     return _run(row, tuple(messages[run_id]))
 
 
-async def slot_claimed(db: Database, name: str, slot_key: str) -> bool:
+async def slot_claimed(db: Database, key: str, slot_key: str) -> bool:
     """Whether the digest's slot already has its ledger row (then there is nothing to compose for it)."""
     async with db.state.read() as conn:
         return await conn.fetchone(
-            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
+            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (key, slot_key)
         ) is not None
 
 
@@ -228,7 +236,7 @@ async def _latest_load(db: Database, conn: StateConnection) -> int:
 
 
 async def _stale_reason(
-    db: Database, conn: StateConnection, name: str, plan: Plan, composed_from: int
+    db: Database, conn: StateConnection, key: str, plan: Plan, composed_from: int
 ) -> str | None:
     """Why a plan composed from load `composed_from` may no longer be claimed, or None while it holds."""
     current = await _latest_load(db, conn)
@@ -237,9 +245,9 @@ async def _stale_reason(
     urls = list(dict.fromkeys(url for message in plan.messages for url in message.delivered_urls))
     for chunk in chunked(urls):
         row = await conn.fetchone(
-            "SELECT d.url FROM delivered d JOIN digests g ON g.channel_id = d.channel_id WHERE g.name = ? "
+            "SELECT d.url FROM delivered d JOIN digests g ON g.channel_id = d.channel_id WHERE g.key = ? "
             f"AND d.url IN ({placeholders(len(chunk))}) LIMIT 1",
-            [name, *chunk],
+            [key, *chunk],
         )
         if row is not None:
             return f"{row[0]} was delivered to the channel while the run was composed"
@@ -248,7 +256,7 @@ async def _stale_reason(
 
 async def claim_run(
     db: Database,
-    name: str,
+    key: str,
     slot_key: str,
     *,
     kind: str,
@@ -273,18 +281,18 @@ async def claim_run(
         raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
     stamp = utc_text(now)
     async with db.state.write() as conn:
-        await require_digest(conn, name, lock=True)
+        record = await require_digest(conn, key, lock=True)
         if await conn.fetchone(
-            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (name, slot_key)
+            "SELECT 1 FROM digest_runs WHERE digest = ? AND slot_key = ?", (key, slot_key)
         ) is not None:
-            log.debug("digest %r slot %s already claimed", name, slot_key)
+            log.debug("digest %r slot %s already claimed", key, slot_key)
             return None
         if composed_from is not None:
-            stale = await _stale_reason(db, conn, name, plan, composed_from)
+            stale = await _stale_reason(db, conn, key, plan, composed_from)
             if stale is not None:
-                raise StalePlan(f"digest {name!r} slot {slot_key}: {stale}")
-        if plan.digest != name:
-            raise ValueError(f"the plan is for digest {plan.digest!r}, not {name!r}")
+                raise StalePlan(f"digest {key!r} slot {slot_key}: {stale}")
+        if plan.digest != record.name:
+            raise ValueError(f"the plan is for digest {plan.digest!r}, not {record.name!r}")
         status = "empty" if plan.is_empty else "pending"
         summary = {
             "parts": len(plan.messages),
@@ -294,11 +302,11 @@ async def claim_run(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, plan, "
             "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest, slot_key) DO NOTHING "
             "RETURNING id",
-            (name, slot_key, kind, utc_text(fire_time), stamp, status, to_json(summary),
+            (key, slot_key, kind, utc_text(fire_time), stamp, status, to_json(summary),
              stamp if plan.is_empty else None),
         )
         if inserted is None:
-            log.debug("digest %r slot %s already claimed", name, slot_key)
+            log.debug("digest %r slot %s already claimed", key, slot_key)
             return None
         run_id = int(inserted[0])
         await conn.executemany(
@@ -310,10 +318,10 @@ async def claim_run(
                 for part, message in enumerate(plan.messages, start=1)
             ],
         )
-        await conn.execute("UPDATE digests SET first_run_claimed = 1 WHERE name = ?", (name,))
-        record = await _fetch_run(conn, run_id)
-    log.info("digest %r claimed slot %s (%s, %d message(s))", name, slot_key, kind, len(plan.messages))
-    return record
+        await conn.execute("UPDATE digests SET first_run_claimed = 1 WHERE key = ?", (key,))
+        claimed = await _fetch_run(conn, run_id)
+    log.info("digest %r claimed slot %s (%s, %d message(s))", key, slot_key, kind, len(plan.messages))
+    return claimed
 
 
 def _slot_label(slot: str | Slot) -> str:
@@ -322,7 +330,7 @@ def _slot_label(slot: str | Slot) -> str:
 
 async def record_skipped(
     db: Database,
-    name: str,
+    key: str,
     *,
     first: str | Slot,
     last: str | Slot,
@@ -344,11 +352,11 @@ async def record_skipped(
     fire_time = last.fire_time if isinstance(last, Slot) else None
     stamp = utc_text(now)
     async with db.state.write() as conn:
-        await require_digest(conn, name, lock=True)
+        await require_digest(conn, key, lock=True)
         latest = await conn.fetchone(
             "SELECT id, error, skipped_first, skipped_last, skipped_count FROM digest_runs "
             "WHERE digest = ? ORDER BY id DESC LIMIT 1",
-            (name,),
+            (key,),
         )
         if latest is not None and latest[1] == reason and latest[3] is not None:
             latest_id, _, latest_first, latest_last, latest_count = latest
@@ -361,42 +369,42 @@ async def record_skipped(
                  last_key, latest_count + count, stamp, latest_id),
             )
             record = await _fetch_run(conn, latest_id)
-            log.info("digest %r: %d more slot(s) skipped (%s), up to %s", name, count, reason, last_key)
+            log.info("digest %r: %d more slot(s) skipped (%s), up to %s", key, count, reason, last_key)
             return record
         inserted = await conn.fetchone(
             "INSERT INTO digest_runs (digest, slot_key, kind, fire_time, claimed_at, status, error, "
             "skipped_first, skipped_last, skipped_count, finished_at) "
             "VALUES (?, ?, 'skipped', ?, ?, 'skipped', ?, ?, ?, ?, ?) "
             "ON CONFLICT (digest, slot_key) DO NOTHING RETURNING id",
-            (name, f"skipped-{first_key}..{last_key}", None if fire_time is None else utc_text(fire_time),
+            (key, f"skipped-{first_key}..{last_key}", None if fire_time is None else utc_text(fire_time),
              stamp, reason, first_key, last_key, count, stamp),
         )
         if inserted is None:
             return None
         record = await _fetch_run(conn, int(inserted[0]))
-    log.info("digest %r: %d slot(s) skipped (%s), %s … %s", name, count, reason, first_key, last_key)
+    log.info("digest %r: %d slot(s) skipped (%s), %s … %s", key, count, reason, first_key, last_key)
     return record
 
 
-async def unfinished_runs(db: Database, name: str) -> list[RunRecord]:
+async def unfinished_runs(db: Database, key: str) -> list[RunRecord]:
     """Claimed runs still to deliver (`pending`: a crash interrupted them), oldest first, with their
     messages. A run that ended `partial` gave up after its retries and stays as the log shows it."""
     async with db.state.read() as conn:
         rows = await conn.fetch(
             f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE digest = ? AND status = 'pending' ORDER BY id",
-            (name,),
+            (key,),
         )
         messages = await _messages_of(conn, [row[0] for row in rows])
     return [_run(row, tuple(messages[row[0]])) for row in rows]
 
 
-async def manual_runs_since(db: Database, name: str, since: datetime) -> list[datetime]:
+async def manual_runs_since(db: Database, key: str, since: datetime) -> list[datetime]:
     """When the digest's manual runs claimed after `since` were claimed, oldest first."""
     async with db.state.read() as conn:
         rows = await conn.fetch(
             "SELECT claimed_at FROM digest_runs WHERE digest = ? AND kind = 'manual' AND claimed_at > ? "
             "ORDER BY claimed_at",
-            (name, utc_text(since)),
+            (key, utc_text(since)),
         )
     return [datetime.fromisoformat(row[0]) for row in rows]
 
@@ -412,14 +420,16 @@ async def run_messages(db: Database, run_id: int) -> list[RunMessage]:
 
 
 async def record_sent(
-    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime
+    db: Database, run_id: int, part: int, *, message_id: int, channel_id: int, now: datetime,
+    publish: bool = False,
 ) -> None:
     """Discord confirmed the part: remember the message, and the URLs it shows as delivered to the digest's
-    channel (the digest's own channel, also for thread items)."""
+    channel (the digest's own channel, also for thread items). With `publish`, the part waits to be
+    published (recorded in the same transaction, so it cannot be forgotten)."""
     async with db.state.write() as conn:
         row = await conn.fetchone(
-            "SELECT r.digest, d.channel_id, m.delivered_urls FROM run_messages m "
-            "JOIN digest_runs r ON r.id = m.run_id JOIN digests d ON d.name = r.digest "
+            "SELECT d.name, d.channel_id, m.delivered_urls FROM run_messages m "
+            "JOIN digest_runs r ON r.id = m.run_id JOIN digests d ON d.key = r.digest "
             "WHERE m.run_id = ? AND m.part = ?",
             (run_id, part),
         )
@@ -432,6 +442,8 @@ async def record_sent(
             (message_id, channel_id, utc_text(now), run_id, part),
         )
         await _deliver(conn, digest_channel, json.loads(urls), digest=digest, run_id=run_id, now=now)
+        if publish:
+            await publishing.mark_pending(conn, run_id, part)
 
 
 async def set_thread(db: Database, run_id: int, thread_id: int) -> None:
@@ -459,7 +471,7 @@ def _article_count(plan: str | None) -> int:
     return 0 if plan is None else len(json.loads(plan).get("article_ids", ()))
 
 
-async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int = 0) -> list[LogEntry]:
+async def delivery_log(db: Database, key: str, *, limit: int = 20, offset: int = 0) -> list[LogEntry]:
     """The digest's ledger, newest first."""
     query = (
         "SELECT r.id, r.slot_key, r.kind, r.status, r.fire_time, r.claimed_at, r.finished_at, r.error, "
@@ -469,13 +481,15 @@ async def delivery_log(db: Database, name: str, *, limit: int = 20, offset: int 
         "r.plan FROM digest_runs r WHERE r.digest = ? ORDER BY r.id DESC LIMIT ? OFFSET ?"
     )
     async with db.state.read() as conn:
-        rows = await conn.fetch(query, (name, limit, offset))
+        rows = await conn.fetch(query, (key, limit, offset))
     return [
         LogEntry(
             run_id=row[0], slot_key=row[1], kind=row[2], status=row[3], fire_time=utc_or_none(row[4]),
             claimed_at=datetime.fromisoformat(row[5]), finished_at=utc_or_none(row[6]), error=row[7],
             skipped_first=row[8], skipped_last=row[9], skipped_count=row[10],
             messages_planned=row[11], messages_sent=row[12], article_count=_article_count(row[13]),
+            **dict(zip(("published", "publish_pending", "publish_after"), publishing.counts(row[13]),
+                       strict=True)),
         )
         for row in rows
     ]

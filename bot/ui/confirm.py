@@ -1,6 +1,8 @@
 """A reusable "are you sure?" View: Confirm / Cancel under a prompt, for actions that cannot be undone.
 
-Only the member who ran the command can answer (anyone else gets a short ephemeral refusal). The action
+Only the member who ran the command can answer (anyone else gets a short ephemeral refusal), and only while
+they still may: `recheck` runs again when Confirm is clicked (a role or Manage Server can be taken away
+while the prompt waits), and a refusal replaces the prompt without running the action. The action
 runs from the Confirm button's own callback, never from the command awaiting the view, so the command
 answers at once and the action runs exactly once even if both buttons are pressed in a hurry. After an
 answer, or when nobody answers before the timeout, the buttons are disabled and the prompt is replaced by
@@ -24,13 +26,15 @@ log = logging.getLogger(__name__)
 
 #: What the Confirm button does: the action, returning the payload that replaces the prompt.
 ConfirmAction = Callable[[discord.Interaction], Awaitable[Mapping[str, Any]]]
+#: The permission check of the command, applied again to the click: the refusal payload, or None to go on.
+ConfirmRecheck = Callable[[discord.Interaction], Awaitable[Mapping[str, Any] | None]]
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 NOT_YOURS = "Only the person who asked can answer this."
 
 
 class ConfirmView(ReportingView):
-    """Confirm / Cancel for `owner_id`; `on_confirm` runs once, on Confirm only.
+    """Confirm / Cancel for `owner_id`; `on_confirm` runs once, on Confirm only, if `recheck` allows it.
 
     Send it with `await view.start(interaction, prompt)`. `cancelled` and `timed_out` are the payloads
     that replace the prompt when the owner cancels or does not answer in time.
@@ -41,6 +45,7 @@ class ConfirmView(ReportingView):
         *,
         owner_id: int,
         on_confirm: ConfirmAction,
+        recheck: ConfirmRecheck,
         cancelled: Mapping[str, Any],
         timed_out: Mapping[str, Any],
         confirm_label: str = "Confirm",
@@ -53,6 +58,7 @@ class ConfirmView(ReportingView):
         self.refusal = refusal
         self.answer: bool | None = None
         self._on_confirm = on_confirm
+        self._recheck = recheck
         self._cancelled = cancelled
         self._timed_out = timed_out
         self._origin: discord.Interaction | None = None
@@ -93,9 +99,16 @@ class ConfirmView(ReportingView):
             self._disable()
             self.stop()
             outcome = await replies.within_deadline(
-                interaction, self._on_confirm(interaction), ephemeral=True, thinking=False
+                interaction, self._checked_action(interaction), ephemeral=True, thinking=False
             )
             await replies.update(interaction, outcome, view=self)
+
+    async def _checked_action(self, interaction: discord.Interaction) -> Mapping[str, Any]:
+        refusal = await self._recheck(interaction)
+        if refusal is not None:
+            log.info("confirm: %s may no longer do this; the action did not run", interaction.user.id)
+            return refusal
+        return await self._on_confirm(interaction)
 
     async def _cancel(self, interaction: discord.Interaction) -> None:
         async with self._answering:

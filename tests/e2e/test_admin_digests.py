@@ -27,6 +27,7 @@ from bot.config import (
     digest_settings_from_mapping,
 )
 from bot.permissions import Access, access_of
+from bot.render.embeds import NOTICE_COLORS
 from bot.render.text import clean
 from bot.store import audit_log, runs
 from bot.store import digests as store
@@ -105,6 +106,10 @@ class Scene:
         # The test corpus is years old: without this, the default age limit would leave it nothing to post.
         options.setdefault("max_age_days", 0)
         return await self.run("create", name=name, **options)
+
+    def key(self, name: str) -> str:
+        """The stored key of a digest created from Discord in the scene's server."""
+        return store.digest_key(name, guild_id=int(self.guild.id), source="runtime")
 
     async def reach(self, moment: datetime) -> None:
         """Move the clock to `moment` and let the scheduler's sweep do what is due."""
@@ -225,7 +230,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     assert preview.content is not None and preview.content.startswith("Preview of the next run")
     assert len(preview.embeds) == ARTICLES
 
-    record = await store.get_digest(scene.bot.db, "harbour")
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
     assert record is not None and record.source == "runtime" and record.guild_id == int(scene.guild.id)
     assert scene.posted() == []
 
@@ -234,7 +239,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     [header] = scene.posted()
     assert "Harbour" in header
     assert len(scene.urls_posted()) == ARTICLES
-    [entry] = await runs.delivery_log(scene.bot.db, "harbour")
+    [entry] = await runs.delivery_log(scene.bot.db, scene.key("harbour"))
     assert entry.status == "posted" and entry.kind == "scheduled"
 
 
@@ -263,7 +268,7 @@ async def test_create_in_a_channel_the_bot_cannot_post_in_is_refused_naming_the_
     assert reply.startswith("Not created.")
     assert "**Send Messages**" in reply and "**Embed Links**" in reply
     assert "View Channel" not in reply
-    assert await store.get_digest(scene.bot.db, "harbour") is None
+    assert await store.get_digest(scene.bot.db, scene.key("harbour")) is None
 
 
 async def test_thread_mode_also_needs_thread_permissions(scene: Scene) -> None:
@@ -275,7 +280,7 @@ async def test_thread_mode_also_needs_thread_permissions(scene: Scene) -> None:
 
     assert "Created digest" in text_of(in_channel)
     assert "**Create Public Threads**" in text_of(in_thread)
-    assert await store.get_digest(scene.bot.db, "thread-mode") is None
+    assert await store.get_digest(scene.bot.db, scene.key("thread-mode")) is None
 
 
 @pytest.mark.parametrize(
@@ -306,8 +311,14 @@ async def test_a_duplicate_name_is_refused_including_a_config_digests(scene: Sce
     again = await scene.create()
     configured = await scene.create("configured")
 
-    assert "a digest called 'harbour' already exists" in text_of(again)
-    assert clean("already exists (config.yaml)") in text_of(configured)
+    assert text_of(again) == clean(
+        "Not created: a digest called 'harbour' already exists in this server (created from Discord); "
+        "pick another name."
+    )
+    assert text_of(configured) == clean(
+        "Not created: a digest called 'configured' already exists in this server (config.yaml); "
+        "pick another name."
+    )
     record = await store.get_digest(scene.bot.db, "configured")
     assert record is not None and record.source == "config"
 
@@ -320,7 +331,7 @@ async def test_a_preset_schedule_is_stored_as_cron_and_said_back_in_words(scene:
     reply = text_of(result)
     assert "**Posts:** at 08:00, Monday to Friday, Europe/London" in reply
     assert "Schedule: `0 8 * * mon-fri`" in reply
-    record = await store.get_digest(scene.bot.db, "harbour")
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
     assert record is not None and record.settings.schedule == "0 8 * * mon-fri"
 
 
@@ -336,7 +347,7 @@ async def test_edit_schedule_changes_the_next_run_from_now_on(scene: Scene) -> N
     assert "Stories per run: 5 → 2" in reply
     tomorrow = datetime(2026, 3, 3, 7, 30, tzinfo=UTC)
     assert timestamp_of(tomorrow) in reply, "07:30 today already passed when the schedule changed"
-    record = await store.get_digest(scene.bot.db, "harbour")
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
     assert record is not None and record.settings.schedule == "30 7 * * *"
     assert record.schedule_from == scene.clock()
 
@@ -356,7 +367,7 @@ async def test_edit_to_a_channel_the_bot_cannot_use_is_refused(scene: Scene) -> 
     result = await scene.run("edit", name="harbour", channel=closed)
 
     assert "**Send Messages**" in text_of(result)
-    record = await store.get_digest(scene.bot.db, "harbour")
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
     assert record is not None and record.channel_id == int(scene.news.id)
 
 
@@ -399,7 +410,7 @@ async def test_pause_skips_the_slot_and_resume_rechecks_permissions_without_catc
 
     await scene.reach(datetime(2026, 3, 2, 8, 31, tzinfo=UTC))
     assert scene.posted() == [], "resuming does not catch up the slot skipped during the pause"
-    [skipped] = await runs.delivery_log(scene.bot.db, "harbour")
+    [skipped] = await runs.delivery_log(scene.bot.db, scene.key("harbour"))
     assert skipped.status == "skipped" and skipped.error == "paused"
 
     await scene.reach(datetime(2026, 3, 3, 8, 0, 5, tzinfo=UTC))
@@ -428,8 +439,12 @@ async def test_run_now_twice_posts_only_what_is_new(scene: Scene) -> None:
     urls = scene.urls_posted()
     assert urls[-1] == new_url and urls.count(new_url) == 1
     assert len(urls) == len(set(urls)) == ARTICLES + 1
-    kinds = [entry.kind for entry in await runs.delivery_log(scene.bot.db, "harbour")]
+    kinds = [entry.kind for entry in await runs.delivery_log(scene.bot.db, scene.key("harbour"))]
     assert kinds == ["manual", "manual", "manual"]
+
+    status = await scene.emu.invoke("admin status", user=scene.admin, guild=scene.guild)
+    [shown] = [f["value"] for f in status.embeds[0]["fields"] if "**harbour**" in f["value"]]
+    assert ": posted (1/1 messages)" in shown, "the status finds the runs of a digest created from Discord"
 
 
 async def test_mark_seen_then_run_posts_nothing(scene: Scene) -> None:
@@ -478,7 +493,7 @@ async def test_delete_asks_to_confirm_and_cancel_changes_nothing(scene: Scene) -
 
     assert "was not deleted" in text_of(cancelled)
     assert all(button.get("disabled") for button in buttons(cancelled).values())
-    assert await store.get_digest(scene.bot.db, "harbour") is not None
+    assert await store.get_digest(scene.bot.db, scene.key("harbour")) is not None
 
 
 async def test_delete_with_confirmation_removes_the_digest_and_its_alarm(scene: Scene) -> None:
@@ -489,9 +504,25 @@ async def test_delete_with_confirmation_removes_the_digest_and_its_alarm(scene: 
 
     assert "Deleted digest **harbour**" in text_of(deleted)
     assert all(button.get("disabled") for button in buttons(deleted).values())
-    assert await store.get_digest(scene.bot.db, "harbour") is None
+    assert await store.get_digest(scene.bot.db, scene.key("harbour")) is None
     await scene.reach(datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC))
     assert scene.posted() == []
+
+
+async def test_delete_rechecks_the_server_admin_rule_when_confirmed(scene: Scene) -> None:
+    await scene.create()
+    asked = await scene.run("delete", name="harbour")
+    scene.admin.role_ids.clear()  # Manage Server taken away while the prompt waits
+
+    clicked = await click(scene, asked, "Delete")
+
+    refusal = "Not deleted. Only server admins of this server can manage this server's digests."
+    assert text_of(clicked) == refusal
+    assert all(button.get("disabled") for button in buttons(clicked).values())
+    assert await store.get_digest(scene.bot.db, scene.key("harbour")) is not None
+    [entry, *_] = await audit_log.audit_entries(scene.bot.db)
+    admin_id = int(scene.admin.user.id)
+    assert (entry.action, entry.outcome, entry.actor_id) == ("digest delete", "refused", admin_id)
 
 
 async def test_delete_unanswered_until_the_timeout_changes_nothing(
@@ -517,7 +548,7 @@ async def test_delete_unanswered_until_the_timeout_changes_nothing(
     assert "No answer: digest **harbour** was not deleted." in closed.embeds[0]["description"]
     with pytest.raises(CommandUnavailable, match="disabled"):
         await scene.emu.click(closed, buttons(asked)["Delete"]["custom_id"], user=scene.admin)
-    assert await store.get_digest(scene.bot.db, "harbour") is not None
+    assert await store.get_digest(scene.bot.db, scene.key("harbour")) is not None
 
 
 # --- who sees what
@@ -526,7 +557,7 @@ async def test_delete_unanswered_until_the_timeout_changes_nothing(
 async def test_a_member_without_rights_is_refused(scene: Scene) -> None:
     with pytest.raises(CommandUnavailable, match="hidden"):
         await scene.run("create", user=scene.plain, name="harbour", channel=scene.news, schedule=DAILY_8)
-    assert await store.get_digest(scene.bot.db, "harbour") is None
+    assert await store.get_digest(scene.bot.db, scene.key("harbour")) is None
 
     # Discord's default permission only hides the commands (servers can override it): each one also
     # applies the server-admin rule when it runs.
@@ -556,7 +587,7 @@ async def test_another_guilds_digest_is_invisible(scene: Scene) -> None:
     assert [choice["value"] for choice in own] == ["configured", "harbour"]
     listed = await scene.emu.invoke("digest list", user=scene.other_admin, guild=scene.other_guild)
     assert "harbour" not in text_of(listed)
-    record = await store.get_digest(scene.bot.db, "harbour")
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
     assert record is not None and record.paused_reason is None
 
 
@@ -575,16 +606,28 @@ async def test_changes_are_audited_and_announced_in_the_log_channel(scene: Scene
     assert edit.before["min_quality"] == 40 and edit.after["min_quality"] == 61
     assert edit.outcome == "applied"
 
-    announcements = [
-        message.embeds[0]["description"] for message in scene.emu.channel_messages(scene.logs)
-    ]
+    announcements = announced_embeds(scene)
     assert len(announcements) == 3
-    assert announcements[1].startswith(f"**digest edit** by {clean(scene.admin.user.username)}")
-    assert "Minimum quality: 40 → 61" in announcements[1]
+    assert announcements[1] == {
+        "color": NOTICE_COLORS["info"],
+        "title": "digest edit · applied",
+        "description": "Changed digest harbour. Minimum quality: 40 → 61",
+        "fields": [
+            {"name": "By", "value": f"<@{scene.admin.user.id}>", "inline": True},
+            {"name": "Server", "value": "harbour", "inline": True},
+            {"name": "Target", "value": "harbour", "inline": True},
+        ],
+    }
+    posts = scene.emu.requests_to("POST", rf"/channels/{scene.logs.id}/messages")
+    assert [post.json["allowed_mentions"] for post in posts] == [{"parse": []}] * 3, "nobody is pinged"
+
+
+def announced_embeds(scene: Scene) -> list[dict[str, Any]]:
+    return [message.embeds[0] for message in scene.emu.channel_messages(scene.logs)]
 
 
 def announcements_in(scene: Scene) -> list[str]:
-    return [message.embeds[0]["description"] for message in scene.emu.channel_messages(scene.logs)]
+    return [embed["title"] + "\n" + embed["description"] for embed in announced_embeds(scene)]
 
 
 async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) -> None:
@@ -609,15 +652,16 @@ async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) 
     assert "Send Messages" in create.after["reason"] and "**" not in create.after["reason"]
     assert "defined in config.yaml" in edit.after["reason"]
     assert "is paused" in run.after["reason"] and "quiet week" in run.after["reason"]
-    assert await store.get_digest(scene.bot.db, "blocked") is None
+    assert await store.get_digest(scene.bot.db, scene.key("blocked")) is None
 
     announced = announcements_in(scene)
-    who = clean(scene.admin.user.username)
-    refusals = [text for text in announced if ": refused — " in text]
+    refusals = [text for text in announced if " · refused\n" in text]
     assert len(refusals) == 3 and len(announced) == 5, "create and pause of harbour are announced too"
-    assert refusals[0].startswith(f"**digest create** by {who}") and "Send Messages" in refusals[0]
-    assert refusals[1].startswith(f"**digest edit** by {who}") and "config.yaml" in refusals[1]
-    assert refusals[2].startswith(f"**digest run** by {who}") and "quiet week" in refusals[2]
+    assert refusals[0].startswith("digest create · refused\n") and "Send Messages" in refusals[0]
+    assert refusals[1].startswith("digest edit · refused\n") and "config.yaml" in refusals[1]
+    assert refusals[2].startswith("digest run · refused\n") and "quiet week" in refusals[2]
+    who = {"name": "By", "value": f"<@{admin_id}>", "inline": True}
+    assert all(who in embed["fields"] for embed in announced_embeds(scene))
 
 
 async def test_title_style_and_colour_are_set_from_discord_and_a_new_digest_has_a_week_age_limit(
@@ -630,7 +674,7 @@ async def test_title_style_and_colour_are_set_from_discord_and_a_new_digest_has_
         assert line in reply
     edited = await scene.run("edit", name="harbour", title="-", style="compact")
     assert "Title: Harbour news → from the name" in text_of(edited)
-    record = await store.get_digest(scene.bot.db, "harbour")
+    record = await store.get_digest(scene.bot.db, scene.key("harbour"))
     assert record is not None
     settings = record.settings
     assert (settings.display_title, settings.style, settings.color, settings.max_age_days) == (

@@ -36,14 +36,14 @@ async def test_a_schedule_faster_than_the_limit_is_refused_at_create_and_edit(sc
         "Not created: `schedule`: `* * * * *` runs as often as every 1 minute; digests made in Discord may "
         "run at most every 15 minutes. Pick a slower schedule, for example `0 8 * * *` (daily at 08:00)."
     )
-    assert await store.get_digest(scene.bot.db, "fast") is None
+    assert await store.get_digest(scene.bot.db, scene.key("fast")) is None
     await scene.create("steady", schedule="*/15 * * * *")
     edited = await scene.run("edit", name="steady", schedule="0,10 8 * * *")
     assert text_of(edited) == (
         "Not changed: `schedule`: `0,10 8 * * *` runs as often as every 10 minutes; digests made in Discord "
         "may run at most every 15 minutes. Pick a slower schedule, for example `0 8 * * *` (daily at 08:00)."
     )
-    record = await store.get_digest(scene.bot.db, "steady")
+    record = await store.get_digest(scene.bot.db, scene.key("steady"))
     assert record is not None and record.settings.schedule == "*/15 * * * *"
 
 
@@ -56,7 +56,7 @@ async def test_a_server_creates_at_most_its_share_of_digests(scene: Scene) -> No
         "Not created: this server already has 2 digests made in Discord, the most allowed (2); delete one "
         "with `/admin digest delete` first."
     )
-    assert await store.get_digest(scene.bot.db, "three") is None
+    assert await store.get_digest(scene.bot.db, scene.key("three")) is None
     other_channel = next(iter(scene.other_guild.channels.values()))
     elsewhere = await scene.run("create", name="elsewhere", channel=other_channel, schedule="0 8 * * *",
                                 user=scene.other_admin, guild=scene.other_guild)
@@ -91,7 +91,7 @@ async def test_manual_runs_are_refused_while_one_runs_and_beyond_the_hourly_budg
     limit(scene, manual_runs_per_hour=2)
     await scene.create()
     runner = scene.bot.digest_scheduler.runner
-    async with runner._lock("harbour"):
+    async with runner._lock(scene.key("harbour")):
         busy = await scene.run("run", name="harbour")
     assert text_of(busy) == (
         "Did not run **harbour**: a run of digest 'harbour' is in progress; wait for it to finish."
@@ -138,7 +138,7 @@ async def test_the_sweep_prunes_the_audit_and_delivery_logs_by_their_configured_
     await audit(scene.bot, event)
     scene.clock.advance(days=11)
     await scene.reach(scene.clock())
-    ledger = await runs.delivery_log(scene.bot.db, "harbour")
+    ledger = await runs.delivery_log(scene.bot.db, scene.key("harbour"))
     assert [entry for entry in ledger if entry.kind == "manual"] == []
     assert len(await audit_log.audit_entries(scene.bot.db)) == 3, "audit entries younger than 30 days stay"
     scene.clock.set(old + timedelta(days=31))
@@ -160,7 +160,7 @@ async def test_a_manual_run_whose_compose_runs_past_the_budget_is_refused_in_wor
         "Did not run **harbour**: composing digest 'harbour' took longer than the database allows a read; "
         "narrow its keywords or filters."
     )
-    assert await runs.delivery_log(scene.bot.db, "harbour") == []
+    assert await runs.delivery_log(scene.bot.db, scene.key("harbour")) == []
 
 
 async def test_digest_preview_and_explain_draw_on_the_members_lookup_bucket(scene: Scene) -> None:

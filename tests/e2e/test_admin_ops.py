@@ -100,10 +100,12 @@ class World:
         return await self.emu.invoke(command, user=user, guild=self.guild, options=options)
 
     def announcements(self) -> list[str]:
+        """Each announcement as text: its title, description and field values, one a line."""
         return [
-            message.embeds[0].get("description", "")
+            "\n".join([embed["title"], embed["description"], *(f["value"] for f in embed.get("fields", []))])
             for message in self.emu.channel_messages(self.log_channel)
             if message.author.id == self.emu.bot_user.id and message.embeds
+            for embed in message.embeds[:1]
         ]
 
 
@@ -570,7 +572,7 @@ async def test_watch_mode_turns_a_burst_of_writes_into_one_reload(world: World) 
         assert len(entries) == 1
         assert entries[0].after["added"] == 5 and entries[0].actor_id is None
         assert await article_count(bot) == 10
-        await eventually(lambda: any("automatically" in a for a in world.announcements()))
+        await eventually(lambda: any("the bot (automatic)" in a for a in world.announcements()))
 
 
 async def test_a_refused_watched_reload_is_logged_and_announced_never_forced(world: World) -> None:

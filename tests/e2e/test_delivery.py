@@ -24,6 +24,7 @@ from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import DeliveryPolicy, DigestRunner, RunOutcome
 from bot.render.digest import parse_header
+from bot.render.text import clean
 from bot.store import digests as store
 from bot.store import runs
 from tests.emulator import Channel, Emulator, Guild, running_bot
@@ -92,6 +93,10 @@ class World:
     def posted(self, channel: Channel | str | None = None) -> list[Any]:
         messages = self.emu.channel_messages(channel or self.channel)
         return [m for m in messages if m.author.id == self.emu.bot_user.id]
+
+    def announced(self, channel: Channel | str | None = None) -> list[str]:
+        """The description of each announcement the bot posted in the log channel."""
+        return [m.embeds[0]["description"] for m in self.posted(channel or self.log_channel)]
 
 
 @pytest.fixture
@@ -240,7 +245,7 @@ async def test_a_channel_the_bot_cannot_use_pauses_the_digest_and_announces_it(
     assert refused.status == "refused" and words in (refused.detail or "")
     assert next_day == []
     assert [(e.status, e.skipped_count) for e in entries] == [("paused", None), ("skipped", 1)]
-    announcements = [m.content for m in world.posted(world.log_channel)]
+    announcements = world.announced()
     assert len(announcements) == 1 and "morning" in announcements[0] and words in announcements[0]
 
 
@@ -266,7 +271,7 @@ async def test_channel_delete_pauses_the_digest(world: World) -> None:
         record = await store.get_digest(bot.db, "morning")
         assert record is not None and "deleted" in (record.paused_reason or "")
         assert await reconcile_at(world, bot, utc(2026, 6, 1, 8, 0, 5), "morning") == []
-    assert any("morning" in m.content for m in world.posted(world.log_channel))
+    assert any("morning" in text for text in world.announced())
 
 
 async def test_guild_delete_pauses_its_digests_announces_it_and_later_slots_are_skipped(world: World) -> None:
@@ -287,8 +292,15 @@ async def test_guild_delete_pauses_its_digests_announces_it_and_later_slots_are_
         entries = await ledger(bot, "morning")
     reason = f"the bot is no longer in server {world.guild.id} (news)"
     assert record is not None and record.paused_reason == reason
-    announcements = [m.content for m in world.posted(ops_log)]
-    assert len(announcements) == 1 and "**morning**" in announcements[0] and reason in announcements[0]
+    [announcement] = [m.embeds[0] for m in world.posted(ops_log)]
+    assert announcement["title"] == "Digest paused"
+    assert announcement["description"] == (
+        f"⏸️ Digest **morning** is paused: {clean(reason)}. Fix it, then resume the digest."
+    )
+    assert announcement["fields"] == [
+        {"name": "Channel", "value": f"<#{world.channel.id}>", "inline": True},
+        {"name": "Server", "value": f"`{world.guild.id}`", "inline": True},
+    ], "the bot has left the server: it is named by its id"
     assert [(e.kind, e.status, e.error, e.skipped_first, e.skipped_count) for e in entries] == [
         ("skipped", "skipped", "paused", "2026-06-01T08:00", 1)
     ]
@@ -305,7 +317,7 @@ async def test_a_digest_paused_twice_is_announced_once_and_keeps_its_first_reaso
         record = await store.get_digest(bot.db, "morning")
     assert (first, second, again) == (True, False, False)
     assert record is not None and record.paused_reason == "first reason"
-    announcements = [m.content for m in world.posted(world.log_channel)]
+    announcements = world.announced()
     assert len(announcements) == 1 and "first reason" in announcements[0]
 
 
@@ -329,7 +341,7 @@ async def test_a_channel_deleted_during_a_delivery_is_announced_once(world: Worl
         record = await store.get_digest(bot.db, "morning")
     assert [o.status for o in outcomes] == ["paused"]
     assert record is not None and "was deleted" in (record.paused_reason or "")
-    announcements = [m.content for m in world.posted(world.log_channel)]
+    announcements = world.announced()
     assert len(announcements) == 1 and "was deleted" in announcements[0]
 
 

@@ -64,7 +64,7 @@ async def test_digest_list_shows_this_servers_digests_only(
     async with running_bot(create_bot(config, clock=lambda: NOW), emulator) as bot:
         await store.create_digest(bot.db, digest("weekly", news, schedule="0 9 * * mon"),
                                   guild_id=int(home.id), now=NOW)
-        await store.set_paused(bot.db, "weekly", "missing access to the channel", now=NOW)
+        await store.set_paused(bot.db, f"{home.id}/weekly", "missing access to the channel", now=NOW)
         result = await emulator.invoke("digest list", user=member, guild=home, channel=news)
 
     assert result.ephemeral

@@ -2,8 +2,8 @@
 
 from .driver import CommandUnavailable, Emulator, InteractionNotAnswered, InteractionResult
 from .harness import running_bot
-from .server import Fault, RecordedRequest, Violation
-from .state import Channel, Guild, Member, Message, Overwrite, Role, User
+from .server import Fault, Ping, RecordedRequest, Violation
+from .state import Channel, Guild, Member, Message, Overwrite, Role, TeamMember, User
 
 __all__ = [
     "Channel",
@@ -16,8 +16,10 @@ __all__ = [
     "Member",
     "Message",
     "Overwrite",
+    "Ping",
     "RecordedRequest",
     "Role",
+    "TeamMember",
     "User",
     "Violation",
     "running_bot",

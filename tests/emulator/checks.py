@@ -29,6 +29,7 @@ ROW_ITEMS_MAX = 5
 CUSTOM_ID_MAX = 100
 BUTTON_LABEL_MAX = 80
 SELECT_OPTIONS_MAX = 25
+APPLIED_TAGS_MAX = 5
 
 # Discord's documented name pattern is ^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$; \w covers letters,
 # digits and underscore for the scripts the project uses.
@@ -80,7 +81,8 @@ def embed_characters(embed: dict[str, Any]) -> int:
 
 
 def check_allowed_mentions(body: dict[str, Any], *, required: bool) -> list[str]:
-    """The project's rule: nothing a message says may ping @everyone, a role or a user."""
+    """The project's rule: nothing a message says may ping @everyone or a user, and at most the one role
+    a digest opted into, named explicitly (never by parsing)."""
     mentions = body.get("allowed_mentions")
     if mentions is None:
         return ["allowed_mentions: missing (must be sent and must allow no mentions)"] if required else []
@@ -89,9 +91,11 @@ def check_allowed_mentions(body: dict[str, Any], *, required: bool) -> list[str]
     for kind in FORBIDDEN_PARSE:
         if kind in parse:
             problems.append(f"allowed_mentions.parse: allows {kind!r}")
-    for key in ("roles", "users"):
-        if mentions.get(key):
-            problems.append(f"allowed_mentions.{key}: allows {mentions[key]!r}")
+    if mentions.get("users"):
+        problems.append(f"allowed_mentions.users: allows {mentions['users']!r}")
+    roles = mentions.get("roles") or []
+    if len(roles) > 1:
+        problems.append(f"allowed_mentions.roles: allows {len(roles)} roles, a digest pings at most one")
     if mentions.get("replied_user"):
         problems.append("allowed_mentions.replied_user: must be false")
     return problems

@@ -21,12 +21,13 @@ from aiohttp import web
 
 from . import openapi
 from .gateway import GUILDS_PER_RECOMMENDED_SHARD, MAX_GUILDS_PER_SHARD, Gateway
-from .server import Fault, RecordedRequest, RestApi, Violation
+from .server import Fault, Ping, RecordedRequest, RestApi, Violation
 from .state import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
     BOT_DEFAULT,
     EVERYONE_DEFAULT,
+    GUILD_FORUM,
     GUILD_TEXT,
     INTENT_GUILD_MEMBERS,
     INTENT_GUILDS,
@@ -37,6 +38,7 @@ from .state import (
     Message,
     Overwrite,
     Role,
+    TeamMember,
     User,
     World,
 )
@@ -127,8 +129,12 @@ class Emulator:
         max_guilds_per_shard: int = MAX_GUILDS_PER_SHARD,
         guilds_per_recommended_shard: int = GUILDS_PER_RECOMMENDED_SHARD,
         max_concurrency: int = 1,
+        crosspost_limit: int = 10,
+        crosspost_window: float = 3600.0,
     ) -> None:
         self.world = World()
+        self.crosspost_limit = crosspost_limit
+        self.crosspost_window = crosspost_window
         self.interaction_deadline = interaction_deadline
         self.clock = clock
         self.nonce_window = nonce_window
@@ -211,12 +217,13 @@ class Emulator:
     def add_user(self, username: str | None = None, *, bot: bool = False) -> User:
         return self.world.add_user(username, bot=bot)
 
-    def set_owner(self, user: User, *, team: Iterable[User] = ()) -> None:
-        """The application's owner, and optionally its team members (owner included in the team)."""
+    def set_owner(self, user: User, *, team: Iterable[User | TeamMember] = ()) -> None:
+        """The application's owner, and optionally its team (the owner is in it as an accepted admin;
+        plain users join as accepted admins, a `TeamMember` with its own role and membership state)."""
         self.world.application.owner = user
-        members = list(team)
+        members = [m if isinstance(m, TeamMember) else TeamMember(m) for m in team]
         self.world.application.team_members = (
-            [user, *[m for m in members if m.id != user.id]] if members else []
+            [TeamMember(user), *[m for m in members if m.user.id != user.id]] if members else []
         )
 
     def add_guild(
@@ -258,18 +265,58 @@ class Emulator:
             self._outbox.append(partial(self.gateway.announce_guild, guild.id))
         return guild
 
-    def add_role(self, guild: Guild, name: str, *, permissions: int = 0) -> Role:
+    def add_role(self, guild: Guild, name: str, *, permissions: int = 0, mentionable: bool = False) -> Role:
         role = Role(
             id=self.world.snowflakes.next(),
             guild_id=guild.id,
             name=name,
             permissions=permissions,
             position=len(guild.roles),
+            mentionable=mentionable,
         )
         guild.roles[role.id] = role
         self._queue("GUILD_ROLE_CREATE", {"guild_id": guild.id, "role": role.payload()}, INTENT_GUILDS)
         return role
 
+    def set_role_mentionable(self, guild: Guild, role: Role, mentionable: bool) -> None:
+        """Server settings → Roles → "Allow anyone to @mention this role" (GUILD_ROLE_UPDATE)."""
+        role.mentionable = mentionable
+        self._queue("GUILD_ROLE_UPDATE", {"guild_id": guild.id, "role": role.payload()}, INTENT_GUILDS)
+
+    def delete_role(self, guild: Guild, role: Role) -> None:
+        guild.roles.pop(role.id, None)
+        for member in guild.members.values():
+            member.role_ids = [role_id for role_id in member.role_ids if role_id != role.id]
+        self._queue("GUILD_ROLE_DELETE", {"guild_id": guild.id, "role_id": role.id}, INTENT_GUILDS)
+
+    def add_forum(self, guild: Guild, name: str = "news-forum", *, tags: Iterable[str] = ()) -> Channel:
+        """A forum channel (type 15) with these tags available."""
+        channel = Channel(
+            id=self.world.snowflakes.next(),
+            type=GUILD_FORUM,
+            name=name,
+            guild_id=guild.id,
+            position=len(guild.channels),
+            available_tags=[
+                {"id": self.world.snowflakes.next(), "name": tag, "moderated": False, "emoji_id": None,
+                 "emoji_name": None}
+                for tag in tags
+            ],
+        )
+        guild.channels[channel.id] = channel
+        self.world.channels[channel.id] = channel
+        self._queue("CHANNEL_CREATE", channel.payload(), INTENT_GUILDS)
+        return channel
+
+    def forum_posts(self, forum: Channel) -> list[Channel]:
+        """The posts (threads) of a forum, oldest first."""
+        return sorted((c for c in self.world.channels.values() if c.is_thread and c.parent_id == forum.id),
+                      key=lambda c: int(c.id))
+
+    @property
+    def pings(self) -> list[Ping]:
+        """Every message that notified anyone, with whom it notified."""
+        return self.rest.pings
     def add_channel(
         self,
         guild: Guild,

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import checks
+from .channel_kinds import ChannelKindRoutes
 from .state import (
     ATTACH_FILES,
     EPHEMERAL,
+    GUILD_FORUM,
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     INTENT_GUILDS,
@@ -72,6 +74,17 @@ class RecordedRequest:
     #: When it arrived and when it was answered (time.monotonic()): what overlapped what.
     at: float = field(default_factory=time.monotonic)
     answered_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Ping:
+    """Who one message notified: @everyone/@here, role ids, user ids (recorded only when any)."""
+
+    message_id: str
+    channel_id: str
+    everyone: bool
+    roles: tuple[str, ...]
+    users: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,8 @@ class RestApi:
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
         self.faults: list[Fault] = []
+        self.pings: list[Ping] = []
+        self.channel_kinds = ChannelKindRoutes(self)
         self._nonces: dict[tuple[str, str, str], tuple[str, float]] = {}
         self.app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         self._add_routes()
@@ -197,6 +212,9 @@ class RestApi:
             ("DELETE", "/channels/{cid}/messages/{mid}", self.delete_message),
             ("POST", "/channels/{cid}/messages/{mid}/threads", self.thread_from_message),
             ("POST", "/channels/{cid}/threads", self.thread_without_message),
+            ("POST", "/channels/{cid}/messages/{mid}/crosspost", self.channel_kinds.crosspost),
+            ("GET", "/channels/{cid}/threads/archived/public", self.channel_kinds.archived_public_threads),
+            ("GET", "/guilds/{guild}/threads/active", self.channel_kinds.active_threads),
         ]
         for method, path, handler in routes:
             self.app.router.add_route(method, API_PREFIX + path, handler)
@@ -433,9 +451,10 @@ class RestApi:
         *,
         flags: int | None = None,
         interaction: InteractionRecord | None = None,
+        message_id: str | None = None,
     ) -> Message:
         message = Message(
-            id=self.world.snowflakes.next(),
+            id=message_id or self.world.snowflakes.next(),
             channel_id=channel.id,
             guild_id=channel.guild_id,
             author=self.world.bot_user,
@@ -455,8 +474,24 @@ class RestApi:
                 "name": interaction.name,
                 "user": interaction.user.payload(),
             }
+        self._mentions(message, channel, body)
         self.world.messages[message.id] = message
         return message
+
+    def _mentions(self, message: Message, channel: Channel, body: dict[str, Any]) -> None:
+        """Works out whom the new message notifies, given its allowed_mentions, and records it."""
+        guild = self.world.guilds.get(channel.guild_id or "")
+        if guild is None or message.ephemeral:
+            return
+        author = guild.members.get(self.world.bot_user.id)
+        everyone, roles, users = guild.triggered_mentions(
+            author, channel, message.content, body.get("allowed_mentions")
+        )
+        message.mention_everyone = everyone
+        message.mention_roles = roles
+        message.mention_users = [self.world.users[user_id] for user_id in users]
+        if everyone or roles or users:
+            self.pings.append(Ping(message.id, channel.id, everyone, tuple(roles), tuple(users)))
 
     async def _announce(self, event: str, message: Message) -> None:
         """MESSAGE_* events for messages others can see (ephemeral ones never reach the gateway)."""
@@ -519,6 +554,8 @@ class RestApi:
         channel = self._channel(request.match_info["cid"])
         body = self._body(request)
         files: list[UploadedFile] = request[FILES]
+        if channel.type == GUILD_FORUM:
+            raise DiscordError(400, 50008, "Cannot send messages in a non-text channel")
         needed = [SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES]
         if files:
             needed.append(ATTACH_FILES)
@@ -592,6 +629,8 @@ class RestApi:
 
     async def thread_without_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request.match_info["cid"])
+        if channel.type == GUILD_FORUM:
+            return await self.channel_kinds.forum_post(request, channel)
         self._require(channel, 1 << 35)
         self._check(request, [])
         thread = await self._create_thread(channel, self.world.snowflakes.next(), self._body(request))

@@ -7,6 +7,7 @@ so the REST routes, the gateway and the driver all read and write one consistent
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -62,10 +63,13 @@ BOT_DEFAULT = (
 GUILD_TEXT = 0
 DM = 1
 GUILD_CATEGORY = 4
+GUILD_ANNOUNCEMENT = 5
 PUBLIC_THREAD = 11
+GUILD_FORUM = 15
 THREAD_TYPES = frozenset({10, 11, 12})
 
 # Message flags.
+CROSSPOSTED = 1 << 0
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 
@@ -74,6 +78,11 @@ INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MEMBERS = 1 << 1
 INTENT_GUILD_MESSAGES = 1 << 9
 INTENT_DIRECT_MESSAGES = 1 << 12
+
+
+_MENTION_EVERYONE = re.compile(r"@(?:everyone|here)")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 def iso_now() -> str:
@@ -129,6 +138,7 @@ class Role:
     permissions: int
     position: int = 0
     managed: bool = False
+    mentionable: bool = False
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -142,7 +152,7 @@ class Role:
             "position": self.position,
             "permissions": str(self.permissions),
             "managed": self.managed,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "flags": 0,
         }
 
@@ -172,6 +182,9 @@ class Channel:
     owner_id: str | None = None
     recipients: list[User] = field(default_factory=list)
     archived: bool = False
+    #: A forum's tags ({"id", "name", "moderated", "emoji_id", "emoji_name"}), and a forum post's tag ids.
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    applied_tags: list[str] = field(default_factory=list)
 
     @property
     def is_thread(self) -> bool:
@@ -210,9 +223,18 @@ class Channel:
                     "locked": False,
                     "create_timestamp": iso_now(),
                 },
+                applied_tags=list(self.applied_tags),
             )
         else:
             data.update(topic=None, permission_overwrites=[ow.payload() for ow in self.overwrites])
+        if self.type == GUILD_FORUM:
+            data.update(
+                available_tags=[dict(tag) for tag in self.available_tags],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+            )
         return data
 
 
@@ -316,6 +338,36 @@ class Guild:
             return ALL_PERMISSIONS
         return perms
 
+    def triggered_mentions(
+        self, author: Member | None, channel: Channel, content: str, allowed: dict[str, Any] | None
+    ) -> tuple[bool, list[str], list[str]]:
+        """Who a message would notify, as Discord decides: (@everyone/@here, role ids, user ids).
+
+        A mention counts only when `allowed` (allowed_mentions; absent means parse everything) lets it
+        through; a role pings only when it is mentionable or the author has Mention Everyone in the
+        channel, and @everyone/@here only with Mention Everyone."""
+        parse = ["everyone", "roles", "users"] if allowed is None else list(allowed.get("parse") or [])
+        allowed_roles = [] if allowed is None else [str(r) for r in allowed.get("roles") or []]
+        allowed_users = [] if allowed is None else [str(u) for u in allowed.get("users") or []]
+        perms = self.channel_permissions(author, channel) if author is not None else 0
+        may_mention_everyone = bool(perms & MENTION_EVERYONE)
+        everyone = (
+            "everyone" in parse and may_mention_everyone and _MENTION_EVERYONE.search(content) is not None
+        )
+        roles = []
+        for role_id in dict.fromkeys(_ROLE_MENTION.findall(content)):
+            role = self.roles.get(role_id)
+            if role is None or not ("roles" in parse or role_id in allowed_roles):
+                continue
+            if role.mentionable or may_mention_everyone:
+                roles.append(role_id)
+        users = [
+            user_id
+            for user_id in dict.fromkeys(_USER_MENTION.findall(content))
+            if user_id in self.members and ("users" in parse or user_id in allowed_users)
+        ]
+        return everyone, roles, users
+
     def channel_permissions(self, member: Member, channel: Channel) -> int:
         """Discord's overwrite algorithm: @everyone, then the member's roles together, then the member."""
         perms = self.base_permissions(member)
@@ -383,6 +435,10 @@ class Message:
     edited_timestamp: str | None = None
     deleted: bool = False
     thread_id: str | None = None
+    #: What Discord would notify for this message (see `Guild.triggered_mentions`).
+    mention_everyone: bool = False
+    mention_roles: list[str] = field(default_factory=list)
+    mention_users: list[User] = field(default_factory=list)
 
     @property
     def ephemeral(self) -> bool:
@@ -428,9 +484,9 @@ class Message:
             "timestamp": self.timestamp,
             "edited_timestamp": self.edited_timestamp,
             "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
+            "mention_everyone": self.mention_everyone,
+            "mentions": [user.payload() for user in self.mention_users],
+            "mention_roles": list(self.mention_roles),
             "mention_channels": [],
             "attachments": [a.payload() for a in self.attachments],
             "embeds": self.embeds,
@@ -486,32 +542,46 @@ class InteractionRecord:
         return self.callback_type is not None
 
 
+#: A team member's `membership_state` (Discord's TeamMembershipStates) and `role` (TeamMemberRoles).
+TEAM_INVITED = 1
+TEAM_ACCEPTED = 2
+TEAM_ROLES = ("admin", "developer", "read_only")
+
+
+@dataclass
+class TeamMember:
+    user: User
+    role: str = "admin"
+    membership_state: int = TEAM_ACCEPTED
+
+    def payload(self, team_id: str) -> dict[str, Any]:
+        return {
+            "membership_state": self.membership_state,
+            "team_id": team_id,
+            "user": self.user.payload(),
+            "role": self.role,
+            "permissions": ["*"],
+        }
+
+
 @dataclass
 class Application:
     id: str
     name: str
     owner: User
-    team_members: list[User] = field(default_factory=list)
+    team_members: list[TeamMember] = field(default_factory=list)
     flags: int = 0
 
     def payload(self, bot: User) -> dict[str, Any]:
         team = None
         if self.team_members:
+            team_id = str(int(self.id) + 1)
             team = {
-                "id": str(int(self.id) + 1),
+                "id": team_id,
                 "name": f"{self.name} team",
                 "icon": None,
                 "owner_user_id": self.owner.id,
-                "members": [
-                    {
-                        "membership_state": 2,
-                        "team_id": str(int(self.id) + 1),
-                        "user": u.payload(),
-                        "role": "admin",
-                        "permissions": ["*"],
-                    }
-                    for u in self.team_members
-                ],
+                "members": [member.payload(team_id) for member in self.team_members],
             }
         return {
             "id": self.id,

@@ -45,6 +45,7 @@ def make_ctx(
     first_run: bool = False,
     delivered: Iterable[Delivered] = (),
     keyword_hits: frozenset[str] | None = None,
+    excluded_keyword_hits: dict[str, frozenset[str]] | None = None,
 ) -> DigestContext:
     return DigestContext(
         settings=settings or make_settings(),
@@ -53,4 +54,5 @@ def make_ctx(
         delivered={record.url: record for record in delivered},
         keyword_hits=keyword_hits,
         slot_time=SLOT,
+        excluded_keyword_hits=excluded_keyword_hits or {},
     )

@@ -102,13 +102,13 @@ async def test_the_seed_listing_itself_as_related_shows_once(db: Database) -> No
 async def test_after_the_first_run_only_new_articles_are_posted(db: Database, corpus: Path) -> None:
     record = await store.create_digest(db, digest(), guild_id=1, now=T0)
     plan, _ = await compose_next(db, record, now=T0)
-    run = await runs.claim_run(db, "morning", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
+    run = await runs.claim_run(db, "1/morning", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
                                 plan=plan, now=T0)
     assert run is not None
     for message in run.messages:
         await runs.record_sent(db, run.id, message.part, message_id=message.part, channel_id=111, now=T0)
 
-    after_first = await store.get_digest(db, "morning")
+    after_first = await store.get_digest(db, "1/morning")
     assert after_first is not None
     nothing, selection = await compose_next(db, after_first, now=T0)
     assert nothing.is_empty and selection.stories == ()
@@ -125,14 +125,14 @@ async def test_a_config_digest_not_yet_created_previews_as_created_now(db: Datab
     plan, selection = await compose_next(db, settings, now=T0)
     assert [story.lead.id for story in selection.stories] == ["7e22685a7d214d17"], "the freshest seed"
     assert not plan.is_empty
-    assert await store.get_digest(db, "configured") is None, "previewing creates nothing"
+    assert await store.get_digest(db, "1/configured") is None, "previewing creates nothing"
 
 
 async def test_a_digest_sharing_a_channel_never_leads_with_what_the_other_delivered(db: Database) -> None:
     first = await store.create_digest(db, digest("first", backlog=1), guild_id=1, now=T0)
     second = await store.create_digest(db, digest("second", backlog=2), guild_id=1, now=T0)
     plan, _ = await compose_next(db, first, now=T0)
-    run = await runs.claim_run(db, "first", "s", kind="manual", fire_time=T0, plan=plan, now=T0)
+    run = await runs.claim_run(db, "1/first", "s", kind="manual", fire_time=T0, plan=plan, now=T0)
     assert run is not None
     await runs.record_sent(db, run.id, 1, message_id=1, channel_id=111, now=T0)
 
@@ -151,13 +151,13 @@ async def test_explain_says_delivered_backlog_and_filtered(db: Database) -> None
     assert not outside.included and "ranks 2" in outside.reason
     assert "outside the first run's backlog of 1" in outside.reason
 
-    await runs.mark_seen(db, "morning", ["https://www.nola.com/news/crime_police/"
+    await runs.mark_seen(db, "1/morning", ["https://www.nola.com/news/crime_police/"
                                           "article_2e2fccb2-3e5c-11eb-a45d-032cabc1b089.html"], now=T0)
     delivered = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
     assert not delivered.included
     assert "already delivered" in delivered.reason and "'morning'" in delivered.reason
 
-    strict = await store.update_digest(db, "morning", digest(min_quality=50), now=T0)
+    strict = await store.update_digest(db, "1/morning", digest(min_quality=50), now=T0)
     filtered = await explain_article(db, strict, "7e22685a7d214d17", now=T0)
     assert not filtered.included and "below the digest's minimum of 50" in filtered.reason
 

@@ -92,7 +92,8 @@ def test_shipped_example_digest_is_valid(tmp_path: Path, monkeypatch: pytest.Mon
     assert set(digest.as_mapping()) == {
         "name", "channel_id", "schedule", "timezone", "min_quality", "topics", "providers", "keywords",
         "published_only", "max_age_days", "max_articles", "max_related", "backlog", "mode", "log_channel_id",
-        "style", "color", "title",
+        "style", "color", "title", "exclude_topics", "exclude_providers", "exclude_keywords", "footer",
+        "publish", "ping_role", "forum_tags",
     }
     assert digest.schedule == "0 8 * * mon-fri"
     assert (digest.title, digest.style, digest.color) == ("Morning brief", "rich", 0x1F8B4C)

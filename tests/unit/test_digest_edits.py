@@ -75,6 +75,15 @@ def test_a_created_digest_gets_the_configured_defaults_for_what_was_not_given() 
     assert (settings.min_quality, settings.backlog, settings.timezone) == (55, 2, "UTC")
 
 
+def test_a_digest_created_from_discord_never_inherits_the_operators_log_channel() -> None:
+    defaults = DigestDefaults(log_channel_id=99)
+    plain = creation_mapping("harbour", 10, "0 8 * * *", DigestOptions())
+    own = creation_mapping("harbour", 10, "0 8 * * *", DigestOptions(log_channel_id=12))
+
+    assert digest_settings_from_mapping(plain, defaults, where="digest", file=None).log_channel_id is None
+    assert digest_settings_from_mapping(own, defaults, where="digest", file=None).log_channel_id == 12
+
+
 def test_a_digest_created_from_discord_skips_articles_older_than_a_week_unless_told_and_says_so() -> None:
     fresh = validate(creation_mapping("harbour", 10, "0 8 * * *", DigestOptions()))
     assert fresh.max_age_days == 7
@@ -167,7 +176,7 @@ def test_describe_creation_and_deletion() -> None:
     deleted = describe_changes(settings, None, clean)
 
     assert created[0] == "Name: → harbour"
-    assert "Providers: → any" in created and "Log channel: → the bot-wide one" in created
+    assert "Providers: → any" in created and "Log channel: → the server's" in created
     assert deleted[0] == "Name: harbour →"
     assert len(created) == len(deleted) == len(settings)
 

@@ -70,6 +70,9 @@ def related(title: str, url: str, quality: int | None = None, **extra: object) -
         ("https://example.com/a.html?AMP", "https://example.com/a.html?AMP"),
         ("  https://example.com/a  ", "https://example.com/a"),
         ("https://example.com./a", "https://example.com/a"),
+        ("https://user:secret@example.com/a", "https://example.com/a"),
+        ("https://user@Example.com:8443/a?x=1", "https://example.com:8443/a?x=1"),
+        ("https://a:b@c@example.com/a", "https://example.com/a"),
     ],
 )
 def test_canonical_url(value: str, expected: str) -> None:
@@ -252,6 +255,41 @@ def test_provider_domain_is_lower_cased_and_a_bare_name_is_accepted() -> None:
     odd = article(normalize_article("f.txt", raw(provider=["Reuters"])))
     assert odd.provider is None
     assert odd.warnings == ("provider: expected a mapping with name and domain, got ['Reuters']",)
+
+
+def test_credentials_are_dropped_from_every_stored_url() -> None:
+    loaded = article(normalize_article("f.txt", raw(
+        webUrl="https://editor:hunter2@news.example/story",
+        originalUrl="https://editor:hunter2@news.example/original",
+        ampWebUrl="https://editor:hunter2@news.example/amp",
+        images=[{"url": "https://editor:hunter2@cdn.example/i.jpg"}],
+        related=[related("Other", "https://u:p@other.example/x")],
+    )))
+    stored = [loaded.url, loaded.original_url, loaded.amp_url, loaded.images[0].url, loaded.related[0].url]
+    assert stored == [
+        "https://news.example/story", "https://news.example/original", "https://news.example/amp",
+        "https://cdn.example/i.jpg", "https://other.example/x",
+    ]
+    assert not any("hunter2" in url or "@" in url for url in stored)
+
+
+@pytest.mark.parametrize("domain", [
+    "evil.example/@x", "user@evil.example", "evil.example:8080", "evil example.com", "localhost",
+    "-bad.example", "a" * 64 + ".example", "evil.example/path", "[::1]", "exa_mple.com",
+])
+def test_a_provider_domain_that_is_not_a_host_name_is_dropped_with_a_warning(domain: str) -> None:
+    loaded = article(normalize_article("f.txt", raw(provider={"name": "Outlet", "domain": domain})))
+    assert loaded.provider == Provider(name="Outlet")
+    assert len(loaded.warnings) == 1
+    assert loaded.warnings[0].startswith("provider.domain: expected a host name such as example.com, got ")
+
+
+@pytest.mark.parametrize("domain", ["nola.com", "news.example.co.uk", "xn--bcher-kva.example", "bücher.de",
+                                    "Example.COM.", "a-b.example"])
+def test_host_name_provider_domains_are_kept(domain: str) -> None:
+    loaded = article(normalize_article("f.txt", raw(provider={"name": "Outlet", "domain": domain})))
+    assert loaded.provider == Provider(name="Outlet", domain=domain.lower().rstrip("."))
+    assert loaded.warnings == ()
 
 
 def test_images_keep_only_http_urls() -> None:

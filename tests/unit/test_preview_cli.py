@@ -99,7 +99,7 @@ async def test_preview_names_a_digest_or_takes_the_first_configured(db: Database
 
 async def test_preview_finds_a_runtime_digest_and_shows_an_empty_run(db: Database) -> None:
     record = await store.create_digest(db, digest("mine", min_quality=0), guild_id=1, now=T0)
-    await runs.claim_run(db, "mine", "manual-x", kind="manual", fire_time=T0, plan=Plan("mine"), now=T0)
+    await runs.claim_run(db, "1/mine", "manual-x", kind="manual", fire_time=T0, plan=Plan("mine"), now=T0)
 
     settings, plan = await preview_plan(db, Config(), "mine", now=T0)
     assert settings == record.settings
@@ -107,6 +107,21 @@ async def test_preview_finds_a_runtime_digest_and_shows_an_empty_run(db: Databas
     assert format_plan(settings, plan) == (
         "Digest 'mine': nothing new to post; its next run would post nothing."
     )
+
+
+async def test_preview_names_a_digest_by_key_when_several_servers_use_its_name(db: Database) -> None:
+    first = await store.create_digest(db, digest("mine", min_quality=0), guild_id=1, now=T0)
+    await store.create_digest(db, digest("mine", min_quality=90), guild_id=2, now=T0)
+
+    with pytest.raises(store.DigestNotFound) as ambiguous:
+        await preview_plan(db, Config(), "mine", now=T0)
+    assert str(ambiguous.value) == "several servers have a digest called 'mine'; name one of: 1/mine, 2/mine"
+    settings, _plan = await preview_plan(db, Config(), "1/mine", now=T0)
+    assert settings == first.settings
+    strict, nothing = await preview_plan(db, Config(), "2/mine", now=T0)
+    lifted, everything = await preview_plan(db, Config(), "2/mine", now=T0, everything=True)
+    assert strict.min_quality == 90 and nothing.is_empty
+    assert lifted.min_quality == 0 and not everything.is_empty, "--all lifts a stored digest's filters too"
 
 
 async def test_preview_text_lists_each_message_and_story(db: Database) -> None:
@@ -124,14 +139,14 @@ async def test_digests_table_shows_next_runs_in_local_time_and_utc(db: Database)
     await store.sync_config_digests(db, config.digests[:1], now=T0)
     await store.set_paused(db, "paris", "missing access to the channel", now=T0)
     await store.create_digest(db, digest("runtime", schedule="*/15 * * * *"), guild_id=1, now=T0)
-    await store.set_last_checked(db, "runtime", T0 + timedelta(hours=1))
+    await store.set_last_checked(db, "1/runtime", T0 + timedelta(hours=1))
 
     rows = await digest_schedule_table(db, config, now=T0)
 
     assert [(row.name, row.source, row.state) for row in rows] == [
         ("paris", "config", "paused: missing access to the channel"),
         ("later", "config", "not created yet"),
-        ("runtime", "runtime", "active"),
+        ("1/runtime", "runtime", "active"),
     ]
     paris = schedule_row_json(rows[0])
     assert paris["next_run_utc"] == "2026-03-03T07:00:00Z"

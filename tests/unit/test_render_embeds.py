@@ -189,6 +189,12 @@ def test_non_http_urls_never_become_links_or_images() -> None:
     assert rendered.shown_urls == ()
 
 
+@pytest.mark.parametrize("domain", ["evil.example/@x", "user:pw@evil.example", "evil.example:1/x"])
+def test_a_stored_provider_domain_that_is_not_a_host_name_never_becomes_the_author_link(domain: str) -> None:
+    embed = article_embed(make_article(provider=Provider("Outlet", domain))).embed
+    assert embed["author"] == {"name": "Outlet"}
+
+
 def test_article_without_optional_parts() -> None:
     article = make_article(excerpt=None, quality=None, heat=None, topics=(), images=(), provider=None)
     embed = article_embed(article).embed

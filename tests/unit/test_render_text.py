@@ -11,11 +11,13 @@ from bot.render.text import (
     ZERO_WIDTH_SPACE,
     clean,
     discord_timestamp,
+    embed_text,
     escape_markdown,
     finish_excerpt,
     link_target,
     link_urls,
     markdown_to_plain,
+    name_text,
     neutralize_mentions,
     plain,
     safe_url,
@@ -178,6 +180,23 @@ def test_discord_timestamp_styles_and_timezones() -> None:
 def test_discord_timestamp_rejects_unknown_style() -> None:
     with pytest.raises(ValueError, match="style"):
         discord_timestamp(datetime(2024, 1, 1, tzinfo=UTC), "x")
+
+
+def test_a_name_shows_as_the_text_it_is_never_a_link_bold_or_mention() -> None:
+    shown = name_text("[re-verify the bot token here](https://evil.example) **x** <@1> @everyone")
+    assert shown == (
+        "\\[re-verify the bot token here\\]\\(https:\u200b//evil.example\\) \\*\\*x\\*\\* "
+        "<\u200b@1> @\u200beveryone"
+    )
+
+
+def test_embed_text_keeps_mentions_which_never_ping_in_an_embed_and_escapes_the_rest() -> None:
+    text = "Channel: <#12> → <#34>; by <@5> for <@&6>; **loud** @here http://x.example/a_b"
+    assert embed_text(text) == (
+        "Channel: <#12> → <#34>; by <@5> for <@&6>; \\*\\*loud\\*\\* @\u200bhere "
+        "http:\u200b//x.example/a\\_b"
+    )
+    assert embed_text(None) == ""
 
 
 def test_urls_in_text_become_working_links_without_escapes() -> None:

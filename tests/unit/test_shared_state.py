@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CHANNEL = 111
+#: The key of the digest the tests create from Discord in server 5 (`store.digest_key`).
+MORNING = "5/morning"
 
 Opener = Callable[[str], Awaitable[Database]]
 
@@ -75,27 +77,27 @@ async def test_a_slot_claimed_by_two_processes_at_once_is_claimed_once(process: 
     for round_ in range(5):  # both transactions run at once, on two connections, every round
         slot = f"2026-03-0{round_ + 3}T08:00"
         claims = await asyncio.gather(*(
-            runs.claim_run(database, "morning", slot, kind="scheduled", fire_time=T0, plan=plan, now=T0)
+            runs.claim_run(database, MORNING, slot, kind="scheduled", fire_time=T0, plan=plan, now=T0)
             for database in (first, second)
         ))
         assert sum(claim is not None for claim in claims) == 1, slot
-    assert len(await runs.delivery_log(second, "morning", limit=50)) == 5
+    assert len(await runs.delivery_log(second, MORNING, limit=50)) == 5
 
 
 async def test_a_successor_finishes_the_run_its_predecessor_claimed(process: Opener) -> None:
     old = await process("old")
     await store.create_digest(old, digest(), guild_id=5, now=T0)
-    claimed = await runs.claim_run(old, "morning", "s1", kind="scheduled", fire_time=T0, now=T0,
+    claimed = await runs.claim_run(old, MORNING, "s1", kind="scheduled", fire_time=T0, now=T0,
                                    plan=one_message_plan("morning", "https://x.test/1"))
     assert claimed is not None
     await old.close()
 
     new = await process("new")
-    [pending] = await runs.unfinished_runs(new, "morning")
+    [pending] = await runs.unfinished_runs(new, MORNING)
     assert pending.id == claimed.id and pending.next_part is not None
     await runs.record_sent(new, pending.id, 1, message_id=9, channel_id=CHANNEL, now=T0)
     await runs.finish_run(new, pending.id, "posted", now=T0)
-    assert await runs.unfinished_runs(new, "morning") == []
+    assert await runs.unfinished_runs(new, MORNING) == []
     assert set(await runs.channel_deliveries(new, CHANNEL)) == {"https://x.test/1"}
 
 
@@ -108,7 +110,7 @@ async def test_the_pool_leaves_out_what_another_process_delivered(process: Opene
     before = await candidates.digest_pool(second, everything, watermark=0, first_run=False, slot_time=T0)
     best = [article.url for article in before[:3]]
 
-    assert await runs.mark_seen(first, "morning", [*best, best[0]], now=T0) == 3
+    assert await runs.mark_seen(first, MORNING, [*best, best[0]], now=T0) == 3
     after = await candidates.digest_pool(second, everything, watermark=0, first_run=False, slot_time=T0)
     assert [article.url for article in after] == [article.url for article in before[3:]]
     small = await candidates.digest_pool(second, everything, watermark=0, first_run=False, slot_time=T0,
