@@ -329,8 +329,8 @@ def _candidates_sql(
     FTS5 walks the matches in descending rowid order from its doclists; the walk drives the query (the
     CROSS JOIN keeps SQLite from driving it from an `articles` index and probing FTS5 once per row).
     Set conditions test the match's article rowid (taken from the key's low bits, an expression FTS5
-    cannot turn into one lookup per set member) against an index-built set; `articles` is read only for
-    conditions checked per match.
+    cannot turn into one lookup per set member) against an index-built set; conditions checked per match
+    read the covering index on `fts_key` (migration 0004), never the wide `articles` row.
     """
     clauses: list[str] = []
     params: list[Any] = []
@@ -347,7 +347,8 @@ def _candidates_sql(
     for condition in checked:
         clauses.append(condition.check)
         params += condition.params
-    join = f" CROSS JOIN articles a ON a.rowid = {_ROWID}" if checked else ""
+    # Joined on `fts_key`, the checks read the covering index `articles_fts_key`, not the wide row.
+    join = " CROSS JOIN articles a ON a.fts_key = articles_fts.rowid" if checked else ""
     where = "".join(f" AND {clause}" for clause in clauses)
     sql = (
         f"SELECT {columns} FROM articles_fts{join} WHERE articles_fts MATCH ?{where} "
