@@ -1,10 +1,11 @@
 """The seam between the shared-state tables and the database engine that holds them.
 
-Digests, runs, run messages, delivered URLs, the audit log and the cluster's corpus loads are shared state:
-with one process they live in the corpus's SQLite file, with a cluster in PostgreSQL. The store code for
-them speaks portable SQL (`?` placeholders, `ON CONFLICT`, `RETURNING`, no engine functions) to a
-`StateConnection`, so one query serves both engines. `SqliteState` runs it on the corpus database's write
-connection under its write lock; `bot.store.postgres.PostgresState` on a connection pool.
+Digests, runs, run messages, delivered URLs, per-server settings, the audit log and the cluster's corpus
+loads are shared state: with one process they live in the corpus's SQLite file, with a cluster in
+PostgreSQL. The store code for them speaks portable SQL (`?` placeholders, `ON CONFLICT`, `RETURNING`, no
+engine functions) to a `StateConnection`, so one query serves both engines. `SqliteState` runs it on the
+corpus database's write connection under its write lock; `bot.store.postgres.PostgresState` on a
+connection pool.
 """
 
 from __future__ import annotations
