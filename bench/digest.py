@@ -29,6 +29,7 @@ from bot.compose import compose_next
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import runner_of
 from bot.store import digests as store
+from bot.store import runs
 from bot.store.db import Database
 from tests.emulator import Emulator, running_bot
 from tests.emulator.faults import enforce_rate_limits
@@ -84,7 +85,7 @@ async def fanout(channels: int, work: Path) -> list[Row]:
             elapsed = time.perf_counter() - started
             sent = emu.requests_to("POST", r"/channels/\d+/messages")[sent_before:]
             posts = [request for request in sent if request.status == 200]
-            statuses = [(await store.delivery_log(bot.db, d.name, limit=1))[0].status for d in digests]
+            statuses = [(await runs.delivery_log(bot.db, d.name, limit=1))[0].status for d in digests]
     finally:
         await emu.stop()
     ideal = len(posts) / GLOBAL_LIMIT

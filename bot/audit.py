@@ -25,7 +25,7 @@ from bot.announce import edit, log_channel, post, server_of
 from bot.log_routing import Subject
 from bot.render.announcements import audit_announcement
 from bot.render.text import discord_timestamp
-from bot.store.digests import record_audit
+from bot.store.audit_log import record_audit
 
 if TYPE_CHECKING:
     from bot.client import DigestBot

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, redact_url
 from bot.corpus.model import Rejection
 from bot.corpus.parse import read_article
 from bot.digest.schedule import parse_cron, shortest_interval
 from bot.store.access import DatabaseProblem, examine, explain_sqlite_error
-from bot.store.db import BUSY_TIMEOUT_MS, connect, fts5_problem, migrations
+from bot.store.db import BUSY_TIMEOUT_MS, StateUnavailable, connect, fts5_problem, migrations
 from bot.store.loader import scan_corpus
 
 #: How many lines of a failed `PRAGMA quick_check` to repeat; the first ones name the damage.
@@ -151,6 +151,32 @@ async def _check_database(path: Path, result: CheckResult) -> None:
     result.notes.append(f"database: {path}: schema version {version}, quick_check ok")
 
 
+async def _check_state(url: str, result: CheckResult) -> None:
+    """The shared-state PostgreSQL database: reachable, and its schema not newer than this digestbot's."""
+    from bot.store.postgres import stored_schema_version
+
+    where = redact_url(url)
+    try:
+        version = await stored_schema_version(url)
+    except StateUnavailable as error:
+        result.problems.append(f"database: {error}")
+        return
+    known = migrations("migrations_pg")
+    newest = known[-1].version if known else 0
+    if version is None:
+        result.notes.append(f"database: {where} is reachable; digestbot creates its tables on first start")
+    elif version > newest:
+        result.problems.append(
+            f"database: {where} has schema version {version} but this digestbot only knows up to {newest}; "
+            "upgrade digestbot or use another database"
+        )
+    elif version < newest:
+        result.notes.append(f"database: {where} has schema version {version}; digestbot upgrades it to "
+                            f"{newest} the next time it starts")
+    else:
+        result.notes.append(f"database: {where}: schema version {version}")
+
+
 async def run_checks(
     config_path: Path | None, *, db_path: Path | None = None, env: Mapping[str, str] | None = None
 ) -> CheckResult:
@@ -183,4 +209,6 @@ async def run_checks(
         result.notes.append("discord: DISCORD_TOKEN is not set (only `digestbot run` needs it)")
     await asyncio.to_thread(_check_corpus, config, result)
     await _check_database(config.database.path, result)
+    if config.database.url is not None:
+        await _check_state(config.database.url, result)
     return result

@@ -102,7 +102,7 @@ async def _open_database(config: Any, *, create: bool) -> Any:
     from bot.store.db import Database, DatabaseProblem
 
     try:
-        return await Database.open(config.database.path, create=create)
+        return await Database.open(config.database.path, create=create, state_url=config.database.url)
     except DatabaseProblem as error:
         raise CommandFailed(str(error)) from None
 

@@ -40,6 +40,8 @@ from bot.permissions import application_operator_ids
 from bot.scheduler import DigestScheduler
 from bot.shards import IdentifyPacer, ShardSlice
 from bot.store import digests as store_digests
+from bot.store.articles import current_load_seq
+from bot.store.cluster_loads import cluster_load_seq
 from bot.store.db import Database
 from bot.store.loader import LoadRefused, load_corpus
 from bot.sync import SyncPlan, SyncState, fingerprint, plan_sync
@@ -54,6 +56,8 @@ EXTENSIONS: list[str] = [
 ]
 
 SYNC_STATE_KEY = "commands.sync"
+#: In a cluster, how often a process looks for a corpus load announced by another one.
+CLUSTER_FOLLOW_SECONDS = 5.0
 #: How often the application's operators are read again from Discord: a member removed from the team, or
 #: moved to read-only, loses the operator's rights within this many seconds, without a restart.
 OPERATOR_REFRESH_SECONDS = 3600.0
@@ -143,6 +147,8 @@ class DigestBot(commands.AutoShardedBot):
         #: One cooldown bucket per member across every lookup, and the heavy queries in flight.
         self.lookup_limits = LookupLimits(lambda: self.config.lookups, self.now)
         self._background: set[asyncio.Task[Any]] = set()
+        #: The newest cluster corpus load this process refused to follow: it is not tried again.
+        self._followed_load = 0
         self._identify_pacer: IdentifyPacer | None = None
 
     @property
@@ -182,7 +188,9 @@ class DigestBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         await self.learn_gateway()
-        self._db = await Database.open(self.config.database.path, create=True)
+        self._db = await Database.open(
+            self.config.database.path, create=True, state_url=self.config.database.url
+        )
         await self.refresh_corpus()
         await self.load_extensions()
         if self.application is not None:
@@ -193,6 +201,8 @@ class DigestBot(commands.AutoShardedBot):
         self.digest_scheduler = DigestScheduler(self)
         await self.digest_scheduler.start()
         self.spawn(self._heartbeat(), name="digestbot-heartbeat")
+        if not self.db.state.beside_corpus:
+            self.spawn(self._follow_cluster_loads(), name="digestbot-cluster-loads")
 
     async def refresh_operators(self) -> frozenset[int]:
         """Ask Discord who the application's operators are now; when Discord does not answer, the last
@@ -261,7 +271,8 @@ class DigestBot(commands.AutoShardedBot):
         corpus = self.config.corpus
         try:
             report = await load_corpus(
-                self.db, corpus.path, max_file_bytes=corpus.max_file_bytes, now=self.now()
+                self.db, corpus.path, max_file_bytes=corpus.max_file_bytes, now=self.now(),
+                follow=await cluster_load_seq(self.db),
             )
         except LoadRefused as error:
             log.warning("corpus not refreshed, serving the articles already stored: %s", error)
@@ -275,6 +286,35 @@ class DigestBot(commands.AutoShardedBot):
             log.warning("corpus: %d file(s) rejected at start-up: %s%s", len(report.rejected), names, more)
         for warning in report.warnings:
             log.info("corpus: value dropped, article kept: %s", warning)
+
+    async def follow_cluster_load(self) -> bool:
+        """In a cluster: reload the corpus under the number of a load another process announced, when it
+        is newer than this process's latest (after the deliveries in progress, like any reload). True when
+        a load was applied."""
+        latest = await cluster_load_seq(self.db)
+        if latest is None or latest <= max(self._followed_load, await current_load_seq(self.db)):
+            return False
+        corpus = self.config.corpus
+        async with self.corpus_gate.reloading():
+            try:
+                report = await load_corpus(
+                    self.db, corpus.path, max_file_bytes=corpus.max_file_bytes, now=self.now(), follow=latest
+                )
+            except LoadRefused as error:
+                self._followed_load = latest
+                log.warning("corpus load %d of the cluster not followed: %s", latest, error)
+                return False
+        log.info("corpus load %d of the cluster followed: %d added, %d updated, %d removed",
+                 latest, report.added, report.updated, report.removed)
+        return True
+
+    async def _follow_cluster_loads(self) -> None:
+        while not self.is_closed():
+            await asyncio.sleep(CLUSTER_FOLLOW_SECONDS)
+            try:
+                await self.follow_cluster_load()
+            except Exception:
+                log.exception("following the cluster's corpus loads failed; trying again")
 
     async def load_extensions(self) -> None:
         for name in EXTENSIONS:
@@ -370,7 +410,9 @@ class DigestBot(commands.AutoShardedBot):
     async def database_ok(self) -> bool:
         try:
             async with self.db.read() as conn, conn.execute("SELECT 1") as cursor:
-                return await cursor.fetchone() == (1,)
+                corpus_ok = await cursor.fetchone() == (1,)
+            async with self.db.state.read() as state:
+                return corpus_ok and await state.fetchone("SELECT 1") == (1,)
         except Exception as error:
             log.warning("database check failed: %s", error)
             return False

@@ -15,6 +15,7 @@ from bot.digest.model import Plan
 from bot.digest.plan import compose_plan
 from bot.digest.schedule import ScheduleError, next_fire, parse_cron, zone
 from bot.digest.select import DigestContext, Selection
+from bot.store import candidates, runs
 from bot.store import digests as store
 from bot.store.articles import current_load_seq, get_article, normalize_id
 from bot.store.db import Database
@@ -75,17 +76,19 @@ async def _context(
     db: Database, state: DigestState, pool: list[Article], slot_time: datetime, *,
     matched: frozenset[str] = frozenset(),
 ) -> DigestContext:
-    """The run's context. With keywords, the pool was drawn by matching them (`store.digest_pool`), so only
-    articles outside `matched` (the pool's ids) are looked up again: re-running the keywords' full-text
+    """The run's context. With keywords, the pool was drawn by matching them (`candidates.digest_pool`), so
+    only articles outside `matched` (the pool's ids) are looked up again: re-running the keywords' full-text
     match per article would cost the compose far more than drawing the pool did."""
     settings = state.settings
     urls = [article.url for article in pool]
-    delivered = await store.channel_deliveries(db, settings.channel_id, urls)
+    delivered = await runs.channel_deliveries(db, settings.channel_id, urls)
     hits = None
     if settings.keywords:
         others = [article.id for article in pool if article.id not in matched]
-        hits = matched | await store.keyword_hits(db, settings.keywords, others)
-    excluded = await store.keyword_hits_each(db, settings.exclude_keywords, [article.id for article in pool])
+        hits = matched | await candidates.keyword_hits(db, settings.keywords, others)
+    excluded = await candidates.keyword_hits_each(
+        db, settings.exclude_keywords, [article.id for article in pool]
+    )
     return DigestContext(
         settings=settings,
         watermark=state.watermark,
@@ -111,7 +114,7 @@ async def compose_next(
     """
     state = await digest_state(db, digest)
     moment = slot_time or now
-    pool = await store.digest_pool(
+    pool = await candidates.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run, slot_time=moment
     )
     ctx = await _context(db, state, pool, moment, matched=frozenset(article.id for article in pool))
@@ -131,9 +134,9 @@ async def explain_article(
     come in any letter case."""
     article_id = normalize_id(article_id)
     state = await digest_state(db, digest)
-    pool = await store.digest_pool(
+    pool = await candidates.digest_pool(
         db, state.settings, watermark=state.watermark, first_run=state.first_run,
-        slot_time=now, existing_limit=store.POOL_LIMIT,
+        slot_time=now, existing_limit=candidates.POOL_LIMIT,
     )
     matched = frozenset(article.id for article in pool)
     if article_id not in matched:
@@ -147,5 +150,5 @@ async def explain_article(
 async def mark_all_seen(db: Database, record: store.DigestRecord, *, now: datetime) -> int:
     """Treat every article currently matching the digest as delivered to its channel (posts nothing).
     Returns how many URLs were newly recorded."""
-    urls = await store.matching_urls(db, record.settings, now=now)
-    return await store.mark_seen(db, record.key, urls, now=now)
+    urls = await candidates.matching_urls(db, record.settings, now=now)
+    return await runs.mark_seen(db, record.key, urls, now=now)

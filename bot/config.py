@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -72,7 +72,39 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
+    """`path` is the SQLite file (the corpus, and the shared state unless `url` is set); `url`
+    (postgresql://…) puts digests, runs, delivered URLs and the audit log in PostgreSQL, shared by every
+    process of a cluster."""
+
     path: Path = Path("data/digestbot.sqlite3")
+    url: str | None = None
+
+
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def redact_url(url: str) -> str:
+    """A database URL without its password, fit for logs, replies and error messages."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _database_url(value: str, problem: Callable[[str], Exception]) -> str:
+    """A PostgreSQL URL as given, or `problem(reason)` raised."""
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in _POSTGRES_SCHEMES:
+        raise problem(f"{redact_url(value)!r} is not a postgresql://user:password@host:port/database URL")
+    try:
+        port = urlsplit(value).port
+    except ValueError as error:
+        raise problem(f"{redact_url(value)!r} has a bad port: {error}") from None
+    if port == 0:
+        raise problem(f"{redact_url(value)!r} has port 0; give PostgreSQL's port (usually 5432)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -551,7 +583,10 @@ def _read_corpus(section: _Section, base: Path) -> CorpusConfig:
 
 
 def _read_database(section: _Section, base: Path) -> DatabaseConfig:
-    return DatabaseConfig(path=section.path("path", DatabaseConfig().path, base))
+    url = section.text("url", None, optional=True)
+    if url is not None:
+        url = _database_url(url, lambda reason: section.error("url", reason))
+    return DatabaseConfig(path=section.path("path", DatabaseConfig().path, base), url=url)
 
 
 def _read_shards(section: _Section) -> tuple[tuple[int, ...] | None, int | None]:
@@ -756,7 +791,8 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
 
     The file is `path`, else `$DIGESTBOT_CONFIG`, else `config/config.yaml` when it exists; with none of
     these every default applies. Relative paths inside resolve against the working directory, and
-    `$DIGESTBOT_DB` overrides `database.path`.
+    `$DIGESTBOT_DB` overrides `database.path`, `$DIGESTBOT_DATABASE_URL` `database.url` and
+    `$DIGESTBOT_MESSAGES_PER_SECOND` `delivery.messages_per_second` (a cluster process's share).
     """
     env = os.environ if env is None else env
     base = Path.cwd()
@@ -780,9 +816,25 @@ def load_config(path: Path | None = None, *, env: Mapping[str, str] | None = Non
     config = _config_from_document(document, file=file, source=source, base=base)
     if env.get("DIGESTBOT_DB"):
         database_path = _resolve(Path(env["DIGESTBOT_DB"]), base)
-        config = replace(config, database=DatabaseConfig(database_path))
+        config = replace(config, database=replace(config.database, path=database_path))
+    if env.get("DIGESTBOT_DATABASE_URL"):
+        url = _database_url(
+            env["DIGESTBOT_DATABASE_URL"].strip(),
+            lambda reason: ConfigError("", f"environment variable DIGESTBOT_DATABASE_URL: {reason}"),
+        )
+        config = replace(config, database=replace(config.database, url=url))
+    if env.get("DIGESTBOT_MESSAGES_PER_SECOND"):
+        raw = env["DIGESTBOT_MESSAGES_PER_SECOND"].strip()
+        try:
+            rate: object = float(raw)
+        except ValueError:
+            rate = raw
+        where = "environment variable DIGESTBOT_MESSAGES_PER_SECOND"
+        section = _Section({"messages_per_second": rate}, where, None)
+        config = replace(config, delivery=_read_delivery(section, base))
     log.debug(
-        "configuration from %s: %d digest(s), database %s",
+        "configuration from %s: %d digest(s), database %s%s",
         source or "built-in defaults", len(config.digests), config.database.path,
+        "" if config.database.url is None else f", shared state {redact_url(config.database.url)}",
     )
     return config

@@ -2,7 +2,7 @@
 
 Pure: two `Config`s in, a `ConfigDiff` out. Most settings are read from `bot.config` each time they are
 used, so replacing the config applies them at once (digest schedules, thresholds, cooldowns, admin lists,
-the log channel, the log level). Some cannot: the database stays open at the path the bot started with,
+the log channel, the log level). Some cannot: the database stays open where the bot started with it,
 discord.py's REST base and the shards it runs are fixed at login, and the delivery pace at start. A changed
 `discord.guild_ids` applies to the permission rule at once, but the slash commands only move to the new
 guilds with `/admin sync`.
@@ -16,13 +16,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, DigestSettings
+from bot.config import Config, DigestSettings, redact_url
 
 #: Settings that only take effect after a restart.
 RESTART_KEYS = frozenset({
-    "database.path", "discord.api_base", "discord.shard_ids", "discord.shard_count",
+    "database.path", "database.url", "discord.api_base", "discord.shard_ids", "discord.shard_count",
     "delivery.messages_per_second",
 })
+#: Settings whose values are shown redacted (a database URL may hold a password).
+_REDACTED_KEYS = frozenset({"database.url"})
 #: Settings that apply at once but also need a command sync to reach Discord.
 SYNC_KEYS = frozenset({"discord.guild_ids"})
 #: The sections compared setting by setting (digests are compared by name).
@@ -94,6 +96,8 @@ def _section_changes(name: str, old: Any, new: Any) -> list[SettingChange]:
         before, after = getattr(old, field.name), getattr(new, field.name)
         if before != after:
             key = f"{name}.{field.name}"
+            if key in _REDACTED_KEYS:
+                before, after = (None if value is None else redact_url(value) for value in (before, after))
             changes.append(SettingChange(key, before, after, _applies(key)))
     return changes
 

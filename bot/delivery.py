@@ -13,7 +13,7 @@ Each digest is reconciled by its own task, so one slow channel never holds the o
 reconciled twice at once (a request during a run makes it run once more afterwards). A delivery holds the
 bot's corpus gate (bot/gate.py) shared from composing its plan to its last message, so a corpus reload
 waits for it and a delivery starting during a reload waits for the reload. The plan is composed outside the
-write lock and the claim only records it (see `store.claim_run`), so no writer ever waits for a compose.
+write lock and the claim only records it (see `runs.claim_run`), so no writer ever waits for a compose.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.announcements import digest_warning, pause_announcement
 from bot.render.digest import link_summary, message_key, parse_header, role_ping, same_message, thread_name
 from bot.store import digests as store
+from bot.store import runs
 from bot.store.articles import current_load_seq
 from bot.store.db import QueryBudgetExceeded
 from bot.store.publishing import PendingPublish
@@ -142,7 +143,7 @@ class _Delivery:
     interruption (parts go out in order, so only it may have reached Discord unrecorded)."""
 
     record: store.DigestRecord
-    run: store.RunRecord
+    run: runs.RunRecord
     message_ids: list[int | None]
     thread_id: int | None
     uncertain: int | None
@@ -248,7 +249,7 @@ class DigestRunner:
         """Why another manual run would exceed the hourly budget (and when one is possible again), or None."""
         allowed = self.bot.config.limits.manual_runs_per_hour
         now = self.bot.now()
-        recent = await store.manual_runs_since(self.bot.db, record.key, now - MANUAL_RUN_WINDOW)
+        recent = await runs.manual_runs_since(self.bot.db, record.key, now - MANUAL_RUN_WINDOW)
         if len(recent) < allowed:
             return None
         if allowed == 0:
@@ -300,7 +301,7 @@ class DigestRunner:
         )
         if decision.skipped is not None:
             skipped = decision.skipped
-            await store.record_skipped(
+            await runs.record_skipped(
                 db, key, first=skipped.first, last=skipped.last, count=skipped.count, reason=skipped.reason,
                 now=now,
             )
@@ -314,10 +315,10 @@ class DigestRunner:
     async def _resume_unfinished(self, record: store.DigestRecord) -> list[RunOutcome]:
         """Continue runs left `pending` by a crash (a run that gave up is not retried in a loop)."""
         outcomes = []
-        for run in await store.unfinished_runs(self.bot.db, record.key):
+        for run in await runs.unfinished_runs(self.bot.db, record.key):
             reason = record.paused_reason
             if reason is not None:
-                await store.finish_run(self.bot.db, run.id, "paused", reason, now=self.bot.now())
+                await runs.finish_run(self.bot.db, run.id, "paused", reason, now=self.bot.now())
                 outcomes.append(RunOutcome(record.name, run.slot_key, "paused", detail=reason))
                 continue
             log.info("digest %r: resuming slot %s", record.key, run.slot_key)
@@ -352,19 +353,19 @@ class DigestRunner:
 
     async def _compose_and_claim(
         self, record: store.DigestRecord, slot: Slot, *, kind: str, now: datetime
-    ) -> store.RunRecord | None:
+    ) -> runs.RunRecord | None:
         """Compose the slot's plan outside the write lock, then claim the slot with it; None when the slot
         was already claimed. The claim records the plan only if the load it was composed from is still
         current and nothing it posts reached the channel meanwhile; otherwise it is composed again."""
         db = self.bot.db
         for attempt in range(1, COMPOSE_ATTEMPTS + 1):
-            if await store.slot_claimed(db, record.key, slot.key):
+            if await runs.slot_claimed(db, record.key, slot.key):
                 return None
             async with self._composing:
                 composed_from = await current_load_seq(db)
                 plan, _selection = await compose_next(db, record, now=now, slot_time=slot.fire_time)
             try:
-                return await store.claim_run(db, record.key, slot.key, kind=kind, fire_time=slot.fire_time,
+                return await runs.claim_run(db, record.key, slot.key, kind=kind, fire_time=slot.fire_time,
                                              plan=plan, now=now, composed_from=composed_from)
             except store.StalePlan as stale:
                 if attempt == COMPOSE_ATTEMPTS:
@@ -375,7 +376,7 @@ class DigestRunner:
     # --- delivering a run --------------------------------------------------------------------------
 
     async def _deliver(
-        self, record: store.DigestRecord, run: store.RunRecord, *, resumed: bool
+        self, record: store.DigestRecord, run: runs.RunRecord, *, resumed: bool
     ) -> RunOutcome:
         message_ids = [message.message_id for message in run.messages]
         uncertain = decisions.first_unsent([m is not None for m in message_ids]) if resumed else None
@@ -386,7 +387,7 @@ class DigestRunner:
             if delivery.target.forum and delivery.thread_id is None and delivery.message_ids[0] is not None:
                 # The post was recorded but not yet as the run's thread: a forum post is its own thread.
                 delivery.thread_id = delivery.message_ids[0]
-                await store.set_thread(self.bot.db, run.id, delivery.thread_id)
+                await runs.set_thread(self.bot.db, run.id, delivery.thread_id)
             for index in range(len(run.messages)):
                 if delivery.message_ids[index] is None:
                     await self._deliver_part(delivery, index)
@@ -395,16 +396,16 @@ class DigestRunner:
             if thread_mode:
                 await self._link_thread_header(delivery)
         except _ChannelUnusable as unusable:
-            await store.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
+            await runs.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
             await self.pause(record.key, unusable.reason)
             return self._outcome(delivery, "paused", unusable.reason)
         except _GaveUp as gave_up:
             status = decisions.final_status(delivery.sent)
-            await store.finish_run(self.bot.db, run.id, status, str(gave_up), now=self.bot.now())
+            await runs.finish_run(self.bot.db, run.id, status, str(gave_up), now=self.bot.now())
             log.error("%s: %s after %d of %d message(s): %s", delivery.log_prefix, status,
                       sum(delivery.sent), len(delivery.sent), gave_up)
             return self._outcome(delivery, status, str(gave_up))
-        await store.finish_run(self.bot.db, run.id, "posted", now=self.bot.now())
+        await runs.finish_run(self.bot.db, run.id, "posted", now=self.bot.now())
         log.info("%s: posted %d message(s)", delivery.log_prefix, len(delivery.sent))
         return self._outcome(delivery, "posted")
 
@@ -462,8 +463,8 @@ class DigestRunner:
             message_id = int(created["id"])
         publish = (delivery.target is not None and delivery.target.publish
                    and target == delivery.record.channel_id)
-        await store.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
-                                channel_id=target, now=self.bot.now(), publish=publish)
+        await runs.record_sent(self.bot.db, delivery.run.id, message.part, message_id=message_id,
+                               channel_id=target, now=self.bot.now(), publish=publish)
         delivery.message_ids[index] = message_id
         if publish and not delivery.publish_held:
             pending = PendingPublish(delivery.run.id, message.part, message_id, target)
@@ -498,9 +499,9 @@ class DigestRunner:
             call=functools.partial(self._call, delivery, forum_id), gave_up=_GaveUp,
             log_prefix=delivery.log_prefix,
         )
-        await store.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
+        await runs.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
                                 now=self.bot.now())
-        await store.set_thread(self.bot.db, delivery.run.id, post_id)
+        await runs.set_thread(self.bot.db, delivery.run.id, post_id)
         delivery.message_ids[0] = post_id
         delivery.thread_id = post_id
 
@@ -587,7 +588,7 @@ class DigestRunner:
                 raise
             thread_id = header_id
             log.info("%s: adopting the thread already open on message %s", delivery.log_prefix, header_id)
-        await store.set_thread(self.bot.db, delivery.run.id, thread_id)
+        await runs.set_thread(self.bot.db, delivery.run.id, thread_id)
         delivery.thread_id = thread_id
 
     async def _link_thread_header(self, delivery: _Delivery) -> None:

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.delivery import DeliveryPolicy, DigestRunner
 from bot.digest.schedule import ScheduleError, cron_trigger, parse_cron, zone
 from bot.shards import owned_names
+from bot.store import audit_log, runs
 from bot.store import digests as store
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class DigestScheduler:
             for key in await self.refresh():
                 self.runner.request(key)
             limits = self.bot.config.limits
-            await store.prune_log(self.bot.db, now=self.bot.now(), keep_days=limits.delivery_log_days)
-            await store.prune_audit(self.bot.db, now=self.bot.now(), keep_days=limits.audit_log_days)
+            await runs.prune_log(self.bot.db, now=self.bot.now(), keep_days=limits.delivery_log_days)
+            await audit_log.prune_audit(self.bot.db, now=self.bot.now(), keep_days=limits.audit_log_days)
         except Exception:
             log.exception("digest sweep failed; the next one tries again")

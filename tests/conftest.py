@@ -1,13 +1,18 @@
-"""Shared fixtures: the loopback Discord emulator (see tests/emulator/README.md)."""
+"""Shared fixtures: the loopback Discord emulator (see tests/emulator/README.md) and a throwaway
+PostgreSQL server for the shared-state tests (see tests/postgres.py)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.emulator import Emulator, openapi
+from tests.postgres import PostgresServer, binaries
+
+#: The engines that hold the shared state; store tests run once per engine.
+STATE_ENGINES = ("sqlite", "postgresql")
 
 
 def _openapi_state() -> tuple[bool, str]:
@@ -54,3 +59,33 @@ async def emulator() -> AsyncIterator[Emulator]:
     assert emu.violations == [], "payloads broke Discord's rules:\n" + "\n".join(map(str, emu.violations))
     loud = [ping for ping in emu.pings if ping.everyone or ping.users]
     assert loud == [], f"messages pinged @everyone/@here or members: {loud}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run, started on first use. Without PostgreSQL's binaries the
+    tests that need it are skipped, except in CI (CI=true), where they fail."""
+    folder = binaries()
+    if folder is None:
+        reason = ("PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin); "
+                  "install Debian's postgresql package to run these tests")
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PostgresServer.start(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty PostgreSQL database."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=STATE_ENGINES)
+def state_url(request: pytest.FixtureRequest) -> str | None:
+    """Where the shared state lives, once per engine: None (the SQLite file) or a fresh PostgreSQL URL."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")

@@ -58,6 +58,7 @@ from bot.render.text import (
     truncate,
 )
 from bot.store import digests as store
+from bot.store import runs
 from bot.target_checks import channel_kind_problem, ping_problem, ping_role_name
 from bot.ui import replies
 from bot.ui.choices import matching_names
@@ -239,7 +240,7 @@ def outcome_reply(name: str, channel_id: int, outcome: RunOutcome) -> dict[str, 
     return reply(f"Ran {shown}: {outcome.status}, {sent}. {detail}".rstrip(), kind="error")
 
 
-def log_line(entry: store.LogEntry) -> str:
+def log_line(entry: runs.LogEntry) -> str:
     """One delivery-log row: when, which slot, how it ended, what it posted."""
     when = discord_timestamp(entry.claimed_at, "f")
     if entry.status == "skipped":
@@ -266,7 +267,7 @@ def log_line(entry: store.LogEntry) -> str:
     return line
 
 
-def log_page(name: str, entries: Sequence[store.LogEntry], *, page: int, pages: int, total: int
+def log_page(name: str, entries: Sequence[runs.LogEntry], *, page: int, pages: int, total: int
              ) -> dict[str, Any]:
     """A page of a digest's delivery log, newest first."""
     start = (page - 1) * LOG_PAGE_SIZE
@@ -801,11 +802,11 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
     async def log_(self, interaction: discord.Interaction, name: str) -> None:
         assert interaction.guild_id is not None
 
-        async def work() -> tuple[str | None, list[store.LogEntry]]:
+        async def work() -> tuple[str | None, list[runs.LogEntry]]:
             record = await self.guild_digest(interaction.guild_id, name)
             if record is None:
                 return None, []
-            return record.name, await store.delivery_log(self.bot.db, record.key, limit=LOG_ROWS_SHOWN + 1)
+            return record.name, await runs.delivery_log(self.bot.db, record.key, limit=LOG_ROWS_SHOWN + 1)
 
         found, entries = await replies.within_deadline(interaction, work(), ephemeral=True)
         if found is None:

@@ -49,8 +49,9 @@ from bot.render.status import DigestStatus, ShardStatus, StatusData, status_embe
 from bot.render.text import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, clean, code, truncate
 from bot.shards import shard_of
 from bot.store.articles import corpus_stats
-from bot.store.digests import ConfigDigestChanges, delivery_log, sync_config_digests
+from bot.store.digests import ConfigDigestChanges, sync_config_digests
 from bot.store.loader import LoadRefused, load_corpus
+from bot.store.runs import delivery_log
 from bot.ui import replies
 from bot.ui.choices import matching_names
 from bot.watch import CorpusWatcher

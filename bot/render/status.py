@@ -12,7 +12,8 @@ from bot.render.text import FIELD_VALUE_LIMIT, clean, code, discord_timestamp, t
 from bot.shards import ShardSlice
 
 if TYPE_CHECKING:
-    from bot.store.digests import DigestRecord, LogEntry
+    from bot.store.digests import DigestRecord
+    from bot.store.runs import LogEntry
 
 
 def format_duration(seconds: float) -> str:

@@ -30,11 +30,13 @@ from urllib.parse import quote
 import aiosqlite
 
 from bot.store.access import DatabaseMissing, DatabaseProblem, create_private, examine, explain_sqlite_error
+from bot.store.engine import SqliteState, StateStore
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Database", "DatabaseMissing", "DatabaseProblem", "Fts5Unavailable", "MigrationFailed", "SchemaTooNew",
+    "StateUnavailable",
 ]
 
 BUSY_TIMEOUT_MS = 10_000
@@ -70,6 +72,10 @@ class MigrationFailed(DatabaseProblem):
     """A migration script failed; it was rolled back and the database keeps its previous schema."""
 
 
+class StateUnavailable(DatabaseProblem):
+    """The shared-state database (PostgreSQL) could not be reached or refused the connection."""
+
+
 class QueryBudgetExceeded(Exception):
     """A read ran past its time budget and SQLite interrupted it; the connection is ready for the next."""
 
@@ -93,9 +99,10 @@ class Migration:
     sql: str
 
 
-def migrations() -> list[Migration]:
-    """Every numbered `migrations/NNNN_name.sql`, in order; numbering must run 1, 2, 3… without gaps."""
-    folder = resources.files("bot.store").joinpath("migrations")
+def migrations(folder_name: str = "migrations") -> list[Migration]:
+    """Every numbered `NNNN_name.sql` of a migrations folder (`migrations` for SQLite, `migrations_pg` for
+    PostgreSQL), in order; numbering must run 1, 2, 3… without gaps."""
+    folder = resources.files("bot.store").joinpath(folder_name)
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -171,10 +178,15 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> int:
 
 
 class Database:
-    """The store's connections. Open with `await Database.open(path)`; always `await db.close()`."""
+    """The store's connections. Open with `await Database.open(path)`; always `await db.close()`.
+
+    `state` is where digests, runs, delivered URLs and the audit log live: this SQLite file by default, or
+    PostgreSQL when `open` is given a `state_url` (the corpus then stays here, local to the process).
+    """
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self.path = path
+        self.state: StateStore = SqliteState(self)
         self.write_lock = asyncio.Lock()
         self._writer = writer
         self._readers = readers
@@ -184,8 +196,11 @@ class Database:
             self._idle.put_nowait(reader)
 
     @classmethod
-    async def open(cls, path: Path | str, *, create: bool = True, readers: int = READERS) -> Database:
-        """Open (and with `create`, create) the database, check FTS5 and bring the schema up to date."""
+    async def open(
+        cls, path: Path | str, *, create: bool = True, readers: int = READERS, state_url: str | None = None
+    ) -> Database:
+        """Open (and with `create`, create) the database, check FTS5 and bring the schema up to date; with
+        `state_url` (postgresql://…), connect to the shared state there and bring its schema up to date."""
         path = Path(path)
         await asyncio.to_thread(examine, path, create=create)
         problem = fts5_problem()
@@ -216,6 +231,14 @@ class Database:
         database = cls(path, writer, opened[1:])
         for reader in database._readers:
             await reader.set_progress_handler(database._deadlines[id(reader)].passed, PROGRESS_STEPS)
+        if state_url is not None:
+            from bot.store.postgres import PostgresState
+
+            try:
+                database.state = await PostgresState.open(state_url)
+            except BaseException:
+                await database.close()
+                raise
         return database
 
     @asynccontextmanager
@@ -273,6 +296,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (each owns a thread that would otherwise keep the process alive)."""
+        await self.state.close()
         for conn in [*self._readers, self._writer]:
             try:
                 await conn.close()

@@ -45,6 +45,7 @@ from bot.corpus.model import Article, Duplicate, LoadReport, Rejection
 from bot.corpus.normalize import id_from_url
 from bot.corpus.parse import parse_article, read_article
 from bot.logs import SecretValue
+from bot.store.cluster_loads import adopt_first_seen, seq_for_load
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -664,11 +665,14 @@ async def load_corpus(
     max_file_bytes: int = 1 << 20,
     workers: int | None = None,
     now: datetime,
+    follow: int | None = None,
 ) -> LoadReport:
     """Load the corpus folder into the store; see the module docstring for how.
 
     `workers`: None picks automatically (all cores when there are many files to parse); 0 parses in this
     process (on a thread); n ≥ 1 uses n worker processes. Raises LoadRefused when nothing was applied.
+    In a cluster (shared state in PostgreSQL) the load takes its number from the cluster's sequence:
+    `follow`, a load another process announced, or else a new one announced to the others.
     """
     folder = Path(corpus_dir)
     clock_start = time.monotonic()
@@ -680,6 +684,7 @@ async def load_corpus(
             f"corpus folder {folder} has no *.txt or *.md article files; refusing to empty the store (a "
             "failed mount?); use --force to load it anyway"
         )
+    cluster_seq = await seq_for_load(db, follow=follow, now=now)
 
     async with db.write() as conn, _page_cache(conn, LOAD_CACHE_KIB):
         known = {
@@ -690,8 +695,8 @@ async def load_corpus(
         }
         articles_before = (await _fetchall(conn, "SELECT count(*) FROM articles"))[0][0]
         async with conn.execute(
-            "INSERT INTO loads (started_at, corpus_path) VALUES (?, ?) RETURNING seq",
-            (now.astimezone(UTC).isoformat(), str(folder)),
+            "INSERT INTO loads (seq, started_at, corpus_path) VALUES (?, ?, ?) RETURNING seq",
+            (cluster_seq, now.astimezone(UTC).isoformat(), str(folder)),
         ) as cursor:
             seq_row = await cursor.fetchone()
         assert seq_row is not None
@@ -759,6 +764,8 @@ async def load_corpus(
                 seq,
             ),
         )
+    if cluster_seq is not None:
+        await adopt_first_seen(db, seq)
     log.info(
         "corpus load #%d: %d articles (%d added, %d updated, %d removed), %d rejected, %d duplicates",
         seq, articles, tally.added, tally.updated, tally.removed, len(rejected), len(duplicates),

@@ -4,7 +4,8 @@ published, which were, and until when Discord's rate limit holds a run's publish
 The state lives in the run's plan summary (`digest_runs.plan`, JSON) under `publishing`:
 `{"pending": [parts], "published": [parts], "refused": [parts], "after": ISO time or null}`. A message
 enters `pending` in the same transaction that records it as sent, so a crash can never lose it: a
-pending message is published later, however many restarts come between.
+pending message is published later, however many restarts come between. Like the rest of the ledger it
+is shared state (`db.state`), read and written with portable SQL; the JSON is read in Python.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.store.db import Database
+from bot.store.engine import StateConnection
+from bot.store.rows import to_json, utc_text
 
 PUBLISHED = "published"
 REFUSED = "refused"
@@ -43,22 +44,21 @@ def _state(plan: str | None) -> dict[str, Any]:
 
 
 async def _update(
-    conn: aiosqlite.Connection, run_id: int, change: Callable[[dict[str, Any]], None]
+    conn: StateConnection, run_id: int, change: Callable[[dict[str, Any]], None]
 ) -> None:
-    """Read-modify-write the run's publishing state inside the caller's write transaction."""
-    async with conn.execute("SELECT plan FROM digest_runs WHERE id = ?", (run_id,)) as cursor:
-        row = await cursor.fetchone()
+    """Read-modify-write the run's publishing state inside the caller's write transaction (the run's row
+    locked where writers run at once)."""
+    row = await conn.fetchone("SELECT plan FROM digest_runs WHERE id = ?" + conn.row_lock, (run_id,))
     if row is None:
         raise LookupError(f"there is no digest run {run_id}")
     summary = json.loads(row[0]) if row[0] else {}
     state = _state(row[0])
     change(state)
     summary["publishing"] = state
-    await conn.execute("UPDATE digest_runs SET plan = ? WHERE id = ?",
-                       (json.dumps(summary, separators=(",", ":"), sort_keys=True), run_id))
+    await conn.execute("UPDATE digest_runs SET plan = ? WHERE id = ?", (to_json(summary), run_id))
 
 
-async def mark_pending(conn: aiosqlite.Connection, run_id: int, part: int) -> None:
+async def mark_pending(conn: StateConnection, run_id: int, part: int) -> None:
     """The part was sent to an announcement channel and is to be published (call inside the transaction
     that records it as sent)."""
 
@@ -79,7 +79,7 @@ async def set_result(db: Database, run_id: int, part: int, result: str) -> None:
         if part not in state[result]:
             state[result].append(part)
 
-    async with db.write() as conn:
+    async with db.state.write() as conn:
         await _update(conn, run_id, settle)
 
 
@@ -87,9 +87,9 @@ async def delay(db: Database, run_id: int, until: datetime) -> None:
     """Discord's rate limit holds the run's publishing back until `until`."""
 
     def hold(state: dict[str, Any]) -> None:
-        state["after"] = until.astimezone(UTC).isoformat(timespec="microseconds")
+        state["after"] = utc_text(until)
 
-    async with db.write() as conn:
+    async with db.state.write() as conn:
         await _update(conn, run_id, hold)
 
 
@@ -98,22 +98,25 @@ async def due(db: Database, digest: str, *, now: datetime) -> list[PendingPublis
     (runs claimed within PUBLISH_HORIZON)."""
     query = (
         "SELECT r.id, r.plan FROM digest_runs r WHERE r.digest = ? AND r.claimed_at >= ? "
-        "AND json_array_length(r.plan, '$.publishing.pending') > 0 ORDER BY r.id"
+        "AND r.plan LIKE '%\"publishing\"%' ORDER BY r.id"
     )
-    since = (now - PUBLISH_HORIZON).astimezone(UTC).isoformat(timespec="microseconds")
+    since = utc_text(now - PUBLISH_HORIZON)
     found: list[PendingPublish] = []
-    async with db.read() as conn:
-        async with conn.execute(query, (digest, since)) as cursor:
-            runs = await cursor.fetchall()
+    async with db.state.read() as conn:
+        runs = await conn.fetch(query, (digest, since))
         for run_id, plan in runs:
             state = _state(plan)
+            if not state["pending"]:
+                continue
             if state["after"] is not None and datetime.fromisoformat(state["after"]) > now:
                 continue
-            async with conn.execute(
-                "SELECT part, message_id, channel_id FROM run_messages WHERE run_id = ? "
-                "AND message_id IS NOT NULL ORDER BY part", (run_id,)
-            ) as cursor:
-                sent = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+            sent = {
+                row[0]: (row[1], row[2])
+                for row in await conn.fetch(
+                    "SELECT part, message_id, channel_id FROM run_messages WHERE run_id = ? "
+                    "AND message_id IS NOT NULL ORDER BY part", (run_id,)
+                )
+            }
             found.extend(PendingPublish(run_id, part, *sent[part]) for part in sorted(state["pending"])
                          if part in sent)
     return found

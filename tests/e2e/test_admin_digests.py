@@ -29,6 +29,7 @@ from bot.config import (
 from bot.permissions import Access, access_of
 from bot.render.embeds import NOTICE_COLORS
 from bot.render.text import clean
+from bot.store import audit_log, runs
 from bot.store import digests as store
 from bot.ui.confirm import ConfirmView
 from tests.emulator import CommandUnavailable, Emulator, Guild, InteractionResult, Member, running_bot
@@ -146,7 +147,7 @@ class Scene:
 
 
 @pytest.fixture
-async def scene(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Scene]:
+async def scene(emulator: Emulator, tmp_path: Path, state_url: str | None) -> AsyncIterator[Scene]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for number in range(ARTICLES):
@@ -165,7 +166,7 @@ async def scene(emulator: Emulator, tmp_path: Path) -> AsyncIterator[Scene]:
     )
     config = Config(
         corpus=CorpusConfig(path=corpus),
-        database=DatabaseConfig(path=tmp_path / "data" / "digestbot.sqlite3"),
+        database=DatabaseConfig(path=tmp_path / "data" / "digestbot.sqlite3", url=state_url),
         discord=DiscordConfig(guild_ids=(int(guild.id), int(other_guild.id)), log_channel_id=int(logs.id)),
         digests=(configured,),
     )
@@ -238,7 +239,7 @@ async def test_create_replies_with_the_next_run_and_a_preview_then_the_slot_post
     [header] = scene.posted()
     assert "Harbour" in header
     assert len(scene.urls_posted()) == ARTICLES
-    [entry] = await store.delivery_log(scene.bot.db, scene.key("harbour"))
+    [entry] = await runs.delivery_log(scene.bot.db, scene.key("harbour"))
     assert entry.status == "posted" and entry.kind == "scheduled"
 
 
@@ -409,7 +410,7 @@ async def test_pause_skips_the_slot_and_resume_rechecks_permissions_without_catc
 
     await scene.reach(datetime(2026, 3, 2, 8, 31, tzinfo=UTC))
     assert scene.posted() == [], "resuming does not catch up the slot skipped during the pause"
-    [skipped] = await store.delivery_log(scene.bot.db, scene.key("harbour"))
+    [skipped] = await runs.delivery_log(scene.bot.db, scene.key("harbour"))
     assert skipped.status == "skipped" and skipped.error == "paused"
 
     await scene.reach(datetime(2026, 3, 3, 8, 0, 5, tzinfo=UTC))
@@ -438,7 +439,7 @@ async def test_run_now_twice_posts_only_what_is_new(scene: Scene) -> None:
     urls = scene.urls_posted()
     assert urls[-1] == new_url and urls.count(new_url) == 1
     assert len(urls) == len(set(urls)) == ARTICLES + 1
-    kinds = [entry.kind for entry in await store.delivery_log(scene.bot.db, scene.key("harbour"))]
+    kinds = [entry.kind for entry in await runs.delivery_log(scene.bot.db, scene.key("harbour"))]
     assert kinds == ["manual", "manual", "manual"]
 
     status = await scene.emu.invoke("admin status", user=scene.admin, guild=scene.guild)
@@ -519,7 +520,7 @@ async def test_delete_rechecks_the_server_admin_rule_when_confirmed(scene: Scene
     assert text_of(clicked) == refusal
     assert all(button.get("disabled") for button in buttons(clicked).values())
     assert await store.get_digest(scene.bot.db, scene.key("harbour")) is not None
-    [entry, *_] = await store.audit_entries(scene.bot.db)
+    [entry, *_] = await audit_log.audit_entries(scene.bot.db)
     admin_id = int(scene.admin.user.id)
     assert (entry.action, entry.outcome, entry.actor_id) == ("digest delete", "refused", admin_id)
 
@@ -598,7 +599,7 @@ async def test_changes_are_audited_and_announced_in_the_log_channel(scene: Scene
     await scene.run("edit", name="harbour", min_quality=61)
     await scene.run("pause", name="harbour")
 
-    entries = await store.audit_entries(scene.bot.db, target="harbour")
+    entries = await audit_log.audit_entries(scene.bot.db, target="harbour")
     assert [entry.action for entry in reversed(entries)] == ["digest create", "digest edit", "digest pause"]
     edit = entries[1]
     assert edit.actor_id == int(scene.admin.user.id) and edit.guild_id == int(scene.guild.id)
@@ -642,7 +643,7 @@ async def test_refusals_are_audited_and_announced_with_the_reason(scene: Scene) 
     await scene.run("run", name="harbour")
 
     admin_id, guild_id = int(scene.admin.user.id), int(scene.guild.id)
-    refused = [entry for entry in await store.audit_entries(scene.bot.db) if entry.outcome == "refused"]
+    refused = [entry for entry in await audit_log.audit_entries(scene.bot.db) if entry.outcome == "refused"]
     assert [(entry.action, entry.target) for entry in reversed(refused)] == [
         ("digest create", "blocked"), ("digest edit", "configured"), ("digest run", "harbour"),
     ]

@@ -14,6 +14,7 @@ from bot import delivery
 from bot.audit import AuditEvent, audit
 from bot.fair import BUSY
 from bot.render.text import discord_timestamp
+from bot.store import audit_log, runs
 from bot.store import digests as store
 from bot.store.db import QueryBudgetExceeded
 from tests.e2e import test_admin_digests
@@ -123,7 +124,7 @@ async def test_repeated_refusals_of_one_member_are_one_announcement_with_a_count
     scene.clock.advance(minutes=5)
     await scene.run("resume", name="nonexistent")
     assert len(announcements_in(scene)) == 3, "ten minutes after the first, a refusal is announced anew"
-    refused = [entry for entry in await store.audit_entries(scene.bot.db) if entry.outcome == "refused"]
+    refused = [entry for entry in await audit_log.audit_entries(scene.bot.db) if entry.outcome == "refused"]
     assert len(refused) == 5, "every refusal is still recorded"
 
 
@@ -137,12 +138,12 @@ async def test_the_sweep_prunes_the_audit_and_delivery_logs_by_their_configured_
     await audit(scene.bot, event)
     scene.clock.advance(days=11)
     await scene.reach(scene.clock())
-    runs = await store.delivery_log(scene.bot.db, scene.key("harbour"))
-    assert [entry for entry in runs if entry.kind == "manual"] == []
-    assert len(await store.audit_entries(scene.bot.db)) == 3, "audit entries younger than 30 days stay"
+    ledger = await runs.delivery_log(scene.bot.db, scene.key("harbour"))
+    assert [entry for entry in ledger if entry.kind == "manual"] == []
+    assert len(await audit_log.audit_entries(scene.bot.db)) == 3, "audit entries younger than 30 days stay"
     scene.clock.set(old + timedelta(days=31))
     await scene.reach(scene.clock())
-    assert await store.audit_entries(scene.bot.db) == []
+    assert await audit_log.audit_entries(scene.bot.db) == []
 
 
 async def test_a_manual_run_whose_compose_runs_past_the_budget_is_refused_in_words(
@@ -159,7 +160,7 @@ async def test_a_manual_run_whose_compose_runs_past_the_budget_is_refused_in_wor
         "Did not run **harbour**: composing digest 'harbour' took longer than the database allows a read; "
         "narrow its keywords or filters."
     )
-    assert await store.delivery_log(scene.bot.db, scene.key("harbour")) == []
+    assert await runs.delivery_log(scene.bot.db, scene.key("harbour")) == []
 
 
 async def test_digest_preview_and_explain_draw_on_the_members_lookup_bucket(scene: Scene) -> None:

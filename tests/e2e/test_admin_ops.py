@@ -25,6 +25,7 @@ from bot.clock import FakeClock
 from bot.cogs.admin_ops import WAITING_FOR_DELIVERY
 from bot.config import load_config
 from bot.store import articles as article_store
+from bot.store import audit_log, runs
 from bot.store import digests as store
 from tests.emulator import CommandUnavailable, Emulator, Member, running_bot
 from tests.emulator.state import MANAGE_GUILD
@@ -58,7 +59,7 @@ async def eventually(check: Callable[[], Any]) -> Any:
 class World:
     """One test's emulator, corpus folder, config file, database, clock and people."""
 
-    def __init__(self, emu: Emulator, tmp_path: Path) -> None:
+    def __init__(self, emu: Emulator, tmp_path: Path, state_url: str | None) -> None:
         self.emu = emu
         self.corpus = tmp_path / "corpus"
         shutil.copytree(SEEDS, self.corpus)
@@ -74,7 +75,7 @@ class World:
         self.member: Member = emu.add_member(self.guild)
         self.document: dict[str, Any] = {
             "corpus": {"path": str(self.corpus)},
-            "database": {"path": str(self.db_path)},
+            "database": {"path": str(self.db_path), "url": state_url},
             "discord": {"guild_ids": [int(self.guild.id)], "log_channel_id": int(self.log_channel.id)},
         }
 
@@ -109,8 +110,8 @@ class World:
 
 
 @pytest.fixture
-def world(emulator: Emulator, tmp_path: Path) -> World:
-    return World(emulator, tmp_path)
+def world(emulator: Emulator, tmp_path: Path, state_url: str | None) -> World:
+    return World(emulator, tmp_path, state_url)
 
 
 def text_of(result: Any) -> str:
@@ -127,8 +128,8 @@ async def article_count(bot: DigestBot) -> int:
     return (await article_store.corpus_stats(bot.db)).articles
 
 
-async def audits(bot: DigestBot) -> list[store.AuditEntry]:
-    return list(reversed(await store.audit_entries(bot.db, limit=200)))
+async def audits(bot: DigestBot) -> list[audit_log.AuditEntry]:
+    return list(reversed(await audit_log.audit_entries(bot.db, limit=200)))
 
 
 # --- who may do what ----------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ async def test_in_global_mode_a_server_admin_who_is_no_operator_is_refused_a_bot
         assert "Bot status" in text_of(status)
 
 
-async def _refusals(bot: DigestBot) -> list[store.AuditEntry]:
+async def _refusals(bot: DigestBot) -> list[audit_log.AuditEntry]:
     entries = [entry for entry in await audits(bot) if entry.outcome == "refused"]
     return entries if len(entries) == 2 else []
 
@@ -319,13 +320,13 @@ async def test_a_reload_waits_for_a_digest_delivery_in_progress_and_applies_afte
         # Discord is slow to take the digest: a delayed 503, then the retry waits until the test allows it.
         world.emu.inject("POST", rf"/channels/{world.general.id}/messages", status=503, delay=0.2, times=1)
         articles_when_delivery_finished: list[int] = []
-        finish_run = store.finish_run
+        finish_run = runs.finish_run
 
         async def finish_run_counting(*args: Any, **kwargs: Any) -> Any:
             articles_when_delivery_finished.append(await article_count(bot))
             return await finish_run(*args, **kwargs)
 
-        monkeypatch.setattr(store, "finish_run", finish_run_counting)
+        monkeypatch.setattr(runs, "finish_run", finish_run_counting)
         (world.corpus / "newcomer.md").write_text(newcomer_text())
 
         delivery = asyncio.create_task(runner.run_now("morning", actor=None))
@@ -564,7 +565,7 @@ async def test_watch_mode_turns_a_burst_of_writes_into_one_reload(world: World) 
                 article_text(f"Burst story {index}", f"https://example.org/burst/{index}")
             )
 
-        async def watched() -> list[store.AuditEntry]:
+        async def watched() -> list[audit_log.AuditEntry]:
             return [entry for entry in await audits(bot) if entry.action == "reload corpus (watch)"]
 
         entries = await eventually(watched)
@@ -580,7 +581,7 @@ async def test_a_refused_watched_reload_is_logged_and_announced_never_forced(wor
         for path in world.corpus.iterdir():
             path.unlink()
 
-        async def refused() -> list[store.AuditEntry]:
+        async def refused() -> list[audit_log.AuditEntry]:
             return [entry for entry in await audits(bot) if entry.outcome == "refused"]
 
         entries = await eventually(refused)

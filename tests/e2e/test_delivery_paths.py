@@ -17,6 +17,7 @@ from bot import compose as compose_module
 from bot import delivery as delivery_module
 from bot.render.text import discord_timestamp
 from bot.store import digests as store
+from bot.store import runs
 from tests.e2e import test_delivery
 from tests.e2e.test_delivery import (
     EVENT_TIMEOUT,
@@ -39,19 +40,19 @@ SLOT = utc(2026, 6, 1, 8, 0, 5)
 
 
 def crash_on_call(monkeypatch: pytest.MonkeyPatch, name: str, call: int) -> None:
-    """The `call`-th call of store.<name> dies as a process would (after Discord did its part)."""
-    original = getattr(store, name)
+    """The `call`-th call of runs.<name> dies as a process would (after Discord did its part)."""
+    original = getattr(runs, name)
     calls = 0
 
     async def counting(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == call:
-            monkeypatch.setattr(store, name, original)
+            monkeypatch.setattr(runs, name, original)
             raise Crash(name)
         return await original(*args, **kwargs)
 
-    monkeypatch.setattr(store, name, counting)
+    monkeypatch.setattr(runs, name, counting)
 
 
 def more_stories(world: World, count: int) -> None:

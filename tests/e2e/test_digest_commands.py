@@ -37,22 +37,26 @@ def general(guild: Guild) -> Channel:
     return next(iter(guild.channels.values()))
 
 
-def make_config(tmp_path: Path, guilds: tuple[Guild, ...], digests: tuple[DigestSettings, ...]) -> Config:
+def make_config(
+    tmp_path: Path, state_url: str | None, guilds: tuple[Guild, ...], digests: tuple[DigestSettings, ...]
+) -> Config:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     return Config(
         corpus=CorpusConfig(path=corpus),
-        database=DatabaseConfig(path=tmp_path / "data" / "digestbot.sqlite3"),
+        database=DatabaseConfig(path=tmp_path / "data" / "digestbot.sqlite3", url=state_url),
         discord=DiscordConfig(guild_ids=tuple(int(guild.id) for guild in guilds)),
         digests=digests,
     )
 
 
-async def test_digest_list_shows_this_servers_digests_only(emulator: Emulator, tmp_path: Path) -> None:
+async def test_digest_list_shows_this_servers_digests_only(
+    emulator: Emulator, tmp_path: Path, state_url: str | None
+) -> None:
     home, away = emulator.add_guild("home"), emulator.add_guild("away")
     news = general(home)
     config = make_config(
-        tmp_path, (home, away),
+        tmp_path, state_url, (home, away),
         (digest("morning", news, timezone="Europe/Paris"), digest("elsewhere", general(away))),
     )
     member = emulator.add_member(home)
@@ -78,11 +82,11 @@ async def test_digest_list_shows_this_servers_digests_only(emulator: Emulator, t
 
 
 async def test_digest_preview_shows_the_next_run_and_autocompletes_names(
-    emulator: Emulator, tmp_path: Path
+    emulator: Emulator, tmp_path: Path, state_url: str | None
 ) -> None:
     home = emulator.add_guild("home")
     news = general(home)
-    config = make_config(tmp_path, (home,), (digest("morning", news, backlog=2),))
+    config = make_config(tmp_path, state_url, (home,), (digest("morning", news, backlog=2),))
     member = emulator.add_member(home)
 
     async with running_bot(create_bot(config, clock=lambda: NOW), emulator) as bot:
@@ -110,10 +114,12 @@ async def test_digest_preview_shows_the_next_run_and_autocompletes_names(
     assert unknown.ephemeral and "no digest called **nope**" in unknown.embeds[0]["description"]
 
 
-async def test_digest_explain_says_why_an_article_is_in_or_out(emulator: Emulator, tmp_path: Path) -> None:
+async def test_digest_explain_says_why_an_article_is_in_or_out(
+    emulator: Emulator, tmp_path: Path, state_url: str | None
+) -> None:
     home = emulator.add_guild("home")
     news = general(home)
-    config = make_config(tmp_path, (home,), (digest("morning", news, backlog=1),))
+    config = make_config(tmp_path, state_url, (home,), (digest("morning", news, backlog=1),))
     member = emulator.add_member(home)
 
     async with running_bot(create_bot(config, clock=lambda: NOW), emulator):

@@ -15,8 +15,8 @@ from tests.unit.test_render_digest import worst_case_story
 
 
 @pytest.fixture
-def world(emulator: Emulator, tmp_path: Path) -> World:
-    return World(emulator, tmp_path)
+def world(emulator: Emulator, tmp_path: Path, state_url: str | None) -> World:
+    return World(emulator, tmp_path, state_url)
 
 
 async def test_a_compact_digest_reads_like_a_brief_and_its_coverage_button_works_after_a_restart(

@@ -13,6 +13,7 @@ from bot.delivery import DeliveryPolicy
 from bot.render.digest import parse_header, same_message
 from bot.store import digests as store
 from bot.store import publishing
+from bot.store import runs as ledger_runs
 from tests.e2e.test_delivery import (
     POST_MESSAGES,
     Crash,
@@ -170,7 +171,7 @@ async def test_a_forum_digest_opens_one_post_per_run_titled_and_tagged(world: Wo
         newcomer(world, "second")
         await reload_corpus(bot)
         second = await reconcile_at(world, bot, SECOND_SLOT, "morning")
-        runs = [await store.get_run(bot.db, e.run_id) for e in await ledger(bot, "morning")]
+        runs = [await ledger_runs.get_run(bot.db, e.run_id) for e in await ledger(bot, "morning")]
     assert [o.status for o in first + second] == ["posted", "posted"]
     posts = world.emu.forum_posts(forum)
     assert [post.name for post in posts] == ["Morning · 2026-06-01", "Morning · 2026-06-02"]

@@ -32,6 +32,7 @@ from bot.config import (
 from bot.permissions import Access, access_of
 from bot.render.embeds import NOTICE_COLORS
 from bot.render.text import ZERO_WIDTH_SPACE
+from bot.store import audit_log
 from bot.store import digests as store
 from tests.emulator import Emulator, Guild, InteractionResult, Member, running_bot
 from tests.emulator.state import MANAGE_GUILD, SEND_MESSAGES, Channel, Overwrite
@@ -245,7 +246,7 @@ async def test_a_log_channel_the_bot_cannot_post_in_is_refused_and_clearing_says
         f"Not changed. I can't announce in <#{visitors.log.id}>: I'm missing **Send Messages**, "
         "**Embed Links** there. Grant them to my role in that channel's permissions, then try again."
     )
-    [entry] = await store.audit_entries(scene.bot.db, guild_id=int(visitors.guild.id))
+    [entry] = await audit_log.audit_entries(scene.bot.db, guild_id=int(visitors.guild.id))
     assert (entry.action, entry.outcome) == ("settings log-channel", "refused")
 
     await scene.run(scene.home, "admin settings log-channel", channel=scene.home.log)

@@ -35,6 +35,8 @@ class RateLimits(Fault):
         self.global_hits: deque[float] = deque()
         self.channel_hits: dict[str, deque[float]] = {}
         self.limited = 0
+        #: Of those, the requests refused by the global limit (a bot should never reach it).
+        self.global_limited = 0
 
     @staticmethod
     def _prune(hits: deque[float], now: float, window: float) -> None:
@@ -60,6 +62,7 @@ class RateLimits(Fault):
         self.retry_after = max(retry_after, 0.001)
         self.is_global = is_global
         self.limited += 1
+        self.global_limited += is_global
         return True
 
 

@@ -10,8 +10,9 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -70,6 +71,9 @@ class RecordedRequest:
     json: Any
     files: list[UploadedFile]
     status: int = 0
+    #: When it arrived and when it was answered (time.monotonic()): what overlapped what.
+    at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ class RestApi:
         except web.HTTPException as exc:
             response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)
         record.status = response.status
+        record.answered_at = time.monotonic()
         return response
 
     async def _apply_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:

@@ -112,3 +112,13 @@ def test_abuse_reports_both_phases_the_attacker_and_the_write_wait(tmp_path: Pat
     answered = dict((row[0], row[1]) for row in rows)["attacker interactions answered within 3 s"]
     done, total = answered.split("/")
     assert done == total and int(total) > 0
+
+
+@pytest.mark.timeout(RUN_TIMEOUT)  # it waits for the next minute boundary, like a real cluster
+def test_cluster_posts_every_digest_once_without_a_global_429(tmp_path: Path) -> None:
+    rows = table_rows(run_small("cluster.py", tmp_path).stdout, "measure")
+    assert [row[0] for row in rows] == [
+        "40 digests due at once, 40 posts", "ratio to the global limit's bound", "429s from the global limit",
+        "digests posted exactly once",
+    ]
+    assert rows[2][1] == "0" and rows[3][1] == "40 of 40"

@@ -198,6 +198,26 @@ async def test_damaged_database_fails_quick_check(tmp_path: Path, corpus_copy: P
     assert f"{database} failed PRAGMA quick_check" in result.problems[0]
 
 
+async def test_the_shared_state_in_postgresql_is_checked_without_being_created(
+    tmp_path: Path, corpus_copy: Path, postgres_url: str
+) -> None:
+    config = write_config(tmp_path, corpus=corpus_copy, database=tmp_path / "absent.sqlite3")
+    fresh = await run_checks(config, db_path=None, env={"DIGESTBOT_DATABASE_URL": postgres_url})
+    assert fresh.problems == []
+    assert any("creates its tables on first start" in note for note in fresh.notes)
+
+    await (await Database.open(tmp_path / "bot.sqlite3", state_url=postgres_url)).close()
+    current = await run_checks(config, db_path=None, env={"DIGESTBOT_DATABASE_URL": postgres_url})
+    newest = len(migrations("migrations_pg"))
+    assert current.problems == [] and any(f"schema version {newest}" in note for note in current.notes)
+
+    gone = await run_checks(config, db_path=None,
+                            env={"DIGESTBOT_DATABASE_URL": "postgresql://bot:hunter2@127.0.0.1:9/x"})
+    [problem] = gone.problems
+    assert "cannot connect to PostgreSQL at postgresql://bot:***@127.0.0.1:9/x" in problem
+    assert "hunter2" not in problem
+
+
 async def test_a_config_digest_faster_than_discord_digests_may_run_is_a_note_not_a_problem(
     tmp_path: Path, corpus_copy: Path
 ) -> None:

@@ -23,6 +23,7 @@ from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_f
 from bot.digest.plan import delivered_urls
 from bot.render.embeds import embed_length
 from bot.store import digests as store
+from bot.store import runs
 from bot.store.db import Database
 from bot.store.loader import load_corpus
 
@@ -101,11 +102,11 @@ async def test_the_seed_listing_itself_as_related_shows_once(db: Database) -> No
 async def test_after_the_first_run_only_new_articles_are_posted(db: Database, corpus: Path) -> None:
     record = await store.create_digest(db, digest(), guild_id=1, now=T0)
     plan, _ = await compose_next(db, record, now=T0)
-    run = await store.claim_run(db, "1/morning", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
+    run = await runs.claim_run(db, "1/morning", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
                                 plan=plan, now=T0)
     assert run is not None
     for message in run.messages:
-        await store.record_sent(db, run.id, message.part, message_id=message.part, channel_id=111, now=T0)
+        await runs.record_sent(db, run.id, message.part, message_id=message.part, channel_id=111, now=T0)
 
     after_first = await store.get_digest(db, "1/morning")
     assert after_first is not None
@@ -131,9 +132,9 @@ async def test_a_digest_sharing_a_channel_never_leads_with_what_the_other_delive
     first = await store.create_digest(db, digest("first", backlog=1), guild_id=1, now=T0)
     second = await store.create_digest(db, digest("second", backlog=2), guild_id=1, now=T0)
     plan, _ = await compose_next(db, first, now=T0)
-    run = await store.claim_run(db, "1/first", "s", kind="manual", fire_time=T0, plan=plan, now=T0)
+    run = await runs.claim_run(db, "1/first", "s", kind="manual", fire_time=T0, plan=plan, now=T0)
     assert run is not None
-    await store.record_sent(db, run.id, 1, message_id=1, channel_id=111, now=T0)
+    await runs.record_sent(db, run.id, 1, message_id=1, channel_id=111, now=T0)
 
     _, selection = await compose_next(db, second, now=T0)
     assert [story.lead.id for story in selection.stories] == ["4f079d8d5eeb6983", "48933d0774f4b3c7"]
@@ -150,7 +151,7 @@ async def test_explain_says_delivered_backlog_and_filtered(db: Database) -> None
     assert not outside.included and "ranks 2" in outside.reason
     assert "outside the first run's backlog of 1" in outside.reason
 
-    await store.mark_seen(db, "1/morning", ["https://www.nola.com/news/crime_police/"
+    await runs.mark_seen(db, "1/morning", ["https://www.nola.com/news/crime_police/"
                                           "article_2e2fccb2-3e5c-11eb-a45d-032cabc1b089.html"], now=T0)
     delivered = await explain_article(db, record, "48933d0774f4b3c7", now=T0)
     assert not delivered.included

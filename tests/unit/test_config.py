@@ -138,6 +138,27 @@ def test_environment_overrides_the_database(workdir: Path) -> None:
     assert load_config(path, env={"DIGESTBOT_DB": "rel/bot.db"}).database.path == workdir / "rel" / "bot.db"
 
 
+def test_a_postgresql_url_for_the_shared_state_comes_from_file_or_environment(workdir: Path) -> None:
+    path = write(workdir, "database: {url: 'postgresql://bot:pw@db:5432/digestbot'}\n")
+    assert load_config(path, env={}).database.url == "postgresql://bot:pw@db:5432/digestbot"
+    assert load_config(env={}).database.url is None
+    override = {"DIGESTBOT_DATABASE_URL": "postgres://other@db2/x", "DIGESTBOT_DB": "/data/local.sqlite3"}
+    config = load_config(path, env=override)
+    assert config.database.url == "postgres://other@db2/x"
+    assert config.database.path == Path("/data/local.sqlite3")
+
+
+@pytest.mark.parametrize("url", ["mysql://bot:secret@db/x", "db:5432", "postgresql://bot:secret@db:99999/x"])
+def test_a_database_url_that_is_not_postgresql_is_refused_without_its_password(
+    workdir: Path, url: str
+) -> None:
+    error = load_error(write(workdir, f"database: {{url: '{url}'}}\n"))
+    assert error.key == "database.url" and "secret" not in str(error)
+    with pytest.raises(ConfigError, match="DIGESTBOT_DATABASE_URL") as from_env:
+        load_config(env={"DIGESTBOT_DATABASE_URL": url})
+    assert "secret" not in str(from_env.value)
+
+
 def test_relative_paths_resolve_against_the_working_directory(workdir: Path) -> None:
     (workdir / "elsewhere").mkdir()
     path = write(workdir / "elsewhere", "corpus: {path: articles}\ndatabase: {path: /abs/db.sqlite3}\n")
@@ -363,3 +384,10 @@ def test_a_preset_schedule_in_the_file_is_read_as_the_cron_it_means(workdir: Pat
     text = DIGEST.replace('"0 8 * * mon-fri"', '"weekdays 08:00"')
     config = load_config(write(workdir, text), env={})
     assert config.digests[0].schedule == "0 8 * * mon-fri"
+
+
+def test_a_cluster_process_takes_its_delivery_pace_from_the_environment(workdir: Path) -> None:
+    assert load_config(env={"DIGESTBOT_MESSAGES_PER_SECOND": "22.5"}).delivery.messages_per_second == 22.5
+    for bad in ("fast", "0", "80"):
+        with pytest.raises(ConfigError, match="DIGESTBOT_MESSAGES_PER_SECOND"):
+            load_config(env={"DIGESTBOT_MESSAGES_PER_SECOND": bad})

@@ -57,6 +57,14 @@ def test_database_path_and_api_base_need_a_restart_and_guild_ids_a_sync() -> Non
     assert [change.key for change in diff.live] == ["discord.guild_ids"]
 
 
+def test_a_new_database_url_needs_a_restart_and_is_shown_without_its_password() -> None:
+    old = Config()
+    new = replace(old, database=replace(old.database, url="postgresql://bot:secret@db:5432/digestbot"))
+    [change] = config_changes(old, new).settings
+    assert (change.key, change.applies) == ("database.url", Applies.RESTART)
+    assert change.after == "postgresql://bot:***@db:5432/digestbot" and change.before is None
+
+
 def test_the_applicable_config_keeps_restart_only_settings_and_takes_everything_else() -> None:
     old = Config()
     new = with_discord(

@@ -1,4 +1,5 @@
-"""The digest store: definitions, config sync, the run ledger, delivered URLs, log pruning, the audit log."""
+"""The digest store: definitions, config sync, the run ledger, delivered URLs, log pruning, the audit log —
+on both engines of the shared state (SQLite beside the corpus, and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from bot.config import DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.model import Plan, PlannedMessage
 from bot.digest.schedule import Slot
+from bot.store import audit_log, candidates, runs
 from bot.store import digests as store
 from bot.store.db import Database
 from bot.store.loader import load_corpus
@@ -51,8 +53,8 @@ def plan_for(name: str, *urls_per_message: tuple[str, ...]) -> Plan:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "digests.sqlite3")
+async def db(tmp_path: Path, state_url: str | None) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "digests.sqlite3", state_url=state_url)
     try:
         yield database
     finally:
@@ -147,10 +149,10 @@ async def test_config_sync_adds_changes_and_removes_but_leaves_runtime_digests(s
     kept = await store.get_digest(seeded, "keep")
     assert kept is not None and kept.source == "config" and kept.watermark == 1 and kept.guild_id is None
 
-    claimed = await store.claim_run(seeded, "gone", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
+    claimed = await runs.claim_run(seeded, "gone", "2026-03-03T08:00", kind="scheduled", fire_time=T0,
                                     plan=plan_for("gone", ("https://x.test/1",)), now=T0)
     assert claimed is not None
-    await store.record_sent(seeded, claimed.id, 1, message_id=9, channel_id=CHANNEL, now=T0)
+    await runs.record_sent(seeded, claimed.id, 1, message_id=9, channel_id=CHANNEL, now=T0)
 
     later = T0 + timedelta(days=1)
     second = await store.sync_config_digests(
@@ -169,8 +171,8 @@ async def test_config_sync_adds_changes_and_removes_but_leaves_runtime_digests(s
     runtime = await store.get_digest(seeded, key("runtime"))
     assert runtime is not None and runtime.channel_id == CHANNEL, "config never touches runtime digests"
     assert await store.get_digest(seeded, "gone") is None
-    assert await store.delivery_log(seeded, "gone", limit=10) == []
-    assert set(await store.channel_deliveries(seeded, CHANNEL)) == {"https://x.test/1"}
+    assert await runs.delivery_log(seeded, "gone", limit=10) == []
+    assert set(await runs.channel_deliveries(seeded, CHANNEL)) == {"https://x.test/1"}
 
     unchanged = await store.sync_config_digests(
         seeded, [digest("keep", schedule="0 9 * * *"), digest("runtime", channel_id=OTHER_CHANNEL)],
@@ -211,9 +213,9 @@ async def test_a_slot_is_claimed_once_with_its_plan(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     plan = plan_for("morning", ("https://x.test/1", "https://x.test/2"), ("https://x.test/3",))
 
-    run = await store.claim_run(db, MORNING, "2026-03-03T08:00", kind="scheduled", fire_time=T0,
+    run = await runs.claim_run(db, MORNING, "2026-03-03T08:00", kind="scheduled", fire_time=T0,
                                 plan=plan, now=T0)
-    again = await store.claim_run(db, MORNING, "2026-03-03T08:00", kind="scheduled", fire_time=T0,
+    again = await runs.claim_run(db, MORNING, "2026-03-03T08:00", kind="scheduled", fire_time=T0,
                                   plan=plan_for("morning", ("https://other.test/",)), now=T0)
 
     assert run is not None and again is None
@@ -221,67 +223,67 @@ async def test_a_slot_is_claimed_once_with_its_plan(db: Database) -> None:
     assert [message.part for message in run.messages] == [1, 2]
     record = await store.get_digest(db, MORNING)
     assert record is not None and record.first_run_claimed
-    assert [unfinished.id for unfinished in await store.unfinished_runs(db, MORNING)] == [run.id]
+    assert [unfinished.id for unfinished in await runs.unfinished_runs(db, MORNING)] == [run.id]
 
 
 async def test_an_empty_plan_is_recorded_empty_and_ends_the_first_run(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
-    run = await store.claim_run(db, MORNING, "manual-20260302T090000Z", kind="manual", fire_time=T0,
+    run = await runs.claim_run(db, MORNING, "manual-20260302T090000Z", kind="manual", fire_time=T0,
                                 plan=Plan("morning"), now=T0)
     assert run is not None and run.status == "empty" and run.finished_at == T0 and run.messages == ()
     record = await store.get_digest(db, MORNING)
     assert record is not None and record.first_run_claimed
-    assert await store.unfinished_runs(db, MORNING) == []
+    assert await runs.unfinished_runs(db, MORNING) == []
 
 
 async def test_claiming_for_an_unknown_digest_or_a_foreign_plan_fails(db: Database) -> None:
     with pytest.raises(store.DigestNotFound):
-        await store.claim_run(db, key("nope"), "k", kind="scheduled", fire_time=T0, plan=Plan("nope"), now=T0)
+        await runs.claim_run(db, key("nope"), "k", kind="scheduled", fire_time=T0, plan=Plan("nope"), now=T0)
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     with pytest.raises(ValueError, match="plan is for digest 'other'"):
-        await store.claim_run(db, MORNING, "k", kind="scheduled", fire_time=T0, plan=Plan("other"), now=T0)
+        await runs.claim_run(db, MORNING, "k", kind="scheduled", fire_time=T0, plan=Plan("other"), now=T0)
 
 
 async def test_record_sent_delivers_the_parts_urls_to_the_digests_channel(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     await store.create_digest(db, digest("evening"), guild_id=1, now=T0)
-    run = await store.claim_run(db, MORNING, "s1", kind="scheduled", fire_time=T0, now=T0,
+    run = await runs.claim_run(db, MORNING, "s1", kind="scheduled", fire_time=T0, now=T0,
                                 plan=plan_for("morning", ("https://x.test/1",), ("https://x.test/2",)))
     assert run is not None
     sent_at = T0 + timedelta(seconds=3)
 
-    await store.record_sent(db, run.id, 1, message_id=1001, channel_id=CHANNEL, now=sent_at)
+    await runs.record_sent(db, run.id, 1, message_id=1001, channel_id=CHANNEL, now=sent_at)
 
-    delivered = await store.channel_deliveries(db, CHANNEL)
+    delivered = await runs.channel_deliveries(db, CHANNEL)
     assert set(delivered) == {"https://x.test/1"}
     assert delivered["https://x.test/1"].digest == "morning"
     assert delivered["https://x.test/1"].delivered_at == sent_at
-    assert await store.channel_deliveries(db, OTHER_CHANNEL) == {}
-    messages = await store.run_messages(db, run.id)
+    assert await runs.channel_deliveries(db, OTHER_CHANNEL) == {}
+    messages = await runs.run_messages(db, run.id)
     assert (messages[0].message_id, messages[0].channel_id, messages[0].sent_at) == (1001, CHANNEL, sent_at)
-    unfinished = await store.unfinished_runs(db, MORNING)
+    unfinished = await runs.unfinished_runs(db, MORNING)
     assert unfinished[0].next_part is not None and unfinished[0].next_part.part == 2
 
-    await store.set_thread(db, run.id, 4242)
-    await store.record_sent(db, run.id, 2, message_id=1002, channel_id=4242, now=sent_at)
-    await store.finish_run(db, run.id, "posted", now=sent_at)
-    assert set(await store.channel_deliveries(db, CHANNEL, ["https://x.test/2", "https://y.test"])) == {
+    await runs.set_thread(db, run.id, 4242)
+    await runs.record_sent(db, run.id, 2, message_id=1002, channel_id=4242, now=sent_at)
+    await runs.finish_run(db, run.id, "posted", now=sent_at)
+    assert set(await runs.channel_deliveries(db, CHANNEL, ["https://x.test/2", "https://y.test"])) == {
         "https://x.test/2"
     }, "thread items count for the digest's channel"
-    finished = await store.get_run(db, run.id)
+    finished = await runs.get_run(db, run.id)
     assert finished.status == "posted" and finished.thread_id == 4242 and finished.finished_at == sent_at
-    assert await store.unfinished_runs(db, MORNING) == []
+    assert await runs.unfinished_runs(db, MORNING) == []
 
     with pytest.raises(store.DigestError, match="no part 3"):
-        await store.record_sent(db, run.id, 3, message_id=1, channel_id=CHANNEL, now=sent_at)
+        await runs.record_sent(db, run.id, 3, message_id=1, channel_id=CHANNEL, now=sent_at)
 
 
 async def test_the_first_delivery_of_a_url_is_kept(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     await store.create_digest(db, digest("evening"), guild_id=1, now=T0)
-    assert await store.mark_seen(db, MORNING, ["https://x.test/1"], now=T0) == 1
-    assert await store.mark_seen(db, key("evening"), ["https://x.test/1", "https://x.test/2"], now=T0) == 1
-    delivered = await store.channel_deliveries(db, CHANNEL)
+    assert await runs.mark_seen(db, MORNING, ["https://x.test/1"], now=T0) == 1
+    assert await runs.mark_seen(db, key("evening"), ["https://x.test/1", "https://x.test/2"], now=T0) == 1
+    delivered = await runs.channel_deliveries(db, CHANNEL)
     assert {url: item.digest for url, item in delivered.items()} == {
         "https://x.test/1": "morning",
         "https://x.test/2": "evening",
@@ -293,38 +295,38 @@ async def test_skipped_slots_are_one_row_and_recording_them_twice_is_a_no_op(db:
     first = Slot("2026-03-01T08:00", T0 - timedelta(days=1, hours=1))
     last = Slot("2026-03-07T08:00", T0 + timedelta(days=5))
 
-    skipped = await store.record_skipped(db, MORNING, first=first, last=last, count=7, reason="downtime",
+    skipped = await runs.record_skipped(db, MORNING, first=first, last=last, count=7, reason="downtime",
                                          now=T0)
-    repeated = await store.record_skipped(db, MORNING, first=first.key, last=last.key, count=7,
+    repeated = await runs.record_skipped(db, MORNING, first=first.key, last=last.key, count=7,
                                           reason="downtime", now=T0)
-    paused = await store.record_skipped(db, MORNING, first="2026-03-08T08:00", last="2026-03-08T08:00",
+    paused = await runs.record_skipped(db, MORNING, first="2026-03-08T08:00", last="2026-03-08T08:00",
                                         count=1, reason="paused", now=T0)
 
     assert skipped is not None and repeated is None and paused is not None
     assert (skipped.status, skipped.skipped_first, skipped.skipped_last, skipped.skipped_count) == (
         "skipped", "2026-03-01T08:00", "2026-03-07T08:00", 7
     )
-    log = await store.delivery_log(db, MORNING, limit=10)
+    log = await runs.delivery_log(db, MORNING, limit=10)
     assert [(entry.status, entry.error, entry.skipped_count) for entry in log] == [
         ("skipped", "paused", 1),
         ("skipped", "downtime", 7),
     ]
     with pytest.raises(ValueError, match="skip reason"):
-        await store.record_skipped(db, MORNING, first="a", last="b", count=1, reason="bored", now=T0)
+        await runs.record_skipped(db, MORNING, first="a", last="b", count=1, reason="bored", now=T0)
 
 
 async def test_slots_skipped_during_one_pause_extend_a_single_row(db: Database) -> None:
     await store.create_digest(db, digest(schedule="* * * * *"), guild_id=1, now=T0)
     for minute in range(3):
         slot = f"2026-03-02T09:0{minute}"
-        await store.record_skipped(db, MORNING, first=slot, last=slot, count=1, reason="paused", now=T0)
-    again = await store.record_skipped(db, MORNING, first="2026-03-02T09:01", last="2026-03-02T09:02",
+        await runs.record_skipped(db, MORNING, first=slot, last=slot, count=1, reason="paused", now=T0)
+    again = await runs.record_skipped(db, MORNING, first="2026-03-02T09:01", last="2026-03-02T09:02",
                                        count=2, reason="paused", now=T0)
-    await store.record_skipped(db, MORNING, first="2026-03-02T10:00", last="2026-03-02T10:05", count=6,
+    await runs.record_skipped(db, MORNING, first="2026-03-02T10:00", last="2026-03-02T10:05", count=6,
                                reason="downtime", now=T0)
 
     assert again is None
-    log = await store.delivery_log(db, MORNING, limit=10)
+    log = await runs.delivery_log(db, MORNING, limit=10)
     assert [(entry.error, entry.skipped_first, entry.skipped_last, entry.skipped_count) for entry in log] == [
         ("downtime", "2026-03-02T10:00", "2026-03-02T10:05", 6),
         ("paused", "2026-03-02T09:00", "2026-03-02T09:02", 3),
@@ -333,46 +335,46 @@ async def test_slots_skipped_during_one_pause_extend_a_single_row(db: Database) 
 
 async def test_delivery_log_counts_messages_and_articles_and_pages(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
-    run = await store.claim_run(db, MORNING, "s1", kind="scheduled", fire_time=T0, now=T0,
+    run = await runs.claim_run(db, MORNING, "s1", kind="scheduled", fire_time=T0, now=T0,
                                 plan=plan_for("morning", ("https://x.test/1",), ("https://x.test/2",)))
     assert run is not None
-    await store.record_sent(db, run.id, 1, message_id=1, channel_id=CHANNEL, now=T0)
-    await store.finish_run(db, run.id, "failed", "503 from Discord", now=T0)
-    await store.claim_run(db, MORNING, "s2", kind="manual", fire_time=T0, plan=Plan("morning"), now=T0)
+    await runs.record_sent(db, run.id, 1, message_id=1, channel_id=CHANNEL, now=T0)
+    await runs.finish_run(db, run.id, "failed", "503 from Discord", now=T0)
+    await runs.claim_run(db, MORNING, "s2", kind="manual", fire_time=T0, plan=Plan("morning"), now=T0)
 
-    newest, oldest = await store.delivery_log(db, MORNING, limit=10)
+    newest, oldest = await runs.delivery_log(db, MORNING, limit=10)
     assert (newest.slot_key, newest.status, newest.messages_planned) == ("s2", "empty", 0)
     assert (oldest.slot_key, oldest.status, oldest.error) == ("s1", "failed", "503 from Discord")
     assert (oldest.messages_planned, oldest.messages_sent, oldest.article_count) == (2, 1, 2)
-    assert [entry.slot_key for entry in await store.delivery_log(db, MORNING, limit=1, offset=1)] == ["s1"]
+    assert [entry.slot_key for entry in await runs.delivery_log(db, MORNING, limit=1, offset=1)] == ["s1"]
 
 
 async def test_prune_log_keeps_recent_and_unfinished_runs_and_every_delivery(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     old = T0 - timedelta(days=120)
-    posted = await store.claim_run(db, MORNING, "old-posted", kind="scheduled", fire_time=old, now=old,
+    posted = await runs.claim_run(db, MORNING, "old-posted", kind="scheduled", fire_time=old, now=old,
                                    plan=plan_for("morning", ("https://x.test/1",)))
     assert posted is not None
-    await store.record_sent(db, posted.id, 1, message_id=1, channel_id=CHANNEL, now=old)
-    await store.finish_run(db, posted.id, "posted", now=old)
-    await store.claim_run(db, MORNING, "old-pending", kind="scheduled", fire_time=old, now=old,
+    await runs.record_sent(db, posted.id, 1, message_id=1, channel_id=CHANNEL, now=old)
+    await runs.finish_run(db, posted.id, "posted", now=old)
+    await runs.claim_run(db, MORNING, "old-pending", kind="scheduled", fire_time=old, now=old,
                           plan=plan_for("morning", ("https://x.test/2",)))
-    await store.claim_run(db, MORNING, "recent", kind="scheduled", fire_time=T0, now=T0,
+    await runs.claim_run(db, MORNING, "recent", kind="scheduled", fire_time=T0, now=T0,
                           plan=Plan("morning"))
 
-    assert await store.prune_log(db, now=T0) == 1
-    assert {entry.slot_key for entry in await store.delivery_log(db, MORNING, limit=10)} == {
+    assert await runs.prune_log(db, now=T0) == 1
+    assert {entry.slot_key for entry in await runs.delivery_log(db, MORNING, limit=10)} == {
         "old-pending", "recent"
     }
-    assert set(await store.channel_deliveries(db, CHANNEL)) == {"https://x.test/1"}
-    assert await store.run_messages(db, posted.id) == []
+    assert set(await runs.channel_deliveries(db, CHANNEL)) == {"https://x.test/1"}
+    assert await runs.run_messages(db, posted.id) == []
 
 
 async def test_finish_run_rejects_unknown_statuses_and_runs(db: Database) -> None:
     with pytest.raises(ValueError, match="finishes as one of"):
-        await store.finish_run(db, 1, "pending", now=T0)
+        await runs.finish_run(db, 1, "pending", now=T0)
     with pytest.raises(store.DigestError, match="no digest run 99"):
-        await store.finish_run(db, 99, "posted", now=T0)
+        await runs.finish_run(db, 99, "posted", now=T0)
 
 
 # --- the pool
@@ -380,55 +382,55 @@ async def test_finish_run_rejects_unknown_statuses_and_runs(db: Database) -> Non
 
 async def test_pool_is_narrowed_by_quality_topic_provider_and_delivery(seeded: Database) -> None:
     everything = digest(min_quality=0)
-    pool = await store.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
+    pool = await candidates.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
     assert len(pool) == 5
     assert [article.quality for article in pool] == sorted((a.quality for a in pool), reverse=True)
 
-    assert {a.quality for a in await store.digest_pool(
+    assert {a.quality for a in await candidates.digest_pool(
         seeded, digest(min_quality=40), watermark=0, first_run=False, slot_time=T0)} == {74, 47}
-    by_provider = await store.digest_pool(seeded, digest(min_quality=0, providers=["www.NOLA.com"]),
+    by_provider = await candidates.digest_pool(seeded, digest(min_quality=0, providers=["www.NOLA.com"]),
                                           watermark=0, first_run=False, slot_time=T0)
     assert {a.provider.name for a in by_provider if a.provider} == {"NOLA.com"}
-    assert await store.digest_pool(seeded, digest(min_quality=0, topics=["sports"]), watermark=0,
+    assert await candidates.digest_pool(seeded, digest(min_quality=0, topics=["sports"]), watermark=0,
                                    first_run=False, slot_time=T0) == []
 
     await store.create_digest(seeded, everything, guild_id=1, now=T0)
-    await store.mark_seen(seeded, MORNING, [pool[0].url], now=T0)
-    after = await store.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
+    await runs.mark_seen(seeded, MORNING, [pool[0].url], now=T0)
+    after = await candidates.digest_pool(seeded, everything, watermark=0, first_run=False, slot_time=T0)
     assert pool[0].url not in {article.url for article in after} and len(after) == 4
 
 
 async def test_pool_takes_existing_articles_only_on_the_first_run_up_to_the_backlog(seeded: Database) -> None:
     settings = digest(min_quality=0, backlog=2)
-    assert await store.digest_pool(seeded, settings, watermark=1, first_run=False, slot_time=T0) == []
-    first = await store.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0)
+    assert await candidates.digest_pool(seeded, settings, watermark=1, first_run=False, slot_time=T0) == []
+    first = await candidates.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0)
     # Up to `backlog` of the fresh ones (the 2023 seed alone is within a week of the newest), then the best.
     assert [article.quality for article in first] == [10, 74, 47]
-    wider = await store.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0,
+    wider = await candidates.digest_pool(seeded, settings, watermark=1, first_run=True, slot_time=T0,
                                     existing_limit=10)
     assert len(wider) == 5
 
 
 async def test_keywords_narrow_the_pool_with_full_text_search(seeded: Database) -> None:
     settings = digest(min_quality=0, keywords=['"zero arrests"', "Reuters"])
-    pool = await store.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=T0)
+    pool = await candidates.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=T0)
     ids = {article.id for article in pool}
     assert "7e22685a7d214d17" in ids
-    assert await store.keyword_hits(seeded, settings.keywords, ids) == frozenset(ids)
-    assert await store.keyword_hits(seeded, ["nothing-like-this"], ids) == frozenset()
+    assert await candidates.keyword_hits(seeded, settings.keywords, ids) == frozenset(ids)
+    assert await candidates.keyword_hits(seeded, ["nothing-like-this"], ids) == frozenset()
 
 
 async def test_max_age_narrows_the_pool_from_the_slot_time(seeded: Database) -> None:
     settings = digest(min_quality=0, max_age_days=30)
     at = datetime(2023, 8, 1, tzinfo=UTC)
-    pool = await store.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=at)
+    pool = await candidates.digest_pool(seeded, settings, watermark=0, first_run=False, slot_time=at)
     assert [article.id for article in pool] == ["7e22685a7d214d17"]
 
 
 async def test_matching_urls_ignore_delivery(seeded: Database) -> None:
     settings = digest(min_quality=40)
-    assert len(await store.matching_urls(seeded, settings, now=T0)) == 2
-    assert len(await store.matching_urls(seeded, replace(settings, min_quality=0), now=T0)) == 5
+    assert len(await candidates.matching_urls(seeded, settings, now=T0)) == 2
+    assert len(await candidates.matching_urls(seeded, replace(settings, min_quality=0), now=T0)) == 5
 
 
 # --- audit
@@ -437,18 +439,18 @@ async def test_matching_urls_ignore_delivery(seeded: Database) -> None:
 async def test_audit_entries_roundtrip_newest_first_and_filtered(db: Database) -> None:
     before = {"schedule": "0 8 * * *"}
     after = {"schedule": "0 9 * * *"}
-    await store.record_audit(db, actor_id=7, guild_id=1, action="digest.edit", target="morning",
+    await audit_log.record_audit(db, actor_id=7, guild_id=1, action="digest.edit", target="morning",
                              before=before, after=after, outcome="ok", now=T0)
-    await store.record_audit(db, actor_id=8, guild_id=2, action="digest.create", target="other",
+    await audit_log.record_audit(db, actor_id=8, guild_id=2, action="digest.create", target="other",
                              before=None, after={"name": "other"}, outcome="refused: duplicate", now=T0)
 
-    entries = await store.audit_entries(db)
+    entries = await audit_log.audit_entries(db)
     assert [entry.target for entry in entries] == ["other", "morning"]
-    edit = (await store.audit_entries(db, guild_id=1))[0]
+    edit = (await audit_log.audit_entries(db, guild_id=1))[0]
     assert (edit.actor_id, edit.action, edit.before, edit.after, edit.outcome, edit.at) == (
         7, "digest.edit", before, after, "ok", T0
     )
-    assert [entry.action for entry in await store.audit_entries(db, target="other")] == ["digest.create"]
+    assert [entry.action for entry in await audit_log.audit_entries(db, target="other")] == ["digest.create"]
 
 
 def write_rated(folder: Path, name: str, quality: int | None) -> str:
@@ -473,7 +475,7 @@ async def test_the_pool_admits_quality_exactly_at_the_minimum_and_unrated_articl
     await load_corpus(db, folder, now=T0, workers=0)
 
     async def pool_urls(min_quality: int) -> set[str]:
-        pool = await store.digest_pool(db, digest(min_quality=min_quality), watermark=0, first_run=False,
+        pool = await candidates.digest_pool(db, digest(min_quality=min_quality), watermark=0, first_run=False,
                                        slot_time=T0)
         return {article.url for article in pool}
 
@@ -487,35 +489,36 @@ async def test_a_stale_plan_is_refused_at_the_claim_and_nothing_is_recorded(seed
     await store.create_digest(seeded, digest("evening"), guild_id=1, now=T0)
     plan = plan_for("morning", ("https://a.example/1",))
     with pytest.raises(store.StalePlan, match="corpus changed"):
-        await store.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=plan, now=T0,
+        await runs.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=plan, now=T0,
                               composed_from=0)
-    await store.mark_seen(seeded, "1/evening", ["https://a.example/1"], now=T0)
+    await runs.mark_seen(seeded, "1/evening", ["https://a.example/1"], now=T0)
     with pytest.raises(store.StalePlan, match="was delivered to the channel"):
-        await store.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=plan, now=T0,
+        await runs.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=plan, now=T0,
                               composed_from=1)
-    assert await store.delivery_log(seeded, MORNING) == []
+    assert await runs.delivery_log(seeded, MORNING) == []
     fresh = plan_for("morning", ("https://a.example/2",))
-    run = await store.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=fresh, now=T0,
+    run = await runs.claim_run(seeded, MORNING, "s1", kind="scheduled", fire_time=T0, plan=fresh, now=T0,
                                 composed_from=1)
     assert run is not None and run.status == "pending"
 
 
 async def test_prune_audit_forgets_entries_older_than_the_age_given(db: Database) -> None:
     for days in (400, 100, 1):
-        await store.record_audit(db, actor_id=1, guild_id=2, action="digest pause", target="x", before=None,
-                                 after=None, outcome="applied", now=T0 - timedelta(days=days))
-    assert await store.prune_audit(db, now=T0, keep_days=365) == 1
-    assert await store.prune_audit(db, now=T0, keep_days=30) == 1
-    assert [entry.at for entry in await store.audit_entries(db)] == [T0 - timedelta(days=1)]
+        moment = T0 - timedelta(days=days)
+        await audit_log.record_audit(db, actor_id=1, guild_id=2, action="digest pause", target="x",
+                                     before=None, after=None, outcome="applied", now=moment)
+    assert await audit_log.prune_audit(db, now=T0, keep_days=365) == 1
+    assert await audit_log.prune_audit(db, now=T0, keep_days=30) == 1
+    assert [entry.at for entry in await audit_log.audit_entries(db)] == [T0 - timedelta(days=1)]
 
 
 async def test_manual_runs_since_lists_only_manual_claims_in_the_window(db: Database) -> None:
     await store.create_digest(db, digest(), guild_id=1, now=T0)
     for minutes, kind in ((90, "manual"), (50, "manual"), (40, "scheduled"), (10, "manual")):
         moment = T0 - timedelta(minutes=minutes)
-        await store.claim_run(db, MORNING, f"k{minutes}", kind=kind, fire_time=moment, plan=Plan("morning"),
+        await runs.claim_run(db, MORNING, f"k{minutes}", kind=kind, fire_time=moment, plan=Plan("morning"),
                               now=moment)
-    since = await store.manual_runs_since(db, MORNING, T0 - timedelta(hours=1))
+    since = await runs.manual_runs_since(db, MORNING, T0 - timedelta(hours=1))
     assert since == [T0 - timedelta(minutes=50), T0 - timedelta(minutes=10)]
 
 

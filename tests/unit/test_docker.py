@@ -153,6 +153,23 @@ def test_image_builds_and_runs_its_commands() -> None:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False, timeout=120)
 
 
+def test_the_cluster_profile_runs_postgresql_and_two_processes_on_disjoint_shard_slices() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    assert "profiles" not in services["digestbot"], "plain `docker compose up` still needs no PostgreSQL"
+    bots = [services["bot-shards-0-1"], services["bot-shards-2-3"]]
+    assert services["postgres"]["profiles"] == ["cluster"]
+    slices = []
+    for bot in bots:
+        assert bot["profiles"] == ["cluster"] and bot["env_file"] == ".env"
+        assert bot["environment"]["DIGESTBOT_DATABASE_URL"].startswith("postgresql://")
+        assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+        command = bot["command"]
+        slices.append(command[command.index("--shard-ids") + 1])
+        assert command[command.index("--shard-count") + 1] == "4"
+    assert slices == ["0-1", "2-3"]
+    assert len({bot["volumes"][0] for bot in bots}) == 2, "each process keeps its corpus on its own volume"
+
+
 def buildah_unavailable() -> str | None:
     """Why the buildah build cannot run here, or None."""
     if shutil.which("buildah") is None:

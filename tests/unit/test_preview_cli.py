@@ -23,6 +23,7 @@ from bot.preview import (
 )
 from bot.render.embeds import message_problems
 from bot.store import digests as store
+from bot.store import runs
 from bot.store.db import Database
 from bot.store.loader import load_corpus
 
@@ -98,7 +99,7 @@ async def test_preview_names_a_digest_or_takes_the_first_configured(db: Database
 
 async def test_preview_finds_a_runtime_digest_and_shows_an_empty_run(db: Database) -> None:
     record = await store.create_digest(db, digest("mine", min_quality=0), guild_id=1, now=T0)
-    await store.claim_run(db, "1/mine", "manual-x", kind="manual", fire_time=T0, plan=Plan("mine"), now=T0)
+    await runs.claim_run(db, "1/mine", "manual-x", kind="manual", fire_time=T0, plan=Plan("mine"), now=T0)
 
     settings, plan = await preview_plan(db, Config(), "mine", now=T0)
     assert settings == record.settings
