@@ -33,6 +33,7 @@ from discord.ext import commands
 
 from bot import clock as default_clock
 from bot.config import Config
+from bot.delivery import DeliveryPolicy, DigestRunner
 from bot.fair import LookupLimits
 from bot.gate import CorpusGate
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
@@ -140,6 +141,7 @@ class DigestBot(commands.AutoShardedBot):
         self.operator_refresh_seconds = OPERATOR_REFRESH_SECONDS
         self._db: Database | None = None
         self.digest_scheduler: DigestScheduler | None = None
+        self.digest_runner: DigestRunner | None = None
         #: Digest deliveries hold it shared from the claim to their last message, corpus reloads (the admin
         #: command and the folder watcher) exclusively: a reload waits for the deliveries in progress and a
         #: delivery starting during a reload waits for it, while deliveries still run side by side.
@@ -198,7 +200,9 @@ class DigestBot(commands.AutoShardedBot):
         self.spawn(self._refresh_operators_periodically(), name="digestbot-operators")
         await self.sync_commands(force=self.force_sync)
         await self.sync_config_digests()
-        self.digest_scheduler = DigestScheduler(self)
+        pace = DeliveryPolicy(messages_per_second=self.config.delivery.messages_per_second)
+        self.digest_runner = DigestRunner(self, pace)
+        self.digest_scheduler = DigestScheduler(self, self.digest_runner)
         await self.digest_scheduler.start()
         self.spawn(self._heartbeat(), name="digestbot-heartbeat")
         if not self.db.state.beside_corpus:

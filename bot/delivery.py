@@ -681,9 +681,9 @@ class DigestRunner:
 
 def runner_of(bot: DigestBot) -> DigestRunner:
     """The bot's digest runner (created with its scheduler in setup_hook)."""
-    if bot.digest_scheduler is None:
-        raise RuntimeError("the digest scheduler starts in setup_hook; the bot has not been set up")
-    return bot.digest_scheduler.runner
+    if bot.digest_runner is None:
+        raise RuntimeError("the digest runner starts in setup_hook; the bot has not been set up")
+    return bot.digest_runner
 
 
 async def run_now(bot: DigestBot, key: str, *, actor: int | None) -> RunOutcome:

@@ -12,20 +12,18 @@ everything once, which is how slots missed during downtime are dealt with.
 from __future__ import annotations
 
 import logging
-from datetime import UTC
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.delivery import DeliveryPolicy, DigestRunner
+from bot.config import Config
 from bot.digest.schedule import ScheduleError, cron_trigger, parse_cron, zone
-from bot.shards import owned_names
+from bot.shards import ShardSlice, owned_names
 from bot.store import audit_log, runs
 from bot.store import digests as store
-
-if TYPE_CHECKING:
-    from bot.client import DigestBot
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +32,30 @@ ALARM_PREFIX = "digest:"
 SWEEP_SECONDS = 60
 
 
-class DigestScheduler:
-    """Owns the APScheduler instance and the digest runner; `start()` inside the running event loop."""
+class SchedulerHost(Protocol):
+    """What the scheduler needs of the process it runs in (the client provides it)."""
 
-    def __init__(self, bot: DigestBot, policy: DeliveryPolicy | None = None) -> None:
+    db: Database
+    config: Config
+
+    @property
+    def shard_slice(self) -> ShardSlice: ...
+
+    def now(self) -> datetime: ...
+
+
+class Runner(Protocol):
+    """Runs digests on request (bot/delivery.py `DigestRunner`): the scheduler only says which and when."""
+
+    def request(self, key: str) -> None: ...
+
+
+class DigestScheduler:
+    """Owns the APScheduler instance and wakes the runner; `start()` inside the running event loop."""
+
+    def __init__(self, bot: SchedulerHost, runner: Runner) -> None:
         self.bot = bot
-        pace = DeliveryPolicy(messages_per_second=bot.config.delivery.messages_per_second)
-        self.runner = DigestRunner(bot, policy or pace)
+        self.runner = runner
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._alarms: dict[str, tuple[str, str]] = {}
 
