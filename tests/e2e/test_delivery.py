@@ -595,9 +595,12 @@ async def test_a_rate_limited_fan_out_to_many_channels_finishes_despite_one_slow
     requests = world.emu.requests_to("POST", POST_MESSAGES)
     hung = next(r for r in requests if r.path == f"/channels/{channels[0].id}/messages" and r.status == 503)
     assert hung.answered_at is not None
-    served_meanwhile = [r for r in requests if r.status == 200 and r.answered_at is not None
-                        and hung.at < r.at and r.answered_at < hung.answered_at]
-    assert served_meanwhile, [(r.path, r.status) for r in requests]
+    others = [r for r in requests if r.path != hung.path]
+    started_meanwhile = [r for r in others if hung.at < r.at < hung.answered_at]
+    all_served_before = all(r.answered_at is not None and r.answered_at <= hung.at for r in others)
+    assert started_meanwhile or all_served_before, "other channels waited for the slow one: " + str(
+        [(r.path, r.status) for r in requests]
+    )
 
 
 async def test_a_fan_out_to_200_channels_at_discords_rate_limits_posts_every_digest_once(
