@@ -74,5 +74,21 @@ def admin_group(bot: commands.Bot) -> app_commands.Group:
     return group
 
 
+class AdminSubgroupCog(commands.Cog):
+    """A cog whose `group` joins `/admin` while it is loaded (`/admin digest`, `/admin settings`)."""
+
+    def __init__(self, bot: DigestBot, group: app_commands.Group) -> None:
+        self.bot = bot
+        self.group = group
+
+    async def cog_load(self) -> None:
+        admin_group(self.bot).add_command(self.group)
+
+    async def cog_unload(self) -> None:
+        """Detach from /admin (at shutdown the admin cog may already be gone, taking the group with it)."""
+        if self.group.parent is not None:
+            self.group.parent.remove_command(self.group.name)
+
+
 async def setup(bot: DigestBot) -> None:
     await bot.add_cog(Admin(bot))

@@ -22,13 +22,12 @@ from typing import Any
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
-from discord.ext import commands
 
 from bot.audit import APPLIED, AuditEvent, audit
 from bot.audit import FAILED as AUDIT_FAILED
 from bot.audit import REFUSED as AUDIT_REFUSED
 from bot.client import DigestBot
-from bot.cogs.admin import admin_group
+from bot.cogs.admin import AdminSubgroupCog
 from bot.compose import compose_next, mark_all_seen, next_run
 from bot.config import (
     DIGEST_MODES,
@@ -831,20 +830,11 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
     del _command
 
 
-class AdminDigests(commands.Cog):
+class AdminDigests(AdminSubgroupCog):
     """Adds `/admin digest` to the `/admin` group while loaded."""
 
     def __init__(self, bot: DigestBot) -> None:
-        self.bot = bot
-        self.group = DigestAdmin(bot)
-
-    async def cog_load(self) -> None:
-        admin_group(self.bot).add_command(self.group)
-
-    async def cog_unload(self) -> None:
-        """Detach from /admin (at shutdown the admin cog may already be gone, taking the group with it)."""
-        if self.group.parent is not None:
-            self.group.parent.remove_command(self.group.name)
+        super().__init__(bot, DigestAdmin(bot))
 
 
 async def setup(bot: DigestBot) -> None:

@@ -12,11 +12,10 @@ from typing import Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.audit import APPLIED, REFUSED, AuditEvent, audit
 from bot.client import DigestBot
-from bot.cogs.admin import admin_group
+from bot.cogs.admin import AdminSubgroupCog
 from bot.digest import edits
 from bot.log_routing import Subject
 from bot.permissions import AdminOnly, guild_admin
@@ -116,20 +115,11 @@ class SettingsAdmin(app_commands.Group, name="settings", description="This serve
         return settings_reply(f"This server has no log channel of its own any more: {where}.")
 
 
-class AdminSettings(commands.Cog):
+class AdminSettings(AdminSubgroupCog):
     """Adds `/admin settings` to the `/admin` group while loaded."""
 
     def __init__(self, bot: DigestBot) -> None:
-        self.bot = bot
-        self.group = SettingsAdmin(bot)
-
-    async def cog_load(self) -> None:
-        admin_group(self.bot).add_command(self.group)
-
-    async def cog_unload(self) -> None:
-        """Detach from /admin (at shutdown the admin cog may already be gone, taking the group with it)."""
-        if self.group.parent is not None:
-            self.group.parent.remove_command(self.group.name)
+        super().__init__(bot, SettingsAdmin(bot))
 
 
 async def setup(bot: DigestBot) -> None:
