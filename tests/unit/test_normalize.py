@@ -434,6 +434,11 @@ def test_repair_text(value: str, expected: str) -> None:
     assert repair_text(value) == expected, "a remembered text gives the same repair"
 
 
+def test_long_texts_are_repaired_like_short_ones() -> None:
+    long_text = "cityâ€™s  news " * 100
+    assert repair_text(long_text) == ("city’s news " * 100).strip()
+
+
 @pytest.mark.parametrize(
     "text", ["Zürich café naïve", "Łódź Kraków", "Ελληνικά", "Русский текст", "中文 日本語", "emoji 😀👍🏽"]
 )
