@@ -44,6 +44,7 @@ from tests.emulator.state import InteractionRecord
 
 SMALL_ARTICLES = 300
 SMALL_ROUNDS = 2
+SMALL_PASSES = 1
 P95_FLOOR_MS, P95_AIM_MS = 300.0, 100.0
 
 SEARCHES: tuple[dict[str, Any], ...] = (
@@ -238,11 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
                         help=f"where the corpus and database are kept ({DEFAULT_WORKDIR})")
     parser.add_argument("--small", action="store_true",
-                        help=f"{SMALL_ARTICLES} articles, {SMALL_ROUNDS} rounds")
+                        help=f"{SMALL_ARTICLES} articles, {SMALL_ROUNDS} rounds, {SMALL_PASSES} pass")
     args = parser.parse_args(argv)
     articles = SMALL_ARTICLES if args.small else args.articles
     rounds = SMALL_ROUNDS if args.small else args.rounds
-    if args.members < 1 or rounds < 1 or args.passes < 1:
+    passes = SMALL_PASSES if args.small else args.passes
+    if args.members < 1 or rounds < 1 or passes < 1:
         parser.error("--members, --rounds and --passes must be at least 1")
     if args.baseline is not None and not 1 <= args.baseline < articles:
         parser.error("--baseline must be at least 1 and smaller than the corpus size")
@@ -251,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tallies = {size: Tally() for size in sizes}
     violations = dict.fromkeys(sizes, 0)
     # Passes alternate the sizes, so a change in the machine's other load during the run weighs on both.
-    for _ in range(args.passes):
+    for _ in range(passes):
         for size in sizes:
             corpus, db = corpus_and_db(args.workdir, size)
             tally, broken = asyncio.run(measure(corpus, db, args.members, rounds))
@@ -260,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = True
     for size in sizes:
         rows = summary_rows(tallies[size])
-        ok = report(size, args.members, rounds, args.passes, rows, tallies[size], violations[size]) and ok
+        ok = report(size, args.members, rounds, passes, rows, tallies[size], violations[size]) and ok
         print()
     if args.baseline is not None:
         rows, met = ratio_rows(tallies[sizes[0]], tallies[sizes[1]])
