@@ -17,7 +17,7 @@ from bot.render.announcements import server_label
 from bot.store.guild_settings import guild_log_channel
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.discord.client import DigestBot
     from bot.store.digests import DigestRecord
 
 log = logging.getLogger(__name__)

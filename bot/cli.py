@@ -411,7 +411,7 @@ async def _cmd_digests(args: argparse.Namespace) -> int:
 
 
 async def _cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import run_checks
+    from bot.ops.check import run_checks
 
     result = await run_checks(args.config, db_path=args.db, env=os.environ)
     for note in result.notes:
@@ -427,7 +427,7 @@ async def _cmd_check(args: argparse.Namespace) -> int:
 
 async def _cmd_health(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.health import check_health, heartbeat_path
+    from bot.ops.health import check_health, heartbeat_path
 
     # In Docker $DIGESTBOT_HEARTBEAT names the file, so a health probe never depends on the config.
     configured = os.environ.get("DIGESTBOT_HEARTBEAT")
@@ -487,7 +487,7 @@ async def _cmd_backup(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """Synchronous: the runtime owns its event loop (and its signal handlers)."""
-    from bot.runtime import run_bot
+    from bot.discord.runtime import run_bot
 
     config = _with_shards(_load_config(args), args)
     return run_bot(config, force_sync=args.sync, log_level=args.log_level)

@@ -46,7 +46,7 @@ from bot.store.db import QueryBudgetExceeded
 from bot.store.publishing import PendingPublish
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.discord.client import DigestBot
 
 log = logging.getLogger(__name__)
 

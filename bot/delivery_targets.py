@@ -29,7 +29,7 @@ from bot.render.text import clean
 from bot.store import publishing
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.discord.client import DigestBot
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,6 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.audit import APPLIED, AuditEvent, audit
-from bot.audit import FAILED as AUDIT_FAILED
-from bot.audit import REFUSED as AUDIT_REFUSED
-from bot.client import DigestBot
-from bot.cogs.admin import AdminSubgroupCog
 from bot.compose import compose_next, mark_all_seen, next_run
 from bot.config import (
     DIGEST_MODES,
@@ -42,8 +37,17 @@ from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
 from bot.digest.schedule import describe, parse_cron, zone
+from bot.discord.client import DigestBot
+from bot.discord.cogs.admin import AdminSubgroupCog
+from bot.discord.ui import replies
+from bot.discord.ui.choices import matching_names
+from bot.discord.ui.confirm import ConfirmView
+from bot.discord.ui.paginator import Paginator, page_count
 from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
 from bot.log_routing import Subject
+from bot.ops.audit import APPLIED, AuditEvent, audit
+from bot.ops.audit import FAILED as AUDIT_FAILED
+from bot.ops.audit import REFUSED as AUDIT_REFUSED
 from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
 from bot.permissions import refusal as refusal_text
 from bot.render.digests_view import preview_payload
@@ -59,10 +63,6 @@ from bot.render.text import (
 from bot.store import digests as store
 from bot.store import runs
 from bot.target_checks import channel_kind_problem, ping_problem, ping_role_name
-from bot.ui import replies
-from bot.ui.choices import matching_names
-from bot.ui.confirm import ConfirmView
-from bot.ui.paginator import Paginator, page_count
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from bot.render.text import discord_timestamp
 from bot.store.audit_log import record_audit
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.discord.client import DigestBot
 
 log = logging.getLogger(__name__)
 

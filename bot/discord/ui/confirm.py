@@ -18,9 +18,9 @@ from typing import Any
 
 import discord
 
+from bot.discord.ui import replies
+from bot.discord.ui.errors import ReportingView
 from bot.render.embeds import message, notice
-from bot.ui import replies
-from bot.ui.errors import ReportingView
 
 log = logging.getLogger(__name__)
 
