@@ -8,7 +8,8 @@ import pytest
 
 from bot.discord.ui.article_menu import ArticleMenu, with_menu
 from bot.discord.ui.paginator import Paginator, page_count, page_offset
-from bot.render.embeds import message, notice
+from bot.render.embeds import notice
+from bot.render.message import message
 
 
 async def _page(number: int) -> dict[str, Any]:

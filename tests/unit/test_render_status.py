@@ -4,7 +4,7 @@ and the one line `digestbot run` prints when Discord closes the gateway for good
 from __future__ import annotations
 
 from bot.discord.runtime import gateway_closed_reason
-from bot.render.embeds import message, message_problems
+from bot.render.message import message, message_problems
 from bot.render.status import ShardStatus, StatusData, shards_field, status_embed
 from bot.render.text import FIELD_VALUE_LIMIT
 

@@ -51,7 +51,8 @@ from bot.ops.audit import REFUSED as AUDIT_REFUSED
 from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
 from bot.permissions import refusal as refusal_text
 from bot.render.digests_view import preview_payload
-from bot.render.embeds import NOTICE_COLORS, message
+from bot.render.embeds import NOTICE_COLORS
+from bot.render.message import message
 from bot.render.text import (
     DESCRIPTION_LIMIT,
     FOOTER_LIMIT,

@@ -48,7 +48,8 @@ from bot.logs import apply_levels
 from bot.ops.audit import APPLIED, FAILED, REFUSED, UNCHANGED, AuditEvent, audit
 from bot.ops.watch import CorpusWatcher
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
-from bot.render.embeds import BRAND_COLOR, message, notice
+from bot.render.embeds import BRAND_COLOR, notice
+from bot.render.message import message
 from bot.render.status import DigestStatus, ShardStatus, StatusData, status_embed
 from bot.render.text import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, clean, code, truncate
 from bot.shards import shard_of

@@ -20,7 +20,8 @@ from bot.discord.ui import replies
 from bot.log_routing import Subject
 from bot.ops.audit import APPLIED, REFUSED, AuditEvent, audit
 from bot.permissions import AdminOnly, guild_admin
-from bot.render.embeds import NOTICE_COLORS, message
+from bot.render.embeds import NOTICE_COLORS
+from bot.render.message import message
 from bot.render.text import DESCRIPTION_LIMIT, truncate
 from bot.store.guild_settings import guild_log_channel, set_guild_log_channel
 

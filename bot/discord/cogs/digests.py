@@ -30,7 +30,8 @@ from bot.render.digests_view import (
     explanation_payload,
     preview_payload,
 )
-from bot.render.embeds import message, notice
+from bot.render.embeds import notice
+from bot.render.message import message
 from bot.render.text import clean, truncate
 from bot.store import digests as store
 from bot.store.articles import normalize_id

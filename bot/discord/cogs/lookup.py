@@ -33,12 +33,12 @@ from bot.render.embeds import (
     article_list,
     article_menu_options,
     counts_page,
-    message,
     notice,
     paginate,
     results_page,
     stats_embed,
 )
+from bot.render.message import message
 from bot.render.text import clean, truncate
 from bot.store import articles as store
 from bot.store.db import QueryBudgetExceeded

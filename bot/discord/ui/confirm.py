@@ -20,7 +20,8 @@ import discord
 
 from bot.discord.ui import replies
 from bot.discord.ui.errors import ReportingView
-from bot.render.embeds import message, notice
+from bot.render.embeds import notice
+from bot.render.message import message
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,12 @@ import discord
 from bot.discord.ui import replies
 from bot.discord.ui.article_menu import ArticleMenu
 from bot.discord.ui.errors import ReportingView
-from bot.render.embeds import message, notice
+from bot.render.embeds import notice
+from bot.render.message import message
 
 log = logging.getLogger(__name__)
 
-#: A 1-based page number → the complete message payload for that page (see `bot.render.embeds.message`).
+#: A 1-based page number → the complete message payload for that page (see `bot.render.message.message`).
 PageFetcher = Callable[[int], Awaitable[Mapping[str, Any]]]
 
 DEFAULT_TIMEOUT_SECONDS = 180.0
