@@ -36,6 +36,7 @@ from bot.compose import compose_next
 from bot.delivery_targets import Target, forum_post_body, look_at_channel, open_forum_post, publish_due
 from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
+from bot.digest.model import REFUSED, RunOutcome
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.announcements import digest_warning, pause_announcement
 from bot.render.digest import link_summary, message_key, parse_header, role_ping, same_message, thread_name
@@ -69,22 +70,6 @@ COMPOSE_ATTEMPTS = 3
 COMPOSE_CONCURRENCY = 2
 #: `limits.manual_runs_per_hour` counts the manual runs claimed within this window.
 MANUAL_RUN_WINDOW = timedelta(hours=1)
-REFUSED = "refused"
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """How one run ended: its ledger status (`posted`, `partial`, `empty`, `failed`, `paused`), or
-    `refused` for a manual run that was not started, with `detail` saying why."""
-
-    digest: str
-    slot_key: str | None
-    status: str
-    messages_sent: int = 0
-    messages_planned: int = 0
-    detail: str | None = None
-
-
 @dataclass
 class DeliveryPolicy:
     """How hard delivery tries: the waits between attempts after transient failures, the sleep used for
