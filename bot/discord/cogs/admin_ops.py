@@ -33,7 +33,7 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.announce import log_channel
-from bot.cli import format_load_report, load_report_json
+from bot.cli_text import format_load_report, load_report_json
 from bot.compose import next_run
 from bot.config import Config, ConfigError, load_config
 from bot.config_diff import ConfigDiff, applicable_config, change_record, config_changes, format_value
