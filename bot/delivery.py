@@ -54,7 +54,7 @@ from bot.store.db import QueryBudgetExceeded
 from bot.store.publishing import PendingPublish
 
 if TYPE_CHECKING:
-    from bot.discord.client import DigestBot
+    from bot.host import BotHost
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class _Delivery:
 class DigestRunner:
     """Reconciles and delivers the bot's digests (one task per digest at a time)."""
 
-    def __init__(self, bot: DigestBot, policy: DeliveryPolicy | None = None) -> None:
+    def __init__(self, bot: BotHost, policy: DeliveryPolicy | None = None) -> None:
         self.bot = bot
         self.policy = policy or DeliveryPolicy()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -585,14 +585,14 @@ class DigestRunner:
             log.exception("digest %r: could not announce its pause", record.key)
 
 
-def runner_of(bot: DigestBot) -> DigestRunner:
+def runner_of(bot: BotHost) -> DigestRunner:
     """The bot's digest runner (created with its scheduler in setup_hook)."""
     if bot.digest_runner is None:
         raise RuntimeError("the digest runner starts in setup_hook; the bot has not been set up")
     return bot.digest_runner
 
 
-async def run_now(bot: DigestBot, key: str, *, actor: int | None) -> RunOutcome:
+async def run_now(bot: BotHost, key: str, *, actor: int | None) -> RunOutcome:
     """Run the digest with this key now (`/admin digest run`): refused, with the reason, when it is
     paused."""
     return await runner_of(bot).run_now(key, actor=actor)

@@ -109,6 +109,27 @@ def test_only_the_discord_half_imports_it_at_import_time(module: str) -> None:
     assert reached == [], f"{module} imports {reached} when imported; use an interface or a lazy import"
 
 
+def type_only_imports_of(module: str) -> set[str]:
+    """What `module` imports under `if TYPE_CHECKING:` (anywhere at module level)."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and statement.module:
+                    found.add(statement.module)
+                elif isinstance(statement, ast.Import):
+                    found.update(alias.name for alias in statement.names)
+    return found
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if not _within(m, SHELL_DISCORD)])
+def test_outside_the_discord_half_the_client_is_not_even_a_type(module: str) -> None:
+    # Delivery, announcements and the audit trail take a `bot.host.BotHost`, the client provides it.
+    named = sorted(name for name in type_only_imports_of(module) if _within(name, SHELL_DISCORD))
+    assert named == [], f"{module} names {named} for type hints; use bot.host.BotHost"
+
+
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Every import cycle among bot's modules (Tarjan's strongly connected components, size > 1 or a
     module importing itself)."""
