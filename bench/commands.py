@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._util import DEFAULT_WORKDIR, corpus_and_db, machine_facts, percentile, table
 from bench.gen_corpus import COMMON_WORD, PHRASE, PREFIX, RARE_WORDS
-from bot.client import create_bot
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
+from bot.discord.client import create_bot
 from tests.emulator import Emulator, Guild, InteractionResult, Member, running_bot
 from tests.emulator.state import InteractionRecord
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.client import create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
+from bot.discord.client import create_bot
 from bot.fair import BUSY, TOO_BROAD
 from bot.render.text import discord_timestamp
 from bot.store import articles as store
