@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from math import isqrt
 from typing import Any, Literal
 
 import aiosqlite
@@ -147,8 +148,13 @@ def _article(row: Sequence[Any], topics: tuple[str, ...], related: tuple[Related
 
 
 async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
+    """Every row of one query, in one trip to the connection's thread.
+
+    Each trip waits for the event loop to resume this task, and the reader stays taken meanwhile: with
+    many members at once, a cursor's three trips (execute, fetch, close) kept readers held and others
+    queued for them longer than the queries took.
+    """
+    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
 async def _hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related: bool) -> list[Article]:
@@ -287,38 +293,69 @@ async def _bounded_count(conn: aiosqlite.Connection, sql: str, params: Sequence[
     return int(rows[0][0])
 
 
+def _largest_useful_set(articles: int) -> int:
+    """The most rows a filter set may admit and still pay off, whatever the matches.
+
+    Checking matches one by one walks at most candidates × articles ÷ admitted of them, so a set admitting
+    `a` rows can only win when a × set build < that × saving, i.e. a² < candidates × articles × saving ÷
+    set build (about 22,000 at 100,000 articles, 3,900 at 3,000).
+    """
+    saving = _LOOKUP_COST - _SET_PROBE_COST
+    return min(FILTER_SET_ROWS, isqrt(int(SEARCH_CANDIDATES * articles * saving / _SET_BUILD_COST)))
+
+
+def _matches_worth_counting(admitted: int) -> int:
+    """How far the matches must be counted to tell whether a set admitting `admitted` rows pays off: it
+    needs more matches walked than `admitted × set build ÷ saving`, so one more than that settles it."""
+    return int(admitted * _SET_BUILD_COST / (_LOOKUP_COST - _SET_PROBE_COST)) + 1
+
+
+def _set_pays_off(admitted: int, matches: int, articles: int) -> bool:
+    """Whether a filter admitting `admitted` of `articles` rows costs less read into a set than checked
+    per match, for a query with `matches` matches (counted at least to `_matches_worth_counting`).
+
+    Checking matches one by one, best quality first, walks about min(matches, candidates × articles ÷
+    admitted) of them before enough pass; a set costs what it admits to build, then a cheap probe per
+    match walked.
+    """
+    walked = min(matches, SEARCH_CANDIDATES * articles / max(admitted, 1))
+    saving = _LOOKUP_COST - _SET_PROBE_COST
+    return admitted <= FILTER_SET_ROWS and admitted * _SET_BUILD_COST < walked * saving
+
+
+async def _count_matches(conn: aiosqlite.Connection, match: str, bound: int) -> int:
+    """How many articles `match` matches, counting no further than `bound`."""
+    sql = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?"
+    return await _bounded_count(conn, sql, (match,), bound)
+
+
 async def _choose_sets(
     conn: aiosqlite.Connection, match: str, conditions: Sequence[_Condition], strategy: SearchStrategy
 ) -> list[bool]:
     """For each condition, whether to apply it as a set of admitted rowids (True) or per match (False).
 
-    Checking matches one by one, best quality first, walks about min(matches, candidates × articles ÷
-    admitted) of them before enough pass; a set costs what it admits to build, then a cheap probe per
-    match walked. Matches and what each indexed filter admits are counted only as far as the comparison
-    needs (a filter from its index), so the estimate stays far cheaper than either plan.
+    The estimate stays far cheaper than either plan: what each indexed filter admits is counted from its
+    index, in one statement, only as far as a set could pay off (`_largest_useful_set`); the matches are
+    counted only when some filter is small enough, and only as far as the comparison needs. A broad
+    filter (a year of articles) therefore costs no count of the matches at all, which for a prefix would
+    expand every term it covers once more.
     """
     if strategy != "auto":
         return [strategy == "sets" and condition.rows is not None for condition in conditions]
-    if all(condition.rows is None for condition in conditions):
+    indexed = [condition for condition in conditions if condition.rows is not None]
+    if not indexed:
         return [False] * len(conditions)
-    saving = _LOOKUP_COST - _SET_PROBE_COST
-    # A set pays off only when it admits fewer than `saving / _SET_BUILD_COST` rows per match walked, so
-    # the matches are counted that far for the largest set allowed, and each filter as far as they allow.
-    matches = await _bounded_count(
-        conn, "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?", (match,),
-        int(FILTER_SET_ROWS * _SET_BUILD_COST / saving) + 1,
-    )
-    most_admitted = min(FILTER_SET_ROWS, int(matches * saving / _SET_BUILD_COST))
     articles = int((await _fetchall(conn, "SELECT coalesce(max(rowid), 0) FROM articles"))[0][0])
-    chosen: list[bool] = []
-    for condition in conditions:
-        if condition.rows is None:
-            chosen.append(False)
-            continue
-        admitted = await _bounded_count(conn, condition.rows, condition.params, most_admitted + 1)
-        walked = min(matches, SEARCH_CANDIDATES * articles / max(admitted, 1))
-        chosen.append(admitted <= most_admitted and admitted * _SET_BUILD_COST < walked * saving)
-    return chosen
+    largest = _largest_useful_set(articles)
+    counts = ", ".join(f"(SELECT count(*) FROM ({condition.rows} LIMIT ?))" for condition in indexed)
+    params = [value for condition in indexed for value in (*condition.params, largest + 1)]
+    admitted = iter((await _fetchall(conn, f"SELECT {counts}", params))[0])
+    counted = [None if condition.rows is None else int(next(admitted)) for condition in conditions]
+    contenders = [count for count in counted if count is not None and count <= largest]
+    if not contenders:
+        return [False] * len(conditions)
+    matches = await _count_matches(conn, match, max(map(_matches_worth_counting, contenders)))
+    return [count is not None and _set_pays_off(count, matches, articles) for count in counted]
 
 
 def _candidates_sql(
