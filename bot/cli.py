@@ -152,9 +152,10 @@ async def _cmd_load(args: argparse.Namespace) -> int:
 # --- search / show ----------------------------------------------------------------------------------
 
 async def _cmd_search(args: argparse.Namespace) -> int:
-    from bot.store.articles import SearchFilters, search
+    from bot.store.articles import SearchFilters
     from bot.store.db import READ_BUDGET_SECONDS, QueryBudgetExceeded
     from bot.store.fts import EmptyQuery, QueryTooBroad, build_match
+    from bot.store.search import search
 
     try:
         build_match(args.query)

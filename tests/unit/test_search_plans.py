@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import articles as queries
-from bot.store.articles import SearchFilters
+from bot.store import search as queries
+from bot.store.articles import SearchFilters, conditions_of
 from bot.store.db import Database
 from bot.store.loader import load_corpus
 from tests.unit.test_loader import write_article
@@ -51,7 +51,7 @@ async def chosen(db: Database, text: str, filters: SearchFilters) -> list[bool]:
     match = queries.build_match(text)
     assert match is not None
     async with db.read() as conn:
-        return await queries._choose_sets(conn, match, queries._conditions(filters), "auto")
+        return await queries._choose_sets(conn, match, conditions_of(filters), "auto")
 
 
 async def ranked(db: Database, text: str, filters: SearchFilters, strategy: queries.SearchStrategy) -> tuple:

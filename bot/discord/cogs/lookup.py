@@ -41,6 +41,7 @@ from bot.render.embeds import (
 from bot.render.message import message
 from bot.render.text import clean, truncate
 from bot.store import articles as store
+from bot.store import search as search_store
 from bot.store.db import QueryBudgetExceeded
 from bot.store.fts import MAX_QUERY_CHARS, EmptyQuery, QueryTooBroad, build_match
 
@@ -249,13 +250,15 @@ class Lookups(commands.Cog):
 
     # --- /search
 
-    async def _first_page(self, user_id: int, request: SearchRequest) -> store.SearchPage:
+    async def _first_page(self, user_id: int, request: SearchRequest) -> search_store.SearchPage:
         """Page 1 and the ranking behind every page, as the member's one heavy query in flight."""
         with self.bot.lookup_limits.heavy.running(user_id):
-            return await store.search(self.bot.db, request.query, request.filters, limit=request.page_size)
+            return await search_store.search(
+                self.bot.db, request.query, request.filters, limit=request.page_size
+            )
 
     def _results_payload(
-        self, ranked: RankedSearch, hits: Sequence[store.SearchHit], page: int
+        self, ranked: RankedSearch, hits: Sequence[search_store.SearchHit], page: int
     ) -> dict[str, Any]:
         """One page of results with its menu; the footer counts them and names the filters in force."""
         request = ranked.request
@@ -274,7 +277,7 @@ class Lookups(commands.Cog):
     async def _fetch_results(self, ranked: RankedSearch, page: int) -> dict[str, Any]:
         """A later page: the articles of its slice of the ranking (the search is not run again)."""
         try:
-            hits = await store.search_hits(self.bot.db, ranked.request.query, ranked.page_keys(page))
+            hits = await search_store.search_hits(self.bot.db, ranked.request.query, ranked.page_keys(page))
         except QueryBudgetExceeded:
             return _reply(TOO_BROAD, kind="warning")
         if not hits:
