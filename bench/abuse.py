@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._util import DEFAULT_WORKDIR, corpus_and_db, machine_facts, percentile, table
 from bench.commands import SEARCHES, TYPED, TimedEmulator
-from bot.client import DigestBot, create_bot
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
+from bot.discord.client import DigestBot, create_bot
 from bot.store.db import Database
 from tests.emulator import Channel, Guild, InteractionResult, Member, running_bot
 from tests.emulator.state import MANAGE_GUILD

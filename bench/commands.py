@@ -1,10 +1,12 @@
 """Slash-command benchmark: the real bot over a large corpus, many members at once, through the emulator.
 
-Usage: ``python bench/commands.py [--articles N] [--baseline B] [--members M] [--rounds R] [--workdir DIR]
-[--small]``
+Usage: ``python bench/commands.py [--articles N] [--baseline B] [--members M] [--rounds R] [--passes P]
+[--workdir DIR] [--small]``
 
-With ``--baseline B`` the same run first measures at B articles, then at N, and compares the p95s: lookups
-should cost about the same at any size (at most 1.25× the baseline's p95).
+With ``--baseline B`` the same run measures at B articles and at N, and compares the p95s: lookups should
+cost about the same at any size (at most 1.25× the baseline's p95). The run makes P passes (3), each at
+B then at N, and pools each size's samples: on a shared machine, other work that starts or stops during
+the run then weighs on both sizes instead of on whichever was measured at the time.
 
 Starts the loopback Discord emulator and the real bot in this process, over the corpus and database that
 ``bench/search.py`` also uses (generated and loaded once per workdir). M members then act concurrently,
@@ -35,13 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._util import DEFAULT_WORKDIR, corpus_and_db, machine_facts, percentile, table
 from bench.gen_corpus import COMMON_WORD, PHRASE, PREFIX, RARE_WORDS
-from bot.client import create_bot
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
+from bot.discord.client import create_bot
 from tests.emulator import Emulator, Guild, InteractionResult, Member, running_bot
 from tests.emulator.state import InteractionRecord
 
 SMALL_ARTICLES = 300
 SMALL_ROUNDS = 2
+SMALL_PASSES = 1
 P95_FLOOR_MS, P95_AIM_MS = 300.0, 100.0
 
 SEARCHES: tuple[dict[str, Any], ...] = (
@@ -89,6 +92,12 @@ class Tally:
     samples: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
     failures: list[str] = field(default_factory=list)
 
+    def add(self, other: Tally) -> None:
+        """Pool another pass's samples and failures into this one."""
+        for kind, samples in other.samples.items():
+            self.samples[kind].extend(samples)
+        self.failures.extend(other.failures)
+
 
 def _answered(result: InteractionResult, what: str, tally: Tally) -> bool:
     if not result.answered or result.errors or result.message is None:
@@ -125,7 +134,7 @@ async def member_rounds(
                 tally.samples["/search"].append(emu.latency_ms(found.record))
 
 
-async def measure(corpus: Path, db: Path, members: int, rounds: int) -> tuple[list[list[str]], Tally, int]:
+async def measure(corpus: Path, db: Path, members: int, rounds: int) -> tuple[Tally, int]:
     emu = await TimedEmulator.start(validate_openapi=False)
     try:
         guild = emu.add_guild("newsroom")
@@ -157,6 +166,11 @@ async def measure(corpus: Path, db: Path, members: int, rounds: int) -> tuple[li
             ))
     finally:
         await emu.stop()
+    return tally, len(emu.violations)
+
+
+def summary_rows(tally: Tally) -> list[list[str]]:
+    """Count, p50, p95 and max of each interaction kind."""
     rows = []
     for kind in KINDS:
         samples = tally.samples[kind]
@@ -169,7 +183,7 @@ async def measure(corpus: Path, db: Path, members: int, rounds: int) -> tuple[li
             kind, str(len(samples)), f"{percentile(samples, 0.5):.0f}", f"{p95:.0f}",
             f"{max(samples):.0f}", verdict,
         ])
-    return rows, tally, len(emu.violations)
+    return rows
 
 
 HEADERS = (
@@ -180,11 +194,11 @@ HEADERS = (
 P95_RATIO_LIMIT = 1.25
 
 
-def report(articles: int, members: int, rounds: int, rows: list[list[str]], tally: Tally,
+def report(articles: int, members: int, rounds: int, passes: int, rows: list[list[str]], tally: Tally,
            violations: int) -> bool:
     """Print one size's table; True when every interaction was answered within Discord's rules."""
     print(f"Slash commands over {articles:,} articles — {members} members at once, "
-          f"{rounds} rounds each, dispatch to final response")
+          f"{rounds} rounds each, {passes} pass(es), dispatch to final response")
     print(machine_facts())
     print()
     print(table(HEADERS, rows))
@@ -220,29 +234,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="first measure at N articles in the same run, then compare p95s (e.g. 3000)")
     parser.add_argument("--members", type=int, default=20, help="members acting at once (20)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds per member (10)")
+    parser.add_argument("--passes", type=int, default=3,
+                        help="passes over the sizes, alternating them; samples are pooled (3)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
                         help=f"where the corpus and database are kept ({DEFAULT_WORKDIR})")
     parser.add_argument("--small", action="store_true",
-                        help=f"{SMALL_ARTICLES} articles, {SMALL_ROUNDS} rounds")
+                        help=f"{SMALL_ARTICLES} articles, {SMALL_ROUNDS} rounds, {SMALL_PASSES} pass")
     args = parser.parse_args(argv)
     articles = SMALL_ARTICLES if args.small else args.articles
     rounds = SMALL_ROUNDS if args.small else args.rounds
-    if args.members < 1 or rounds < 1:
-        parser.error("--members and --rounds must be at least 1")
+    passes = SMALL_PASSES if args.small else args.passes
+    if args.members < 1 or rounds < 1 or passes < 1:
+        parser.error("--members, --rounds and --passes must be at least 1")
     if args.baseline is not None and not 1 <= args.baseline < articles:
         parser.error("--baseline must be at least 1 and smaller than the corpus size")
 
     sizes = [articles] if args.baseline is None else [args.baseline, articles]
-    tallies: list[Tally] = []
+    tallies = {size: Tally() for size in sizes}
+    violations = dict.fromkeys(sizes, 0)
+    # Passes alternate the sizes, so a change in the machine's other load during the run weighs on both.
+    for _ in range(passes):
+        for size in sizes:
+            corpus, db = corpus_and_db(args.workdir, size)
+            tally, broken = asyncio.run(measure(corpus, db, args.members, rounds))
+            tallies[size].add(tally)
+            violations[size] += broken
     ok = True
     for size in sizes:
-        corpus, db = corpus_and_db(args.workdir, size)
-        rows, tally, violations = asyncio.run(measure(corpus, db, args.members, rounds))
-        ok = report(size, args.members, rounds, rows, tally, violations) and ok
-        tallies.append(tally)
+        rows = summary_rows(tallies[size])
+        ok = report(size, args.members, rounds, passes, rows, tallies[size], violations[size]) and ok
         print()
     if args.baseline is not None:
-        rows, met = ratio_rows(tallies[0], tallies[1])
+        rows, met = ratio_rows(tallies[sizes[0]], tallies[sizes[1]])
         headers = ("interaction", f"p95 ms at {args.baseline:,}", f"p95 ms at {articles:,}", "ratio",
                    f"≤ {P95_RATIO_LIMIT:g}×")
         print(f"Same run: p95 at {articles:,} articles over p95 at {args.baseline:,}")

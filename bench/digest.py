@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.gen_corpus import generate
-from bot.client import create_bot
 from bot.clock import FakeClock
 from bot.compose import compose_next
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import runner_of
+from bot.discord.client import create_bot
 from bot.store import digests as store
 from bot.store import runs
 from bot.store.db import Database

@@ -1,4 +1,4 @@
-"""Search benchmark: latency of `bot.store.articles.search` over representative queries, warm database.
+"""Search benchmark: latency of `bot.store.search.search` over representative queries, warm database.
 
 Usage: ``python bench/search.py [--articles N] [--workdir DIR] [--runs R] [--small]``
 
@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._util import DEFAULT_WORKDIR, corpus_and_db, machine_facts, percentile, table
 from bench.gen_corpus import COMMON_WORD, PHRASE, PREFIX, RARE_WORDS
-from bot.store.articles import SEARCH_CANDIDATES, SearchFilters, search, topic_counts
+from bot.store.articles import SEARCH_CANDIDATES, SearchFilters, topic_counts
 from bot.store.db import Database
+from bot.store.search import search
 
 SMALL_ARTICLES = 300
 SMALL_RUNS = 3

@@ -17,7 +17,7 @@ from bot.render.announcements import server_label
 from bot.store.guild_settings import guild_log_channel
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.host import BotHost
     from bot.store.digests import DigestRecord
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def digest_subject(record: DigestRecord) -> Subject:
     return Subject(record.guild_id, True, record.source, record.settings.log_channel_id)
 
 
-async def log_channel(bot: DigestBot, subject: Subject) -> int | None:
+async def log_channel(bot: BotHost, subject: Subject) -> int | None:
     """The channel to announce `subject` in (None: nowhere)."""
     own = None
     if subject.server_scoped and subject.guild_id is not None:
@@ -44,7 +44,7 @@ async def log_channel(bot: DigestBot, subject: Subject) -> int | None:
     )
 
 
-def server_of(bot: DigestBot, guild_id: int | None) -> str | None:
+def server_of(bot: BotHost, guild_id: int | None) -> str | None:
     """The server as an announcement names it (None when the event concerns no server)."""
     if guild_id is None:
         return None
@@ -52,7 +52,7 @@ def server_of(bot: DigestBot, guild_id: int | None) -> str | None:
     return server_label(None if guild is None else guild.name, guild_id)
 
 
-async def post(bot: DigestBot, channel_id: int, payload: dict[str, Any], *, what: str) -> int | None:
+async def post(bot: BotHost, channel_id: int, payload: dict[str, Any], *, what: str) -> int | None:
     """Send `payload` to the log channel once: the new message's id, or None (logged with `what`) when
     Discord did not take it."""
     route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
@@ -61,7 +61,7 @@ async def post(bot: DigestBot, channel_id: int, payload: dict[str, Any], *, what
 
 
 async def edit(
-    bot: DigestBot, channel_id: int, message_id: int, payload: dict[str, Any], *, what: str
+    bot: BotHost, channel_id: int, message_id: int, payload: dict[str, Any], *, what: str
 ) -> bool:
     """Replace an announcement the bot posted; False (logged with `what`) when Discord did not take it."""
     route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id,
@@ -70,7 +70,7 @@ async def edit(
 
 
 async def _request(
-    route: Route, bot: DigestBot, payload: dict[str, Any], *, what: str, channel_id: int
+    route: Route, bot: BotHost, payload: dict[str, Any], *, what: str, channel_id: int
 ) -> dict[str, Any] | None:
     try:
         return await asyncio.wait_for(bot.http.request(route, json=payload), ANNOUNCE_TIMEOUT_SECONDS)

@@ -18,11 +18,20 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.cli_text import (
+    article_detail_json,
+    article_json,
+    facts_line,
+    format_load_report,
+    load_report_json,
+    snippet_text,
+    use_color,
+)
 from bot.config import LOG_LEVELS
 from bot.interrupts import Interrupted, SignalReceived, until_signal
 from bot.logs import setup_command_logging
@@ -40,12 +49,6 @@ class CommandFailed(Exception):
 
 class UsageError(Exception):
     """Bad arguments or configuration; exits with code 2."""
-
-
-def _iso(moment: datetime | None) -> str | None:
-    from bot.render.text import iso_utc
-
-    return None if moment is None else iso_utc(moment)
 
 
 def _day(text: str) -> date:
@@ -146,142 +149,13 @@ async def _cmd_load(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def load_report_json(report: Any) -> dict[str, object]:
-    """The `load --json` object (also attached by `/admin reload corpus`)."""
-    return {
-        "load": report.load,
-        "added": report.added,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "removed": report.removed,
-        "articles": report.articles,
-        "rejected": [{"file": r.file, "reason": r.reason} for r in report.rejected],
-        "duplicates": [{"file": d.file, "duplicate_of": d.duplicate_of} for d in report.duplicates],
-    }
-
-
-def format_load_report(report: Any) -> str:
-    """A load report as operators read it on a terminal."""
-    lines = [
-        f"load #{report.load}: {report.articles} articles in service — "
-        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.rejected)} rejected, {len(report.duplicates)} duplicate"
-    ]
-    for rejection in report.rejected:
-        kept = " (its last good version stays in service)" if rejection.kept_previous else ""
-        lines.append(f"  rejected {rejection.file}: {rejection.reason}{kept}")
-    for duplicate in report.duplicates:
-        lines.append(f"  duplicate {duplicate.file}: same article as {duplicate.duplicate_of}")
-    for warning in report.warnings:
-        lines.append(f"  warning {warning} (the value was dropped, the article kept)")
-    return "\n".join(lines)
-
-
 # --- search / show ----------------------------------------------------------------------------------
 
-BOLD, NOT_BOLD = "\x1b[1m", "\x1b[22m"
-
-
-def use_color(args: argparse.Namespace, stream: Any = None) -> bool:
-    """Bold only on a terminal, and never with `--no-color` or a non-empty `NO_COLOR` (no-color.org)."""
-    stream = sys.stdout if stream is None else stream
-    if getattr(args, "no_color", False) or os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def snippet_text(snippet: str, *, bold: bool) -> str:
-    """A search snippet as terminal text: the matches in ANSI bold (or plain), an excerpt the source cut
-    mid-sentence ending with "…"."""
-    from bot.render.text import finish_excerpt, highlighted_pieces
-
-    pieces = highlighted_pieces(snippet)
-    whole = "".join(text for text, _ in pieces)
-    out = "".join(f"{BOLD}{text}{NOT_BOLD}" if matched and bold else text for text, matched in pieces)
-    if finish_excerpt(whole) != whole.rstrip():
-        out = out.rstrip().rstrip(" ,;:–—-") + "…"
-    return out
-
-
-def snippet_json(snippet: str) -> tuple[str, list[list[int]]]:
-    """A snippet as plain text and the [start, end) offsets of its matched words in that text."""
-    from bot.render.text import highlighted_pieces
-
-    text, spans = "", []
-    for piece, matched in highlighted_pieces(snippet):
-        if matched:
-            spans.append([len(text), len(text) + len(piece)])
-        text += piece
-    return text, spans
-
-
-def _heat(article: Any) -> int | None:
-    """The corpus marks "no heat measured" with a negative heat: that is no value, not a value."""
-    return article.heat if article.heat is not None and article.heat >= 0 else None
-
-
-def article_json(article: Any, *, snippet: str | None = None) -> dict[str, object]:
-    """The `search --json` shape of one article: `snippet` is plain text, `highlights` the offsets of the
-    matched words in it."""
-    result: dict[str, object] = {
-        "id": article.id,
-        "title": article.title,
-        "url": article.url,
-        "provider": article.provider.label if article.provider else None,
-        "published_at": _iso(article.published_at),
-        "quality": article.quality,
-        "topics": list(article.topics),
-    }
-    if snippet is not None:
-        result["snippet"], result["highlights"] = snippet_json(snippet)
-    return result
-
-
-def article_detail_json(article: Any) -> dict[str, object]:
-    """The `show --json` shape: the article with its related coverage (never `secured`)."""
-    return {
-        "id": article.id,
-        "title": article.title,
-        "excerpt": article.excerpt,
-        "url": article.url,
-        "provider": article.provider.label if article.provider else None,
-        "published_at": _iso(article.published_at),
-        "quality": article.quality,
-        "heat": _heat(article),
-        "topics": list(article.topics),
-        "image": article.image,
-        "related": [
-            {
-                "title": item.title,
-                "url": item.url,
-                "provider": item.provider.label if item.provider else None,
-                "published_at": _iso(item.published_at),
-                "quality": item.quality,
-                "excerpt": item.excerpt,
-            }
-            for item in article.related
-        ],
-    }
-
-
-def _facts(article: Any) -> str:
-    """Outlet, date, and the quality and heat an article has: what it lacks is left out, never shown as
-    a placeholder."""
-    facts = [article.provider.label] if article.provider is not None and article.provider.label else []
-    facts.append(f"{article.published_at:%Y-%m-%d}")
-    if article.quality is not None:
-        facts.append(f"quality {article.quality}")
-    heat = _heat(article)
-    if heat is not None:
-        facts.append(f"heat {heat}")
-    return " · ".join(facts)
-
-
 async def _cmd_search(args: argparse.Namespace) -> int:
-    from bot.store.articles import SearchFilters, search
+    from bot.store.articles import SearchFilters
     from bot.store.db import READ_BUDGET_SECONDS, QueryBudgetExceeded
     from bot.store.fts import EmptyQuery, QueryTooBroad, build_match
+    from bot.store.search import search
 
     try:
         build_match(args.query)
@@ -319,7 +193,7 @@ async def _cmd_search(args: argparse.Namespace) -> int:
     for hit in page.hits:
         article = hit.article
         print(f"  [{article.id}] {article.title}")
-        print(f"      {_facts(article)}")
+        print(f"      {facts_line(article)}")
         if hit.snippet:
             print(f"      {snippet_text(hit.snippet, bold=bold)}")
     return EXIT_OK
@@ -342,7 +216,7 @@ async def _cmd_show(args: argparse.Namespace) -> int:
     from bot.render.text import finish_excerpt
 
     print(f"[{article.id}] {article.title}")
-    print(f"  {_facts(article)}")
+    print(f"  {facts_line(article)}")
     print(f"  {article.url}")
     if article.topics:
         print(f"  topics: {', '.join(article.topics)}")
@@ -411,7 +285,7 @@ async def _cmd_digests(args: argparse.Namespace) -> int:
 
 
 async def _cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import run_checks
+    from bot.ops.check import run_checks
 
     result = await run_checks(args.config, db_path=args.db, env=os.environ)
     for note in result.notes:
@@ -427,7 +301,7 @@ async def _cmd_check(args: argparse.Namespace) -> int:
 
 async def _cmd_health(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.health import check_health, heartbeat_path
+    from bot.ops.health import check_health, heartbeat_path
 
     # In Docker $DIGESTBOT_HEARTBEAT names the file, so a health probe never depends on the config.
     configured = os.environ.get("DIGESTBOT_HEARTBEAT")
@@ -487,7 +361,7 @@ async def _cmd_backup(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """Synchronous: the runtime owns its event loop (and its signal handlers)."""
-    from bot.runtime import run_bot
+    from bot.discord.runtime import run_bot
 
     config = _with_shards(_load_config(args), args)
     return run_bot(config, force_sync=args.sync, log_level=args.log_level)

@@ -27,18 +27,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 from discord.http import Route
 
 from bot.announce import digest_subject, log_channel, post, server_of
 from bot.compose import compose_next
+from bot.delivery_calls import (
+    ADOPT_CLOCK_MARGIN,
+    ADOPT_PAGE_SIZE,
+    ChannelUnusable,
+    GaveUp,
+    call_with_retries,
+    find_posted,
+)
 from bot.delivery_targets import Target, forum_post_body, look_at_channel, open_forum_post, publish_due
 from bot.delivery_targets import publish as publish_message
 from bot.digest import reconcile as decisions
+from bot.digest.model import REFUSED, RunOutcome
 from bot.digest.schedule import Slot, manual_slot_key, parse_cron, zone
 from bot.render.announcements import digest_warning, pause_announcement
-from bot.render.digest import link_summary, message_key, parse_header, role_ping, same_message, thread_name
+from bot.render.digest import link_summary, parse_header, role_ping, thread_name
 from bot.store import digests as store
 from bot.store import runs
 from bot.store.articles import current_load_seq
@@ -46,20 +54,13 @@ from bot.store.db import QueryBudgetExceeded
 from bot.store.publishing import PendingPublish
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.host import BotHost
 
 log = logging.getLogger(__name__)
 
 #: Discord honours a nonce for a few minutes; a message first attempted more recently than this is safely
 #: re-sent with its nonce, an older one is first looked for among the channel's messages since the claim.
 NONCE_TRUST = timedelta(minutes=2)
-#: The look for an unconfirmed message reads the channel forward from the run's claim, this many
-#: messages a page, at most this many pages (the message went out soon after the claim, so it is near the
-#: start; the bound keeps a flooded channel from being read to its end).
-ADOPT_PAGE_SIZE = 100
-ADOPT_MAX_PAGES = 10
-#: Message ids carry Discord's clock, the claim time ours: the look starts this much before the claim.
-ADOPT_CLOCK_MARGIN = timedelta(minutes=5)
 THREAD_ARCHIVE_MINUTES = 1440
 #: A plan found stale at its claim (a corpus load or a delivery came in between) is composed again, at
 #: most this many times in all; then the reconcile fails and the next sweep tries the slot again.
@@ -69,22 +70,6 @@ COMPOSE_ATTEMPTS = 3
 COMPOSE_CONCURRENCY = 2
 #: `limits.manual_runs_per_hour` counts the manual runs claimed within this window.
 MANUAL_RUN_WINDOW = timedelta(hours=1)
-REFUSED = "refused"
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """How one run ended: its ledger status (`posted`, `partial`, `empty`, `failed`, `paused`), or
-    `refused` for a manual run that was not started, with `detail` saying why."""
-
-    digest: str
-    slot_key: str | None
-    status: str
-    messages_sent: int = 0
-    messages_planned: int = 0
-    detail: str | None = None
-
-
 @dataclass
 class DeliveryPolicy:
     """How hard delivery tries: the waits between attempts after transient failures, the sleep used for
@@ -111,28 +96,6 @@ class _Pacer:
         self._next_turn = turn + 1.0 / rate
         if turn > now:
             await asyncio.sleep(turn - now)
-
-
-class _Transient(Exception):
-    """Discord could not take the request now (5xx left after discord.py's retries, timeout, connection)."""
-
-
-class _ChannelUnusable(Exception):
-    """Discord says the bot cannot post there (403, unknown channel): the digest must be paused."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _GaveUp(Exception):
-    """A message could not be delivered: retries ran out or Discord refused it for good."""
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, discord.HTTPException):
-        return f"{error.status} (code {error.code}): {error.text or error}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 @dataclass
@@ -162,7 +125,7 @@ class _Delivery:
 class DigestRunner:
     """Reconciles and delivers the bot's digests (one task per digest at a time)."""
 
-    def __init__(self, bot: DigestBot, policy: DeliveryPolicy | None = None) -> None:
+    def __init__(self, bot: BotHost, policy: DeliveryPolicy | None = None) -> None:
         self.bot = bot
         self.policy = policy or DeliveryPolicy()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -395,11 +358,11 @@ class DigestRunner:
                     await self._ensure_thread(delivery)
             if thread_mode:
                 await self._link_thread_header(delivery)
-        except _ChannelUnusable as unusable:
+        except ChannelUnusable as unusable:
             await runs.finish_run(self.bot.db, run.id, "paused", unusable.reason, now=self.bot.now())
             await self.pause(record.key, unusable.reason)
             return self._outcome(delivery, "paused", unusable.reason)
-        except _GaveUp as gave_up:
+        except GaveUp as gave_up:
             status = decisions.final_status(delivery.sent)
             await runs.finish_run(self.bot.db, run.id, status, str(gave_up), now=self.bot.now())
             log.error("%s: %s after %d of %d message(s): %s", delivery.log_prefix, status,
@@ -420,7 +383,7 @@ class DigestRunner:
         forum = delivery.target is not None and delivery.target.forum
         if delivery.run.messages[index].planned.in_thread or (forum and index > 0):
             if delivery.thread_id is None:
-                raise _GaveUp(f"part {index + 1} belongs in the thread, which does not exist")
+                raise GaveUp(f"part {index + 1} belongs in the thread, which does not exist")
             return delivery.thread_id
         return delivery.record.channel_id
 
@@ -496,7 +459,7 @@ class DigestRunner:
             self.bot, body, target=delivery.target, forum_id=forum_id,
             since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN, uncertain=delivery.uncertain == 0,
             pace=lambda: self._pacer.turn(self.policy.messages_per_second),
-            call=functools.partial(self._call, delivery, forum_id), gave_up=_GaveUp,
+            call=functools.partial(self._call, delivery, forum_id), gave_up=GaveUp,
             log_prefix=delivery.log_prefix,
         )
         await runs.record_sent(self.bot.db, delivery.run.id, 1, message_id=post_id, channel_id=post_id,
@@ -522,45 +485,6 @@ class DigestRunner:
 
         return announce
 
-        async def announce(text: str) -> None:
-            log.warning("digest %r %s", record.name, text)
-            await self._announce(record, f"⚠️ Digest **{record.name}** {text}.")
-
-        return announce
-
-    async def _find_posted(
-        self, delivery: _Delivery, channel_id: int, payload: dict[str, Any]
-    ) -> int | None:
-        """The id of a message the bot already posted in the channel as this planned message, if any
-        (`same_message`: its header line and embeds): the channel is read forward from just before the
-        run's claim (however busy it has been since), a page at a time, up to ADOPT_MAX_PAGES pages."""
-        if message_key(payload) is None or self.bot.user is None:
-            return None
-        bot_id = str(self.bot.user.id)
-        after = discord.utils.time_snowflake(delivery.run.claimed_at - ADOPT_CLOCK_MARGIN)
-        for _page in range(ADOPT_MAX_PAGES):
-            try:
-                page = await self._call(
-                    delivery, channel_id, "messages since the claim",
-                    lambda since=after: self.bot.http.logs_from(channel_id, ADOPT_PAGE_SIZE, after=since),
-                )
-            except (_GaveUp, _ChannelUnusable) as error:
-                log.warning("%s: could not look for an earlier attempt (%s); sending with its nonce",
-                            delivery.log_prefix, error)
-                return None
-            for item in page:
-                mine = item.get("author", {}).get("id") == bot_id
-                if mine and same_message(payload, item):
-                    log.info("%s: adopting message %s posted before an interruption", delivery.log_prefix,
-                             item["id"])
-                    return int(item["id"])
-            if len(page) < ADOPT_PAGE_SIZE:
-                return None
-            after = max(int(item["id"]) for item in page)
-        log.warning("%s: no earlier attempt among the first %d messages since the claim; sending with its "
-                    "nonce", delivery.log_prefix, ADOPT_PAGE_SIZE * ADOPT_MAX_PAGES)
-        return None
-
     async def _ensure_thread(self, delivery: _Delivery) -> None:
         """Thread mode: open the thread on the header message, or adopt the one already there."""
         if delivery.thread_id is not None:
@@ -568,7 +492,7 @@ class DigestRunner:
         header = delivery.run.messages[0]
         header_id = delivery.message_ids[0]
         if header_id is None:
-            raise _GaveUp("the thread's header message was not sent")
+            raise GaveUp("the thread's header message was not sent")
         parsed = parse_header(header.planned.payload.get("content"))
         title, slot = (parsed[0], parsed[1]) if parsed else (delivery.record.settings.display_title, None)
         name = thread_name(title, slot, zone(delivery.record.settings.timezone))
@@ -582,7 +506,7 @@ class DigestRunner:
         try:
             thread = await self._call(delivery, channel_id, "thread", open_thread)
             thread_id = int(thread["id"])
-        except _GaveUp as error:
+        except GaveUp as error:
             cause = error.__cause__
             if not isinstance(cause, discord.HTTPException) or cause.code != decisions.THREAD_ALREADY_EXISTS:
                 raise
@@ -616,7 +540,7 @@ class DigestRunner:
         try:
             await self._call(delivery, channel_id, "header links",
                              lambda: self.bot.http.request(route, json={"embeds": body["embeds"]}))
-        except (_GaveUp, _ChannelUnusable) as error:
+        except (GaveUp, ChannelUnusable) as error:
             log.warning("%s: the header keeps its article links: %s", delivery.log_prefix, error)
 
     async def _call(
@@ -628,40 +552,22 @@ class DigestRunner:
         *,
         before_retry: Callable[[], Awaitable[Any | None]] | None = None,
     ) -> Any:
-        """One Discord request with the delivery's failure rules: 429 is discord.py's business; transient
-        failures are retried after the policy's waits; a channel the bot cannot use raises _ChannelUnusable;
-        anything else (or retries running out) raises _GaveUp.
+        """One Discord request of this delivery, under the policy's retry rules (bot/delivery_calls.py)."""
+        return await call_with_retries(request, what=what, channel_id=channel_id, policy=self.policy,
+                                       log_prefix=delivery.log_prefix, before_retry=before_retry)
 
-        Once an attempt timed out or lost its connection, Discord may have acted on it: every later retry
-        first asks `before_retry`, and a result it finds is returned instead of retrying."""
-        delays = self.policy.retry_delays
-        outcome_unknown = False
-        for attempt in range(len(delays) + 1):
-            if outcome_unknown and before_retry is not None:
-                found = await before_retry()
-                if found is not None:
-                    return found
-            try:
-                return await asyncio.wait_for(request(), self.policy.request_timeout)
-            except discord.HTTPException as error:
-                if decisions.is_channel_unusable(error.status, error.code):
-                    reason = decisions.pause_reason(error.status, error.code, channel_id)
-                    raise _ChannelUnusable(reason) from error
-                if not decisions.is_transient(error.status):
-                    raise _GaveUp(f"{what}: Discord refused it: {_describe(error)}") from error
-                failure: BaseException = error
-            except discord.RateLimited as error:
-                failure = error
-            except (aiohttp.ClientError, TimeoutError, OSError) as error:
-                failure = error
-                outcome_unknown = True
-            if attempt == len(delays):
-                detail = f"{what}: still failing after {attempt + 1} attempts: {_describe(failure)}"
-                raise _GaveUp(detail) from failure
-            log.warning("%s: %s failed (%s); retrying in %.0fs", delivery.log_prefix, what,
-                        _describe(failure), delays[attempt])
-            await self.policy.sleep(delays[attempt])
-        raise AssertionError("unreachable: the loop returns or raises")
+    async def _find_posted(self, delivery: _Delivery, channel_id: int, payload: dict[str, Any]) -> int | None:
+        """The id of a message the bot already posted in the channel as this planned message, if any."""
+        if self.bot.user is None:
+            return None
+        return await find_posted(
+            payload, bot_id=self.bot.user.id, since=delivery.run.claimed_at - ADOPT_CLOCK_MARGIN,
+            read_page=lambda after: self._call(
+                delivery, channel_id, "messages since the claim",
+                lambda: self.bot.http.logs_from(channel_id, ADOPT_PAGE_SIZE, after=after),
+            ),
+            log_prefix=delivery.log_prefix,
+        )
 
     # --- announcements -----------------------------------------------------------------------------
 
@@ -679,14 +585,14 @@ class DigestRunner:
             log.exception("digest %r: could not announce its pause", record.key)
 
 
-def runner_of(bot: DigestBot) -> DigestRunner:
+def runner_of(bot: BotHost) -> DigestRunner:
     """The bot's digest runner (created with its scheduler in setup_hook)."""
     if bot.digest_runner is None:
         raise RuntimeError("the digest runner starts in setup_hook; the bot has not been set up")
     return bot.digest_runner
 
 
-async def run_now(bot: DigestBot, key: str, *, actor: int | None) -> RunOutcome:
+async def run_now(bot: BotHost, key: str, *, actor: int | None) -> RunOutcome:
     """Run the digest with this key now (`/admin digest run`): refused, with the reason, when it is
     paused."""
     return await runner_of(bot).run_now(key, actor=actor)

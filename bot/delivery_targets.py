@@ -29,7 +29,7 @@ from bot.render.text import clean
 from bot.store import publishing
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.host import BotHost
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def tag_ids(wanted: tuple[str, ...], available: list[discord.ForumTag]) -> tuple
 
 
 async def look_at_channel(
-    bot: DigestBot,
+    bot: BotHost,
     settings: DigestSettings,
     *,
     first_unsent: bool,
@@ -134,7 +134,7 @@ def forum_post_body(
 
 
 async def open_forum_post(
-    bot: DigestBot,
+    bot: BotHost,
     body: dict[str, Any],
     *,
     target: Target,
@@ -178,7 +178,7 @@ async def open_forum_post(
 
 
 async def find_forum_post(
-    bot: DigestBot,
+    bot: BotHost,
     *,
     guild_id: int,
     forum_id: int,
@@ -209,7 +209,7 @@ async def find_forum_post(
 
 
 async def publish(
-    bot: DigestBot, name: str, pending: publishing.PendingPublish, *, timeout: float,
+    bot: BotHost, name: str, pending: publishing.PendingPublish, *, timeout: float,
     announce: Callable[[str], Awaitable[None]],
 ) -> bool:
     """Publish one sent message so following servers get it; False when Discord holds publishing back
@@ -252,7 +252,7 @@ async def publish(
 
 
 async def publish_due(
-    bot: DigestBot, name: str, *, timeout: float, announce: Callable[[str], Awaitable[None]]
+    bot: BotHost, name: str, *, timeout: float, announce: Callable[[str], Awaitable[None]]
 ) -> None:
     """Publish the digest's sent messages that wait for it (held back by Discord's rate limit, or
     interrupted), oldest first; stop at the first one Discord holds back again."""

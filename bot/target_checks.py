@@ -2,8 +2,9 @@
 forum tags a forum that has them, and a role ping a role both the admin and the bot could ping themselves
 (it is mentionable, or they have Mention Everyone in the channel).
 
-Used by `/admin digest create|edit` before anything is saved; delivery checks the ping again at each post
-(bot/delivery_targets.py).
+`target_problem` is the whole check, used by `/admin digest create|edit|resume` before anything is saved
+or resumed: the bot's permissions there (and in the digest's log channel) and the fits above. Delivery
+checks the ping again at each post (bot/delivery_targets.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import discord
 
 from bot.config import DigestSettings
 from bot.delivery_targets import tag_ids
+from bot.digest import edits
 from bot.permissions import role_ping_problem
 from bot.render.text import clean
 
@@ -59,3 +61,36 @@ def ping_role_name(guild: discord.Guild | None, settings: DigestSettings) -> str
         return None
     role = guild.get_role(settings.ping_role) if guild is not None else None
     return role.name if role is not None else f"deleted role {settings.ping_role}"
+
+
+def target_problem(
+    guild: discord.Guild, settings: DigestSettings, *, admin: discord.Member | None = None
+) -> str | None:
+    """Why the bot could not post this digest where it should, or None when it can. With `admin` (who
+    set the digest's role ping), the ping is checked too: they and the bot must be able to ping it."""
+    channel = guild.get_channel(settings.channel_id)
+    if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
+        return (
+            f"I can't see the channel <#{settings.channel_id}> in this server any more (deleted, or "
+            "hidden from me). Pick another channel, or let me view it."
+        )
+    forum = isinstance(channel, discord.ForumChannel)
+    perms = channel.permissions_for(guild.me)
+    missing = edits.missing_permissions(lambda name: getattr(perms, name),
+                                        edits.required_permissions("forum" if forum else settings.mode))
+    if missing:
+        return edits.permissions_refusal(channel.id, missing)
+    problem = channel_kind_problem(channel, settings)
+    if problem is None and admin is not None and settings.ping_role is not None:
+        problem = ping_problem(guild, channel, settings.ping_role, admin)
+    if problem is not None:
+        return problem
+    if settings.log_channel_id is not None:
+        log_channel = guild.get_channel(settings.log_channel_id)
+        if isinstance(log_channel, discord.TextChannel):
+            log_perms = log_channel.permissions_for(guild.me)
+            missing = edits.missing_permissions(lambda name: getattr(log_perms, name),
+                                                edits.LOG_CHANNEL_PERMISSIONS)
+            if missing:
+                return edits.permissions_refusal(log_channel.id, missing, what="announce problems")
+    return None

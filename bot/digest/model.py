@@ -1,4 +1,5 @@
-"""Plain data for digests: a story (one lead and the other outlets' coverage) and a run's plan."""
+"""Plain data for digests: a story (one lead and the other outlets' coverage), a run's plan, and how a
+run ended."""
 
 from __future__ import annotations
 
@@ -49,3 +50,20 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         return not self.messages
+
+
+#: A manual run that was not started (one already runs, or the hourly budget is spent).
+REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How one run ended: its ledger status (`posted`, `partial`, `empty`, `failed`, `paused`), or
+    `refused` for a manual run that was not started, with `detail` saying why."""
+
+    digest: str
+    slot_key: str | None
+    status: str
+    messages_sent: int = 0
+    messages_planned: int = 0
+    detail: str | None = None

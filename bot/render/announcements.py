@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.render.embeds import NOTICE_COLORS, message
+from bot.render.embeds import NOTICE_COLORS
+from bot.render.message import message
 from bot.render.text import (
     DESCRIPTION_LIMIT,
     FIELD_VALUE_LIMIT,

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from bot.config import DIGEST_STYLES, DigestSettings
 from bot.digest.model import Payload, PlannedMessage, Story
 from bot.render.digest_items import StoryItem, button_rows, compact_item, outlet_name, rich_item
-from bot.render.embeds import BRAND_COLOR, embed_length, message, message_problems, role_mentions
+from bot.render.embeds import BRAND_COLOR
+from bot.render.message import embed_length, message, message_problems, role_mentions
 from bot.render.text import (
     DESCRIPTION_LIMIT,
     EMBED_TOTAL_LIMIT,

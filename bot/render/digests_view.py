@@ -1,6 +1,6 @@
 """Digests as people see them in `/digest`: the server's digest list, a run's preview, an explanation.
 
-Plain data in, payloads out (via `embeds.message`, which checks every Discord limit). Digest names,
+Plain data in, payloads out (via `message.message`, which checks every Discord limit). Digest names,
 schedules and reasons are our own or validated data but still pass through `clean`; a channel is shown as
 a mention, which Discord renders as a link and never as a ping.
 """
@@ -15,7 +15,8 @@ from typing import Any
 from bot.digest.explain import Explanation
 from bot.digest.model import Plan
 from bot.digest.schedule import describe, parse_cron
-from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, embed_length, message, notice
+from bot.render.embeds import BRAND_COLOR, NOTICE_COLORS, notice
+from bot.render.message import embed_length, message
 from bot.render.text import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,

@@ -41,7 +41,7 @@ _BARE_LINK = re.compile(r"\b(https?):(?=//)", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _DANGLING = " \t,;:–—-"
 
-#: What marks a matched word in a search snippet (see `bot.store.articles.search`). Control characters,
+#: What marks a matched word in a search snippet (see `bot.store.search.search`). Control characters,
 #: which the corpus loader strips from every text, so no title or excerpt can fake or break a highlight.
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"

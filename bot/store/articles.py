@@ -1,4 +1,5 @@
-"""The read side of the corpus store: search, lookups, counts and stats for people and digests.
+"""The read side of the corpus store: lookups, lists, counts, stats and autocomplete for people and
+digests (full-text search: bot/store/search.py).
 
 Every function takes the `Database`, runs on a read-only connection inside one read transaction, and
 returns `bot.corpus.model` dataclasses with `id` filled in and `secured` always None (it is stored, but
@@ -12,35 +13,26 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 
 from bot.corpus.model import Article, Duplicate, Image, Provider, Rejection, Related
-from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
 from bot.store.db import Database, QueryBudgetExceeded
 from bot.store.fts import QueryTooBroad, build_match
 
 log = logging.getLogger(__name__)
 
-#: bm25 weights for (title, excerpt, related titles): a word in the title says most about the article.
-BM25_WEIGHTS = (10.0, 2.0, 1.0)
 #: At most this many matches are ranked by bm25 (see `search`); `SearchPage.total` is capped here too.
 SEARCH_CANDIDATES = 1000
-#: The time one search (or one page of it) may take inside SQLite before it is interrupted, and the
-#: smaller budget of an autocomplete (Discord waits 3 s for its choices, members type on meanwhile).
-SEARCH_BUDGET_SECONDS = 0.5
+#: The smaller budget of an autocomplete (Discord waits 3 s for its choices, members type on meanwhile).
 AUTOCOMPLETE_BUDGET_SECONDS = 0.2
-SNIPPET_TOKENS = 24
-#: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
-#: which is the article's own text).
-SNIPPET_COLUMN = 1
 
-_ARTICLE_COLUMNS = """
+ARTICLE_COLUMNS = """
     a.rowid, a.id, a.url, a.title, a.excerpt, a.original_url, a.amp_url, a.published_at, a.quality, a.heat,
     a.published, a.category, p.name, p.domain, a.images, a.source_file, a.first_load
 """
-_ARTICLE_FROM = "articles a LEFT JOIN providers p ON p.id = a.provider_id"
+ARTICLE_FROM = "articles a LEFT JOIN providers p ON p.id = a.provider_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,30 +47,9 @@ class SearchFilters:
     published_only: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """A ranked match. `snippet` is a passage of the article's excerpt (empty when it has none) with the
-    matched words between `HIGHLIGHT_START` and `HIGHLIGHT_END` (`bot.render.text.highlighted_pieces`
-    splits it)."""
-
-    article: Article
-    snippet: str
-
-
 def normalize_id(article_id: str) -> str:
     """An article id as stored: ids are hex digests, kept in lower case, so `4F07…` finds `4f07…`."""
     return article_id.strip().lower()
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`.
-    `keys` are the FTS keys of every ranked match in rank order, so later pages need no new ranking."""
-
-    hits: tuple[SearchHit, ...]
-    total: int
-    total_capped: bool = False
-    keys: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +117,23 @@ def _article(row: Sequence[Any], topics: tuple[str, ...], related: tuple[Related
     )
 
 
-async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
+async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    """Every row of one query, in one trip to the connection's thread.
+
+    Each trip waits for the event loop to resume this task, and the reader stays taken meanwhile: with
+    many members at once, a cursor's three trips (execute, fetch, close) kept readers held and others
+    queued for them longer than the queries took.
+    """
+    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
-async def _hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related: bool) -> list[Article]:
-    """Articles for `articles` rows (`_ARTICLE_COLUMNS`), in the rows' order, with topics (and related)."""
+async def hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related: bool) -> list[Article]:
+    """Articles for `articles` rows (`ARTICLE_COLUMNS`), in the rows' order, with topics (and related)."""
     if not rows:
         return []
     keys = json.dumps([row[0] for row in rows])
     topics: dict[int, list[str]] = {}
-    for rowid, topic in await _fetchall(
+    for rowid, topic in await fetch_all(
         conn,
         "SELECT article, topic FROM article_topics WHERE article IN (SELECT value FROM json_each(?)) "
         "ORDER BY article, position",
@@ -166,7 +142,7 @@ async def _hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related:
         topics.setdefault(rowid, []).append(topic)
     related: dict[int, list[Related]] = {}
     if with_related:
-        for rowid, title, url, excerpt, name, domain, published_at, quality in await _fetchall(
+        for rowid, title, url, excerpt, name, domain, published_at, quality in await fetch_all(
             conn,
             "SELECT article, title, url, excerpt, provider_name, provider_domain, published_at, quality "
             "FROM related WHERE article IN (SELECT value FROM json_each(?)) "
@@ -186,6 +162,12 @@ async def _hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related:
     return [_article(row, tuple(topics.get(row[0], ())), tuple(related.get(row[0], ()))) for row in rows]
 
 
+async def bounded_count(conn: aiosqlite.Connection, sql: str, params: Sequence[Any], bound: int) -> int:
+    """How many rows `sql` yields, counting no further than `bound` (so the count costs at most that)."""
+    rows = await fetch_all(conn, f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, bound])
+    return int(rows[0][0])
+
+
 # --- filters ------------------------------------------------------------------------------------------
 
 
@@ -194,7 +176,7 @@ def _day_start(day: date) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class _Condition:
+class Condition:
     """One filter, in the two forms a search can apply it.
 
     `check` is an SQL condition on `articles a`, for a matching article already in hand. `rows` (None when
@@ -207,18 +189,18 @@ class _Condition:
     params: tuple[Any, ...]
 
 
-def _conditions(filters: SearchFilters) -> list[_Condition]:
-    """The filters other than `min_quality` (see `_quality_floor`), each as a `_Condition`."""
-    found: list[_Condition] = []
+def conditions_of(filters: SearchFilters) -> list[Condition]:
+    """The filters other than `min_quality` (see `_quality_floor`), each as a `Condition`."""
+    found: list[Condition] = []
     if filters.topic and filters.topic.strip():
-        found.append(_Condition(
+        found.append(Condition(
             check="EXISTS (SELECT 1 FROM article_topics t WHERE t.article = a.rowid AND t.topic = ?)",
             rows="SELECT article FROM article_topics WHERE topic = ?",
             params=(filters.topic.strip(),),
         ))
     if filters.provider and filters.provider.strip():
         providers = "SELECT id FROM providers WHERE name = ? COLLATE NOCASE OR domain = ? COLLATE NOCASE"
-        found.append(_Condition(
+        found.append(Condition(
             check=f"a.provider_id IN ({providers})",
             rows=f"SELECT rowid FROM articles WHERE provider_id IN ({providers})",
             params=(filters.provider.strip(),) * 2,
@@ -229,21 +211,21 @@ def _conditions(filters: SearchFilters) -> list[_Condition]:
     if filters.until is not None:
         bounds.append(("published_at < ?", _day_start(filters.until + timedelta(days=1))))
     if bounds:
-        found.append(_Condition(
+        found.append(Condition(
             check=" AND ".join(f"a.{bound}" for bound, _ in bounds),
             rows="SELECT rowid FROM articles WHERE " + " AND ".join(bound for bound, _ in bounds),
             params=tuple(value for _, value in bounds),
         ))
     if filters.published_only:
-        found.append(_Condition(check="a.published = 1", rows=None, params=()))
+        found.append(Condition(check="a.published = 1", rows=None, params=()))
     return found
 
 
-def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+def filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     """SQL conditions on `articles a` for the filters (starting with AND), and their parameters."""
     clauses: list[str] = []
     params: list[Any] = []
-    for condition in _conditions(filters):
+    for condition in conditions_of(filters):
         clauses.append(condition.check)
         params += condition.params
     if filters.min_quality is not None:
@@ -252,230 +234,17 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
-# --- search -------------------------------------------------------------------------------------------
-
-#: `articles.fts_key` is `(quality bucket << _QUALITY_SHIFT) | rowid`, the bucket being quality + 1 (0: none).
-_QUALITY_SHIFT = 40
-_ROWID_MASK = (1 << _QUALITY_SHIFT) - 1
-_ROWID = f"(articles_fts.rowid & {_ROWID_MASK})"
-
-#: A filter admitting more articles than this is never read into a set: reading it costs more than
-#: checking the matches one by one, which then stops early because most of them pass.
-FILTER_SET_ROWS = 20_000
-#: Relative costs per row, measured at 100,000 articles: checking a match against its `articles` row
-#: (a read of a wide row), adding an index entry to a filter set, and checking a match against a set.
-_LOOKUP_COST, _SET_BUILD_COST, _SET_PROBE_COST = 1.7, 0.3, 0.2
-
-SearchStrategy = Literal["auto", "lookup", "sets"]
-"""How filters meet matches: `lookup` checks each match (best quality first) against its `articles` row;
-`sets` reads what each indexed filter admits into a set and checks matches against it; `auto` chooses per
-filter by estimated cost. All give the same results."""
-
-
-def _quality_floor(min_quality: int) -> int:
-    """The least `fts_key` of an article with quality ≥ `min_quality`.
-
-    Quality is stored as an integer 0–100 or NULL (the normaliser clamps it), so `quality >= m` is exactly
-    `fts_key >= floor`, a rowid range FTS5 walks without reading `articles` and stops at when it is done.
-    """
-    return (min(max(min_quality, 0), 101) + 1) << _QUALITY_SHIFT
-
-
-async def _bounded_count(conn: aiosqlite.Connection, sql: str, params: Sequence[Any], bound: int) -> int:
-    """How many rows `sql` yields, counting no further than `bound` (so the count costs at most that)."""
-    rows = await _fetchall(conn, f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, bound])
-    return int(rows[0][0])
-
-
-async def _choose_sets(
-    conn: aiosqlite.Connection, match: str, conditions: Sequence[_Condition], strategy: SearchStrategy
-) -> list[bool]:
-    """For each condition, whether to apply it as a set of admitted rowids (True) or per match (False).
-
-    Checking matches one by one, best quality first, walks about min(matches, candidates × articles ÷
-    admitted) of them before enough pass; a set costs what it admits to build, then a cheap probe per
-    match walked. Matches and what each indexed filter admits are counted only as far as the comparison
-    needs (a filter from its index), so the estimate stays far cheaper than either plan.
-    """
-    if strategy != "auto":
-        return [strategy == "sets" and condition.rows is not None for condition in conditions]
-    if all(condition.rows is None for condition in conditions):
-        return [False] * len(conditions)
-    saving = _LOOKUP_COST - _SET_PROBE_COST
-    # A set pays off only when it admits fewer than `saving / _SET_BUILD_COST` rows per match walked, so
-    # the matches are counted that far for the largest set allowed, and each filter as far as they allow.
-    matches = await _bounded_count(
-        conn, "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?", (match,),
-        int(FILTER_SET_ROWS * _SET_BUILD_COST / saving) + 1,
-    )
-    most_admitted = min(FILTER_SET_ROWS, int(matches * saving / _SET_BUILD_COST))
-    articles = int((await _fetchall(conn, "SELECT coalesce(max(rowid), 0) FROM articles"))[0][0])
-    chosen: list[bool] = []
-    for condition in conditions:
-        if condition.rows is None:
-            chosen.append(False)
-            continue
-        admitted = await _bounded_count(conn, condition.rows, condition.params, most_admitted + 1)
-        walked = min(matches, SEARCH_CANDIDATES * articles / max(admitted, 1))
-        chosen.append(admitted <= most_admitted and admitted * _SET_BUILD_COST < walked * saving)
-    return chosen
-
-
-def _candidates_sql(
-    columns: str, conditions: Sequence[_Condition], as_sets: Sequence[bool], min_quality: int | None
-) -> tuple[str, list[Any]]:
-    """The best-quality matches passing the filters, best first (parameters: the MATCH, these, a LIMIT).
-
-    FTS5 walks the matches in descending rowid order from its doclists; the walk drives the query (the
-    CROSS JOIN keeps SQLite from driving it from an `articles` index and probing FTS5 once per row).
-    Set conditions test the match's article rowid (taken from the key's low bits, an expression FTS5
-    cannot turn into one lookup per set member) against an index-built set; conditions checked per match
-    read the covering index on `fts_key` (migration 0004), never the wide `articles` row.
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    if min_quality is not None:
-        clauses.append("articles_fts.rowid >= ?")
-        params.append(_quality_floor(min_quality))
-    checked: list[_Condition] = []
-    for condition, as_set in zip(conditions, as_sets, strict=True):
-        if as_set:
-            clauses.append(f"{_ROWID} IN ({condition.rows})")
-            params += condition.params
-        else:
-            checked.append(condition)
-    for condition in checked:
-        clauses.append(condition.check)
-        params += condition.params
-    # Joined on `fts_key`, the checks read the covering index `articles_fts_key`, not the wide row.
-    join = " CROSS JOIN articles a ON a.fts_key = articles_fts.rowid" if checked else ""
-    where = "".join(f" AND {clause}" for clause in clauses)
-    sql = (
-        f"SELECT {columns} FROM articles_fts{join} WHERE articles_fts MATCH ?{where} "
-        "ORDER BY articles_fts.rowid DESC LIMIT ?"
-    )
-    return sql, params
-
-
-def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
-    """The query for the snippets of the hits with these FTS keys.
-
-    `rowid IN (…)` makes FTS5 restart the query for every hit: cheap for words and phrases, but a prefix
-    is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
-    each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
-    """
-    snippet = (
-        f"SELECT rowid, snippet(articles_fts, {SNIPPET_COLUMN}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', "
-        f"{SNIPPET_TOKENS}) FROM articles_fts"
-    )
-    wanted = json.dumps(list(keys))
-    if "*" in match:
-        return (
-            f"{snippet} WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ? "
-            "AND +rowid IN (SELECT value FROM json_each(?))",
-            (match, min(keys), max(keys), wanted),
-        )
-    per_hit = f"{snippet} WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
-    return per_hit, (match, wanted)
-
-
-async def search(
-    db: Database, text: str, filters: SearchFilters = SearchFilters(), *, limit: int = 5, offset: int = 0,
-    budget: float | None = None,
-) -> SearchPage:
-    """Ranked full-text search with filters and a highlighted snippet of each hit's excerpt (see `SearchHit`).
-
-    Raises `EmptyQuery` for blank text, `QueryTooBroad` past the term caps and `QueryBudgetExceeded` when
-    SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
-    searchable (punctuation only) matches nothing.
-
-    How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
-    matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
-    article's quality in the high bits and its row in the low bits, so walking the matches in descending
-    rowid order — which FTS5 does straight from its doclists, without scoring — yields them best quality
-    first. Only the first `SEARCH_CANDIDATES` matches that pass the filters are scored with bm25 (title
-    weighted highest) and ranked. When a query matches fewer than that — rare words, phrases, most
-    filtered searches — this is exactly bm25 over every match; when it matches more, the words say little
-    about relevance (bm25 is nearly flat over a common word) and the best-quality matches are what people
-    want anyway, ranked by how well they match.
-
-    How filters stay fast: a minimum quality is a rowid range of the walk. A selective filter (a topic,
-    a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
-    such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
-    """
-    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto",
-                         budget=SEARCH_BUDGET_SECONDS if budget is None else budget)
-
-
-async def _search(
-    db: Database, text: str, filters: SearchFilters, *, limit: int, offset: int, strategy: SearchStrategy,
-    budget: float = SEARCH_BUDGET_SECONDS,
-) -> SearchPage:
-    """`search`, with how filters are applied chosen by `strategy` (the results never depend on it)."""
-    match = build_match(text)
-    if match is None:
-        return SearchPage(hits=(), total=0)
-    conditions = _conditions(filters)
-    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
-    async with db.read(budget) as conn:
-        as_sets = await _choose_sets(conn, match, conditions, strategy)
-        candidates, params = _candidates_sql(
-            f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
-            conditions, as_sets, filters.min_quality,
-        )
-        ranked = await _fetchall(
-            conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
-            [match, *params, SEARCH_CANDIDATES],
-        )
-        keys = tuple(int(row[0]) for row in ranked)
-        start = max(0, offset)
-        hits = await _hits(conn, match, keys[start : start + max(0, limit)])
-    return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
-
-
-async def search_hits(
-    db: Database, text: str, keys: Sequence[int], *, budget: float | None = None
-) -> tuple[SearchHit, ...]:
-    """The hits for `keys` (a slice of an earlier `SearchPage.keys`), in that order: a later page of a
-    search without ranking it again. Articles gone since the search are left out."""
-    match = build_match(text)
-    if match is None or not keys:
-        return ()
-    async with db.read(SEARCH_BUDGET_SECONDS if budget is None else budget) as conn:
-        return await _hits(conn, match, keys)
-
-
-async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> tuple[SearchHit, ...]:
-    """Articles and highlighted snippets for these FTS keys, in their order."""
-    if not keys:
-        return ()
-    snippets = dict(await _fetchall(conn, *_snippets_sql(match, keys)))
-    rowids = [key & _ROWID_MASK for key in keys]
-    rows = await _fetchall(
-        conn,
-        f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.rowid IN (SELECT value FROM json_each(?))",
-        (json.dumps(rowids),),
-    )
-    by_rowid = {article_row[0]: article_row for article_row in rows}
-    present = [(key, by_rowid[rowid]) for key, rowid in zip(keys, rowids, strict=True) if rowid in by_rowid]
-    articles = await _hydrate(conn, [row for _, row in present], with_related=False)
-    return tuple(
-        SearchHit(article=article, snippet=snippets.get(key) or "")
-        for article, (key, _) in zip(articles, present, strict=True)
-    )
-
-
 # --- lookups ------------------------------------------------------------------------------------------
 
 
 async def get_article(db: Database, article_id: str) -> Article | None:
     """The article with this id (in any letter case), with its related coverage (best quality first)."""
     async with db.read() as conn:
-        rows = await _fetchall(
-            conn, f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.id = ?",
+        rows = await fetch_all(
+            conn, f"SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_FROM} WHERE a.id = ?",
             (normalize_id(article_id),),
         )
-        articles = await _hydrate(conn, rows, with_related=True)
+        articles = await hydrate(conn, rows, with_related=True)
     return articles[0] if articles else None
 
 
@@ -483,17 +252,17 @@ async def get_articles_by_url(db: Database, urls: Iterable[str]) -> dict[str, Ar
     """The articles in service among these canonical URLs, keyed by URL, with related coverage."""
     wanted = json.dumps(sorted(set(urls)))
     async with db.read() as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn,
-            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE a.url IN (SELECT value FROM json_each(?))",
+            f"SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_FROM} WHERE a.url IN (SELECT value FROM json_each(?))",
             (wanted,),
         )
-        articles = await _hydrate(conn, rows, with_related=True)
+        articles = await hydrate(conn, rows, with_related=True)
     return {article.url: article for article in articles}
 
 
 def _topic_condition(topic: str | None) -> tuple[str, list[Any]]:
-    return _filter_sql(SearchFilters(topic=topic))
+    return filter_sql(SearchFilters(topic=topic))
 
 
 async def latest(
@@ -502,13 +271,13 @@ async def latest(
     """Newest first."""
     condition, params = _topic_condition(topic)
     async with db.read() as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn,
-            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE 1{condition} "
+            f"SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_FROM} WHERE 1{condition} "
             "ORDER BY a.published_at DESC, a.rowid DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
-        return await _hydrate(conn, rows, with_related=with_related)
+        return await hydrate(conn, rows, with_related=with_related)
 
 
 async def top(
@@ -527,14 +296,14 @@ async def top(
         condition += " AND a.published_at >= ?"
         params.append(int((now - timedelta(days=days)).timestamp()))
     async with db.read() as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn,
-            f"SELECT {_ARTICLE_COLUMNS} FROM {_ARTICLE_FROM} WHERE 1{condition} "
+            f"SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_FROM} WHERE 1{condition} "
             "ORDER BY a.quality IS NULL, a.quality DESC, a.heat IS NULL, a.heat DESC, a.published_at DESC, "
             "a.rowid DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
-        return await _hydrate(conn, rows, with_related=with_related)
+        return await hydrate(conn, rows, with_related=with_related)
 
 
 async def count_listed(
@@ -549,13 +318,13 @@ async def count_listed(
         condition += " AND a.published_at >= ?"
         params.append(int((now - timedelta(days=days)).timestamp()))
     async with db.read() as conn:
-        return await _bounded_count(conn, f"SELECT 1 FROM articles a WHERE 1{condition}", params, bound)
+        return await bounded_count(conn, f"SELECT 1 FROM articles a WHERE 1{condition}", params, bound)
 
 
 async def topic_counts(db: Database) -> list[tuple[str, int]]:
     """Every topic (case-insensitively one) with its number of articles, most used first."""
     async with db.read() as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn, "SELECT topic, count(*) AS n FROM article_topics GROUP BY topic ORDER BY n DESC, topic"
         )
     return [(str(topic), int(count)) for topic, count in rows]
@@ -567,7 +336,7 @@ _PROVIDER_LABEL = "coalesce(nullif(p.name, ''), p.domain)"
 async def provider_counts(db: Database) -> list[tuple[str, int]]:
     """Every provider (its name, else its domain) with its number of articles, most first."""
     async with db.read() as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn,
             f"SELECT {_PROVIDER_LABEL} AS label, count(*) AS n FROM articles a JOIN providers p "
             "ON p.id = a.provider_id GROUP BY p.id ORDER BY n DESC, label COLLATE NOCASE",
@@ -597,7 +366,7 @@ def _load_record(row: Sequence[Any]) -> LoadRecord:
 
 
 async def _last_load(conn: aiosqlite.Connection) -> LoadRecord | None:
-    rows = await _fetchall(
+    rows = await fetch_all(
         conn,
         "SELECT seq, started_at, finished_at, added, updated, unchanged, removed, articles, rejected, "
         "duplicates FROM loads ORDER BY seq DESC LIMIT 1",
@@ -613,20 +382,20 @@ async def last_load(db: Database) -> LoadRecord | None:
 async def current_load_seq(db: Database) -> int:
     """The sequence number of the latest load (0 before the first); digests use it as a watermark."""
     async with db.read() as conn:
-        rows = await _fetchall(conn, "SELECT coalesce(max(seq), 0) FROM loads")
+        rows = await fetch_all(conn, "SELECT coalesce(max(seq), 0) FROM loads")
     return int(rows[0][0])
 
 
 async def corpus_stats(db: Database) -> CorpusStats:
     async with db.read() as conn:
         articles, providers, earliest, newest = (
-            await _fetchall(
+            await fetch_all(
                 conn,
                 "SELECT count(*), count(DISTINCT provider_id), min(published_at), max(published_at) "
                 "FROM articles",
             )
         )[0]
-        topics = (await _fetchall(conn, "SELECT count(DISTINCT topic) FROM article_topics"))[0][0]
+        topics = (await fetch_all(conn, "SELECT count(DISTINCT topic) FROM article_topics"))[0][0]
         record = await _last_load(conn)
     return CorpusStats(
         articles=int(articles),
@@ -652,7 +421,7 @@ async def suggest_topics(
     """Topics containing what was typed (case-insensitive): those starting with it first, then most used."""
     budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     async with db.read(budget) as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn,
             "SELECT topic FROM article_topics WHERE topic LIKE ?1 ESCAPE '\\' GROUP BY topic "
             "ORDER BY instr(lower(topic), lower(?2)) != 1, count(*) DESC, topic LIMIT ?3",
@@ -667,7 +436,7 @@ async def suggest_providers(
     """Provider names (else domains) whose name or domain contains what was typed; most articles first."""
     budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     async with db.read(budget) as conn:
-        rows = await _fetchall(
+        rows = await fetch_all(
             conn,
             f"SELECT {_PROVIDER_LABEL} AS label FROM providers p JOIN articles a ON a.provider_id = p.id "
             "WHERE p.name LIKE ?1 ESCAPE '\\' OR p.domain LIKE ?1 ESCAPE '\\' GROUP BY p.id "
@@ -689,12 +458,12 @@ async def suggest_articles(
     budget = AUTOCOMPLETE_BUDGET_SECONDS if budget is None else budget
     if not typed.strip():
         async with db.read(budget) as conn:
-            rows = await _fetchall(
+            rows = await fetch_all(
                 conn, "SELECT id, title FROM articles ORDER BY fts_key DESC LIMIT ?", (limit,)
             )
         return [(str(i), str(t)) for i, t in rows]
     async with db.read(budget) as conn:
-        exact = await _fetchall(conn, "SELECT id, title FROM articles WHERE id = ?", (normalize_id(typed),))
+        exact = await fetch_all(conn, "SELECT id, title FROM articles WHERE id = ?", (normalize_id(typed),))
     found = [(str(i), str(t)) for i, t in exact]
     try:
         match = build_match(typed, prefix_last=True)
@@ -704,7 +473,7 @@ async def suggest_articles(
         return found
     try:
         async with db.read(budget) as conn:
-            rows = await _fetchall(
+            rows = await fetch_all(
                 conn,
                 "SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid "
                 "WHERE articles_fts MATCH ? ORDER BY articles_fts.rowid DESC LIMIT ?",

@@ -15,9 +15,7 @@ import pytest
 import yaml
 from discord import app_commands
 
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
-from bot.cogs.admin import admin_group
 from bot.config import (
     Config,
     CorpusConfig,
@@ -26,12 +24,14 @@ from bot.config import (
     DiscordConfig,
     digest_settings_from_mapping,
 )
+from bot.discord.client import DigestBot, create_bot
+from bot.discord.cogs.admin import admin_group
+from bot.discord.ui.confirm import ConfirmView
 from bot.permissions import Access, access_of
 from bot.render.embeds import NOTICE_COLORS
 from bot.render.text import clean
 from bot.store import audit_log, runs
 from bot.store import digests as store
-from bot.ui.confirm import ConfirmView
 from tests.emulator import CommandUnavailable, Emulator, Guild, InteractionResult, Member, running_bot
 from tests.emulator.state import (
     CREATE_PUBLIC_THREADS,
@@ -536,7 +536,7 @@ async def test_delete_unanswered_until_the_timeout_changes_nothing(
             prompts.append(self)
 
     # The running bot's copy of the extension (discord.py imports extensions afresh when loading them).
-    monkeypatch.setattr(sys.modules["bot.cogs.admin_digests"], "ConfirmView", RecordedConfirmView)
+    monkeypatch.setattr(sys.modules["bot.discord.cogs.admin_digests"], "ConfirmView", RecordedConfirmView)
     await scene.create()
     asked = await scene.run("delete", name="harbour")
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot import delivery
-from bot.audit import AuditEvent, audit
 from bot.fair import BUSY
+from bot.ops.audit import AuditEvent, audit
 from bot.render.text import discord_timestamp
 from bot.store import audit_log, runs
 from bot.store import digests as store

@@ -20,10 +20,10 @@ import yaml
 
 from bot import __version__
 from bot import delivery as delivery_module
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
-from bot.cogs.admin_ops import WAITING_FOR_DELIVERY
 from bot.config import load_config
+from bot.discord.client import DigestBot, create_bot
+from bot.discord.cogs.admin_ops import WAITING_FOR_DELIVERY
 from bot.store import articles as article_store
 from bot.store import audit_log, runs
 from bot.store import digests as store
@@ -147,16 +147,18 @@ async def test_every_admin_command_works_for_an_operator_and_a_server_admin_and_
             config = await world.invoke("admin reload config", user)
             assert "nothing changed" in text_of(config)
 
-        reloaded = await world.invoke("admin reload extension", world.operator, name="bot.cogs.about")
-        assert "Reloaded `bot.cogs.about`" in text_of(reloaded)
-        refused = await world.invoke("admin reload extension", world.server_admin, name="bot.cogs.about")
+        reloaded = await world.invoke("admin reload extension", world.operator, name="bot.discord.cogs.about")
+        assert "Reloaded `bot.discord.cogs.about`" in text_of(reloaded)
+        refused = await world.invoke(
+            "admin reload extension", world.server_admin, name="bot.discord.cogs.about"
+        )
         assert refused.ephemeral and "Only the bot's operators" in text_of(refused)
 
         for command, options in (
             ("admin status", {}),
             ("admin reload corpus", {}),
             ("admin reload config", {}),
-            ("admin reload extension", {"name": "bot.cogs.about"}),
+            ("admin reload extension", {"name": "bot.discord.cogs.about"}),
         ):
             with pytest.raises(CommandUnavailable):
                 await world.invoke(command, world.member, **options)
@@ -201,7 +203,9 @@ async def test_reload_corpus_applies_added_changed_and_deleted_files_and_lookups
 ) -> None:
     async with world.bot() as bot:
         assert await article_count(bot) == 5
-        (world.corpus / "zebra.md").write_text(article_text("Zebra migration tracked", "https://example.org/z"))
+        (
+            world.corpus / "zebra.md").write_text(article_text("Zebra migration tracked", "https://example.org/z")
+        )
         seed = world.corpus / SEED_FILE
         seed.write_text(seed.read_text().replace(SEED_TITLE, "Harbour city approves camera plan"))
         (world.corpus / "001_f49c33e8b2a4a914.txt").unlink()
@@ -231,7 +235,9 @@ async def test_a_broken_file_is_rejected_the_rest_applied_and_its_last_good_vers
 ) -> None:
     async with world.bot() as bot:
         (world.corpus / SEED_FILE).write_text("---\ntitle: [\n---\n")
-        (world.corpus / "zebra.md").write_text(article_text("Zebra migration tracked", "https://example.org/z"))
+        (
+            world.corpus / "zebra.md").write_text(article_text("Zebra migration tracked", "https://example.org/z")
+        )
         result = await world.invoke("admin reload corpus", world.operator)
         text = text_of(result)
         assert "1 added" in text and "1 rejected" in text
@@ -358,7 +364,7 @@ async def test_a_delivery_starting_during_a_reload_waits_for_it_and_sends_the_ne
     world.document["digests"] = [wide_digest(world)]
     async with world.bot() as bot:
         load_started, load_may_finish = asyncio.Event(), asyncio.Event()
-        admin_ops = sys.modules["bot.cogs.admin_ops"]  # the module the bot loaded as an extension
+        admin_ops = sys.modules["bot.discord.cogs.admin_ops"]  # the module the bot loaded as an extension
         load_corpus = admin_ops.load_corpus
 
         async def slow_load(*args: Any, **kwargs: Any) -> Any:
@@ -427,7 +433,9 @@ async def test_reload_config_applies_live_settings_and_reports_restart_and_sync_
         finally:
             logging.getLogger().setLevel(previous_level)
         # the server admin is now an operator too, and may use an operator-only command at once
-        now_operator = await world.invoke("admin reload extension", world.server_admin, name="bot.cogs.about")
+        now_operator = await world.invoke(
+            "admin reload extension", world.server_admin, name="bot.discord.cogs.about"
+        )
         assert "Reloaded" in text_of(now_operator)
 
 
@@ -521,8 +529,8 @@ async def test_a_failed_extension_reload_keeps_the_old_code_and_names_the_error(
 async def test_reloading_the_admin_extension_keeps_every_admin_subcommand(world: World) -> None:
     async with world.bot() as bot:
         before = sorted(command.name for command in bot.tree.get_command("admin").commands)
-        result = await world.invoke("admin reload extension", world.operator, name="bot.cogs.admin")
-        assert "Reloaded `bot.cogs.admin`" in text_of(result)
+        result = await world.invoke("admin reload extension", world.operator, name="bot.discord.cogs.admin")
+        assert "Reloaded `bot.discord.cogs.admin`" in text_of(result)
         after = sorted(command.name for command in bot.tree.get_command("admin").commands)
         assert after == before
         status = await world.invoke("admin status", world.operator)

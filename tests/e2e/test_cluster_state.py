@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
 from bot.delivery import DeliveryPolicy, runner_of
+from bot.discord.client import DigestBot, create_bot
 from bot.render.digest import parse_header
 from bot.shards import ShardSlice
 from bot.store import digests as store

@@ -19,10 +19,11 @@ import aiohttp
 import pytest
 
 from bot import delivery as delivery_module
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DigestSettings
-from bot.delivery import DeliveryPolicy, DigestRunner, RunOutcome
+from bot.delivery import DeliveryPolicy, DigestRunner
+from bot.digest.model import RunOutcome
+from bot.discord.client import DigestBot, create_bot
 from bot.render.digest import parse_header
 from bot.render.text import clean
 from bot.store import digests as store

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.client import create_bot
 from bot.config import (
     Config,
     CorpusConfig,
@@ -17,6 +16,7 @@ from bot.config import (
     DiscordConfig,
     digest_settings_from_mapping,
 )
+from bot.discord.client import create_bot
 from bot.store import digests as store
 from tests.emulator import Channel, Emulator, Guild, running_bot
 

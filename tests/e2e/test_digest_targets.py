@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.client import DigestBot
 from bot.delivery import DeliveryPolicy
+from bot.discord.client import DigestBot
 from bot.render.digest import parse_header, same_message
 from bot.store import digests as store
 from bot.store import publishing

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from bot.client import create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
+from bot.discord.client import create_bot
 from bot.fair import BUSY, TOO_BROAD
 from bot.render.text import discord_timestamp
 from bot.store import articles as store
 from bot.store import db as db_module
+from bot.store import search as search_store
 from bot.store.fts import MAX_QUERY_CHARS, MAX_TERMS
 from tests.e2e.test_lookup import NOW, Scene, build_corpus, click, ids_shown, lighthouse_id, only_embed
 from tests.emulator import Emulator, running_bot
@@ -79,11 +80,11 @@ async def test_too_many_terms_get_a_reply_saying_what_to_narrow(scene: Scene) ->
 async def test_a_search_past_its_budget_is_refused_in_words_and_the_next_one_is_served(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "SEARCH_BUDGET_SECONDS", 0.0)
+    monkeypatch.setattr(search_store, "SEARCH_BUDGET_SECONDS", 0.0)
     refused = await scene.run("search", query="lighthouse")
     assert refused.ephemeral
     assert description(refused) == TOO_BROAD
-    monkeypatch.setattr(store, "SEARCH_BUDGET_SECONDS", 5.0)
+    monkeypatch.setattr(search_store, "SEARCH_BUDGET_SECONDS", 5.0)
     served = await scene.run("search", query="lighthouse")
     assert only_embed(served)["footer"]["text"].startswith("Page 1/3")
 
@@ -118,13 +119,13 @@ async def test_page_turns_reuse_the_first_ranking_and_never_search_again(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     searches: list[str] = []
-    original = store.search
+    original = search_store.search
 
-    async def counted(*args: Any, **kwargs: Any) -> store.SearchPage:
+    async def counted(*args: Any, **kwargs: Any) -> search_store.SearchPage:
         searches.append(args[1])
         return await original(*args, **kwargs)
 
-    monkeypatch.setattr(store, "search", counted)
+    monkeypatch.setattr(search_store, "search", counted)
     first = await scene.run("search", query="lighthouse")
     assert first.message is not None
     shown = ids_shown(first)

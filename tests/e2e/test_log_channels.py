@@ -18,9 +18,7 @@ import pytest
 import yaml
 from discord import app_commands
 
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
-from bot.cogs.admin import admin_group
 from bot.config import (
     Config,
     CorpusConfig,
@@ -29,6 +27,8 @@ from bot.config import (
     DiscordConfig,
     digest_settings_from_mapping,
 )
+from bot.discord.client import DigestBot, create_bot
+from bot.discord.cogs.admin import admin_group
 from bot.permissions import Access, access_of
 from bot.render.embeds import NOTICE_COLORS
 from bot.render.text import ZERO_WIDTH_SPACE

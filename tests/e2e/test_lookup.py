@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig, LookupsConfig
+from bot.discord.client import DigestBot, create_bot
 from bot.render.text import ZERO_WIDTH_SPACE
 from tests.emulator import Emulator, Guild, InteractionResult, Member, Message, running_bot
 
@@ -619,7 +619,7 @@ async def test_stats_never_show_the_value_of_a_rejected_field(scene: Scene) -> N
 
 
 async def test_slow_answers_defer_then_edit(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.ui.replies.DEFER_AFTER_SECONDS", 0)
+    monkeypatch.setattr("bot.discord.ui.replies.DEFER_AFTER_SECONDS", 0)
     result = await scene.run("search", query="lighthouse", public=True)
     assert result.deferred and not result.ephemeral
     assert only_embed(result)["footer"]["text"].startswith("Page 1/3")

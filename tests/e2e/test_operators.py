@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import create_bot
 from bot.config import Config, CorpusConfig, DatabaseConfig, DiscordConfig
+from bot.discord.client import create_bot
 from tests.emulator import Emulator, Member, TeamMember, User, running_bot
 from tests.emulator.state import MANAGE_GUILD, TEAM_INVITED
 
@@ -60,7 +60,7 @@ class Team:
 
     async def reload_code(self, user: User) -> str:
         result = await self.emu.invoke("admin reload extension", user=self.member(user), guild=self.guild,
-                                       options={"name": "bot.cogs.about"})
+                                       options={"name": "bot.discord.cogs.about"})
         [embed] = result.embeds
         return str(embed["description"])
 

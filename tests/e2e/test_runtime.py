@@ -18,13 +18,13 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.client import DigestBot, create_bot
-from bot.cogs.admin import admin_group
 from bot.config import Config, CorpusConfig, DatabaseConfig
-from bot.health import check_health
+from bot.discord.client import DigestBot, create_bot
+from bot.discord.cogs.admin import admin_group
+from bot.discord.runtime import run_bot
+from bot.discord.ui.errors import SOMETHING_WENT_WRONG, ReportingView
 from bot.logs import REDACTED, setup_logging
-from bot.runtime import run_bot
-from bot.ui.errors import SOMETHING_WENT_WRONG, ReportingView
+from bot.ops.health import check_health
 from tests.e2e.processes import PROCESS_TIMEOUT, ROOT, start_process, wait_for_file, write_config
 from tests.emulator import CommandUnavailable, Emulator, Guild, running_bot
 from tests.emulator.state import MANAGE_GUILD
@@ -149,13 +149,14 @@ async def test_force_sync_syncs_an_unchanged_tree(emulator: Emulator, config: Co
 async def test_a_failing_extension_is_recorded_and_blocks_the_sync(
     emulator: Emulator, config: Config, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("bot.client.EXTENSIONS", ["bot.cogs.admin", "bot.cogs.no_such_cog", "bot.cogs.about"])
+    extensions = ["bot.discord.cogs.admin", "bot.discord.cogs.no_such_cog", "bot.discord.cogs.about"]
+    monkeypatch.setattr("bot.discord.client.EXTENSIONS", extensions)
     async with running_bot(create_bot(config), emulator) as bot:
-        assert set(bot.failed_extensions) == {"bot.cogs.no_such_cog"}
+        assert set(bot.failed_extensions) == {"bot.discord.cogs.no_such_cog"}
         assert bot.get_cog("About") is not None, "the extensions after the failing one still load"
     assert command_puts(emulator) == {}
     messages = [record.getMessage() for record in caplog.records]
-    assert any("not syncing" in message and "bot.cogs.no_such_cog" in message for message in messages)
+    assert any("not syncing" in message and "bot.discord.cogs.no_such_cog" in message for message in messages)
 
 
 async def test_startup_survives_a_broken_corpus_file(
@@ -343,7 +344,7 @@ async def test_a_failing_command_gets_an_ephemeral_notice_and_a_log_line(
     assert result.ephemeral
     [embed] = result.embeds
     assert embed["description"] == SOMETHING_WENT_WRONG
-    [record] = [r for r in caplog.records if r.name == "bot.ui.errors" and r.levelno == logging.ERROR]
+    [record] = [r for r in caplog.records if r.name == "bot.discord.ui.errors" and r.levelno == logging.ERROR]
     assert record.getMessage() == f"/explode failed (guild {guild.id}, user {member.user.id})"
     assert record.exc_info is not None and str(record.exc_info[1]) == "kaboom"
 
@@ -378,7 +379,7 @@ async def test_a_failing_view_callback_gets_the_same_treatment(
 
     assert clicked.ephemeral
     assert clicked.embeds[0]["description"] == SOMETHING_WENT_WRONG
-    messages = [r.getMessage() for r in caplog.records if r.name == "bot.ui.errors"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.discord.ui.errors"]
     assert messages == [f"component break failed (guild {guild.id}, user {member.user.id})"]
 
 
@@ -445,7 +446,7 @@ def test_the_token_is_redacted_from_every_log_record(
     try:
         raise RuntimeError(f"request failed for {token}")
     except RuntimeError:
-        logging.getLogger("bot.client").exception("failure")
+        logging.getLogger("bot.discord.client").exception("failure")
     err = capsys.readouterr().err
     assert token not in err and interaction_token not in err and "SECURED-MARKER" not in err
     assert f"Authorization: Bot {REDACTED}" in err
@@ -461,7 +462,7 @@ def test_library_loggers_stay_at_info_when_ours_are_at_debug(
     for name in ("discord.gateway", "aiosqlite", "asyncio", "apscheduler.scheduler"):
         logging.getLogger(name).debug("%s debug line", name)
         logging.getLogger(name).info("%s info line", name)
-    logging.getLogger("bot.client").debug("our debug line")
+    logging.getLogger("bot.discord.client").debug("our debug line")
     err = capsys.readouterr().err
     assert "debug line" not in err.replace("our debug line", "")
     assert "our debug line" in err and err.count("info line") == 4

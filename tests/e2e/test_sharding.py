@@ -19,10 +19,10 @@ import aiohttp
 import discord
 import pytest
 
-from bot.client import DigestBot, create_bot
 from bot.clock import FakeClock
 from bot.config import Config, CorpusConfig, DatabaseConfig, DeliveryConfig, DigestSettings
 from bot.delivery import runner_of
+from bot.discord.client import DigestBot, create_bot
 from bot.shards import shard_of
 from bot.store import digests as store
 from tests.emulator import Emulator, Guild, running_bot

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import run_checks
+from bot.ops.check import run_checks
 from bot.store.db import Database, SchemaTooNew, migrations
 from bot.store.loader import load_corpus
 

@@ -21,7 +21,7 @@ from bot.compose import (
 )
 from bot.config import Config, DigestDefaults, DigestSettings, digest_settings_from_mapping
 from bot.digest.plan import delivered_urls
-from bot.render.embeds import embed_length
+from bot.render.message import embed_length
 from bot.store import digests as store
 from bot.store import runs
 from bot.store.db import Database

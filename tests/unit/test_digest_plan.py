@@ -8,7 +8,7 @@ from typing import Any
 from bot.corpus.model import Article, Provider, Related
 from bot.digest.plan import compose_plan, delivered_urls
 from bot.render.digest import parse_header
-from bot.render.embeds import message_problems
+from bot.render.message import message_problems
 from tests.unit.digest_builders import SLOT, WATERMARK, make_ctx, make_settings, url_of
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.health import (
+from bot.ops.health import (
     Heartbeat,
     HeartbeatError,
     check_health,

@@ -8,7 +8,9 @@ import pytest
 from discord import app_commands
 
 from bot.clock import FakeClock
-from bot.cogs.lookup import (
+from bot.config import LookupsConfig
+from bot.corpus.model import Rejection
+from bot.discord.cogs.lookup import (
     MAX_PAGES,
     InvalidDate,
     IsoDate,
@@ -17,11 +19,9 @@ from bot.cogs.lookup import (
     results_summary,
     stats_mapping,
 )
-from bot.config import LookupsConfig
-from bot.corpus.model import Rejection
+from bot.discord.ui.choices import choice_name, matching_names, name_choices
 from bot.fair import AUTOCOMPLETE_WEIGHT, SlidingCooldown
 from bot.store.articles import CorpusStats, LoadRecord
-from bot.ui.choices import choice_name, matching_names, name_choices
 
 START = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.render.embeds import message, notice
-from bot.ui.article_menu import ArticleMenu, with_menu
-from bot.ui.paginator import Paginator, page_count, page_offset
+from bot.discord.ui.article_menu import ArticleMenu, with_menu
+from bot.discord.ui.paginator import Paginator, page_count, page_offset
+from bot.render.embeds import notice
+from bot.render.message import message
 
 
 async def _page(number: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from bot.render.digest import (
     role_ping,
     same_message,
 )
-from bot.render.embeds import message, message_problems
+from bot.render.message import message, message_problems
 from tests.emulator import checks
 from tests.emulator.state import MENTION_EVERYONE, Channel, Guild, Member, Role, User
 from tests.unit.digest_builders import make_settings

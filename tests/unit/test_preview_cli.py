@@ -21,7 +21,7 @@ from bot.preview import (
     preview_plan,
     schedule_row_json,
 )
-from bot.render.embeds import message_problems
+from bot.render.message import message_problems
 from bot.store import digests as store
 from bot.store import runs
 from bot.store.db import Database

@@ -11,10 +11,12 @@ import pytest
 
 from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START, highlighted_pieces
 from bot.store import articles as queries
-from bot.store.articles import SearchFilters, search
+from bot.store import search as search_module
+from bot.store.articles import SearchFilters
 from bot.store.db import Database
 from bot.store.fts import EmptyQuery
 from bot.store.loader import load_corpus
+from bot.store.search import search
 from tests.unit.test_loader import SEEDS, bump_mtime, write_article
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -164,7 +166,7 @@ async def test_paging_and_capped_total(db: Database, corpus: Path, monkeypatch: 
     assert first.total == 12 and not first.total_capped
     assert not {hit.article.id for hit in first.hits} & {hit.article.id for hit in second.hits}
 
-    monkeypatch.setattr(queries, "SEARCH_CANDIDATES", 4)
+    monkeypatch.setattr(search_module, "SEARCH_CANDIDATES", 4)
     capped = await search(db, "common", limit=10)
     assert capped.total == 4 and capped.total_capped
     # the capped candidates are the best-quality matches
@@ -300,7 +302,7 @@ async def test_filter_strategies_return_the_same_pages(db: Database, corpus: Pat
     for text in ("storm", "harbour", "elect*", '"electric ferries"', "nothing"):
         for filters in cases:
             pages = {
-                strategy: await queries._search(db, text, filters, limit=7, offset=2, strategy=strategy)
+                strategy: await search_module._search(db, text, filters, limit=7, offset=2, strategy=strategy)
                 for strategy in ("lookup", "sets", "auto")
             }
             summaries = {
@@ -319,10 +321,10 @@ async def test_filter_strategies_agree_on_the_capped_candidates(
                       url=f"https://e.com/{index}", quality=index * 3,
                       topics=("AI",) if index % 2 else ("Cooking",))
     await load_corpus(db, corpus, now=NOW)
-    monkeypatch.setattr(queries, "SEARCH_CANDIDATES", 4)
+    monkeypatch.setattr(search_module, "SEARCH_CANDIDATES", 4)
     filters = SearchFilters(topic="cooking")
     pages = [
-        await queries._search(db, "common", filters, limit=10, offset=0, strategy=strategy)
+        await search_module._search(db, "common", filters, limit=10, offset=0, strategy=strategy)
         for strategy in ("lookup", "sets")
     ]
     assert pages[0] == pages[1]

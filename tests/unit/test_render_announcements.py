@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.render.announcements import audit_announcement, pause_announcement, server_label
-from bot.render.embeds import NOTICE_COLORS, message_problems
+from bot.render.embeds import NOTICE_COLORS
+from bot.render.message import message_problems
 from bot.render.text import ZERO_WIDTH_SPACE
 
 EVIL = "[re-verify the bot token here](https://evil.example) **x**"

@@ -23,7 +23,7 @@ from bot.render.digest import (
     thread_name,
 )
 from bot.render.digest_items import clean_excerpt
-from bot.render.embeds import embed_length, message_problems
+from bot.render.message import embed_length, message_problems
 
 PUBLISHED = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 

@@ -14,11 +14,8 @@ from bot.render.embeds import (
     article_list,
     article_menu_options,
     counts_page,
-    embed_length,
     heat_words,
     highlight_snippet,
-    message,
-    message_problems,
     notice,
     paginate,
     quality_words,
@@ -26,6 +23,7 @@ from bot.render.embeds import (
     results_page,
     stats_embed,
 )
+from bot.render.message import embed_length, message, message_problems
 from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START, ZERO_WIDTH_SPACE
 
 

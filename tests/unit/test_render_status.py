@@ -3,10 +3,10 @@ and the one line `digestbot run` prints when Discord closes the gateway for good
 
 from __future__ import annotations
 
-from bot.render.embeds import message, message_problems
+from bot.discord.runtime import gateway_closed_reason
+from bot.render.message import message, message_problems
 from bot.render.status import ShardStatus, StatusData, shards_field, status_embed
 from bot.render.text import FIELD_VALUE_LIMIT
-from bot.runtime import gateway_closed_reason
 
 
 def status(shards: list[ShardStatus], count: int, guild_shard: int | None) -> StatusData:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sync import SyncPlan, SyncState, fingerprint, plan_sync
+from bot.discord.sync import SyncPlan, SyncState, fingerprint, plan_sync
 
 ABOUT = {"name": "about", "description": "What this bot does", "type": 1}
 ADMIN = {"name": "admin", "description": "Administer the bot", "type": 1, "options": []}
@@ -61,11 +61,11 @@ def test_global_to_guild_clears_global() -> None:
 def test_failed_extension_blocks_the_sync_even_when_forced() -> None:
     for force in (False, True):
         plan = plan_sync(
-            guild_ids=[1], current="b", previous=None, failed_extensions={"bot.cogs.lookup": "boom"},
+            guild_ids=[1], current="b", previous=None, failed_extensions={"bot.discord.cogs.lookup": "boom"},
             force=force,
         )
         assert not plan.needed
-        assert "bot.cogs.lookup" in plan.reason
+        assert "bot.discord.cogs.lookup" in plan.reason
 
 
 def test_force_syncs_an_unchanged_tree() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.watch import CorpusWatcher, Debouncer, Snapshot, snapshot
+from bot.ops.watch import CorpusWatcher, Debouncer, Snapshot, snapshot
 
 A: Snapshot = frozenset({("a.md", 10, 1)})
 AB: Snapshot = frozenset({("a.md", 10, 1), ("b.md", 20, 2)})

@@ -1,6 +1,6 @@
 """`/digest list`, `/digest preview`, `/digest explain`: anyone in a server sees its digests and what the
 next run of one would post, and why an article is or is not in it. The extension also answers the "+N"
-coverage buttons under posted digest stories (bot/ui/coverage.py).
+coverage buttons under posted digest stories (bot/discord/ui/coverage.py).
 
 A digest belongs to the guild of its channel. Runtime digests store it when created; config digests get it
 here, as soon as the bot sees their channel (on start-up, when a guild becomes available, and before each
@@ -19,6 +19,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.compose import compose_next, explain_article, next_run
+from bot.discord.ui import replies
+from bot.discord.ui.choices import article_choices, matching_names
+from bot.discord.ui.coverage import CoverageButton
 from bot.fair import PREVIEW_BUDGET_SECONDS, TOO_BROAD_PREVIEW, limited_choices
 from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
 from bot.render.digests_view import (
@@ -27,16 +30,14 @@ from bot.render.digests_view import (
     explanation_payload,
     preview_payload,
 )
-from bot.render.embeds import message, notice
+from bot.render.embeds import notice
+from bot.render.message import message
 from bot.render.text import clean, truncate
 from bot.store import digests as store
 from bot.store.articles import normalize_id
 from bot.store.db import QueryBudgetExceeded, read_budget
 from bot.store.fts import MAX_QUERY_CHARS
 from bot.target_checks import ping_role_name
-from bot.ui import replies
-from bot.ui.choices import article_choices, matching_names
-from bot.ui.coverage import CoverageButton
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ Only the member who ran the command can turn its pages (anyone else gets a short
 the message stays as it is); pages are fetched through a callback only when asked for, so a search with a
 thousand hits costs one query per page viewed; when the view times out its buttons are disabled by editing
 the original response, the only way to reach an ephemeral message. A page of articles can carry an
-"Open an article…" menu (`bot.ui.article_menu`), which follows the page shown and which anyone may use.
+"Open an article…" menu (`bot.discord.ui.article_menu`), which follows the page shown and which anyone
+may use.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from typing import Any
 
 import discord
 
-from bot.render.embeds import message, notice
-from bot.ui import replies
-from bot.ui.article_menu import ArticleMenu
-from bot.ui.errors import ReportingView
+from bot.discord.ui import replies
+from bot.discord.ui.article_menu import ArticleMenu
+from bot.discord.ui.errors import ReportingView
+from bot.render.embeds import notice
+from bot.render.message import message
 
 log = logging.getLogger(__name__)
 
-#: A 1-based page number → the complete message payload for that page (see `bot.render.embeds.message`).
+#: A 1-based page number → the complete message payload for that page (see `bot.render.message.message`).
 PageFetcher = Callable[[int], Awaitable[Mapping[str, Any]]]
 
 DEFAULT_TIMEOUT_SECONDS = 180.0

@@ -14,11 +14,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.discord.ui import replies
+from bot.discord.ui.errors import report_interaction_error
 from bot.render.digest_items import COVERAGE_CUSTOM_ID, COVERAGE_PREFIX
-from bot.render.embeds import article_embed, message, notice
+from bot.render.embeds import article_embed, notice
+from bot.render.message import message
 from bot.store.articles import get_article
-from bot.ui import replies
-from bot.ui.errors import report_interaction_error
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import sys
 import aiohttp
 import discord
 
-from bot.client import create_bot
 from bot.config import Config
+from bot.discord.client import create_bot
 from bot.logs import setup_logging
 from bot.store.access import examine
 from bot.store.db import DatabaseProblem

@@ -18,9 +18,10 @@ from typing import Any
 
 import discord
 
-from bot.render.embeds import message, notice
-from bot.ui import replies
-from bot.ui.errors import ReportingView
+from bot.discord.ui import replies
+from bot.discord.ui.errors import ReportingView
+from bot.render.embeds import notice
+from bot.render.message import message
 
 log = logging.getLogger(__name__)
 

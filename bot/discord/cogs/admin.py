@@ -9,7 +9,7 @@ them in `cog_unload`::
     async def cog_load(self) -> None:
         admin_group(self.bot).add_command(self.reload_group)
 
-so this extension must be loaded before them (it comes first in `bot.client.EXTENSIONS`).
+so this extension must be loaded before them (it comes first in `bot.discord.client.EXTENSIONS`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import DigestBot, SyncReport
+from bot.discord.client import DigestBot, SyncReport
 from bot.permissions import bot_wide_admin
 from bot.render.embeds import notice
 from bot.render.text import name_text
@@ -70,7 +70,9 @@ def admin_group(bot: commands.Bot) -> app_commands.Group:
     """The `/admin` group of a running bot, for other cogs to add their subgroups to."""
     group = bot.tree.get_command(ADMIN_GROUP_NAME)
     if not isinstance(group, app_commands.Group):
-        raise RuntimeError("the /admin group is not loaded: load bot.cogs.admin before cogs that extend it")
+        raise RuntimeError(
+            "the /admin group is not loaded: load bot.discord.cogs.admin before cogs that extend it"
+        )
     return group
 
 

@@ -13,16 +13,17 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.audit import APPLIED, REFUSED, AuditEvent, audit
-from bot.client import DigestBot
-from bot.cogs.admin import AdminSubgroupCog
 from bot.digest import edits
+from bot.discord.client import DigestBot
+from bot.discord.cogs.admin import AdminSubgroupCog
+from bot.discord.ui import replies
 from bot.log_routing import Subject
+from bot.ops.audit import APPLIED, REFUSED, AuditEvent, audit
 from bot.permissions import AdminOnly, guild_admin
-from bot.render.embeds import NOTICE_COLORS, message
+from bot.render.embeds import NOTICE_COLORS
+from bot.render.message import message
 from bot.render.text import DESCRIPTION_LIMIT, truncate
 from bot.store.guild_settings import guild_log_channel, set_guild_log_channel
-from bot.ui import replies
 
 ACTION = "change this server's settings"
 

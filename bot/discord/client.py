@@ -4,7 +4,7 @@
 open the database (migrations), refresh the corpus (a refused load or a bad file is logged, never fatal),
 load the extensions in `EXTENSIONS` (one failing is logged and recorded without stopping the others), learn
 the application's operators (read again every hour and on `/admin sync`), then sync application commands
-if they changed (see bot/sync.py).
+if they changed (see bot/discord/sync.py).
 
 Cogs register their application commands globally in the tree; where they are synced to (each home guild,
 or globally) is decided at sync time, and discord.py finds guild-synced commands in the global registry
@@ -34,9 +34,11 @@ from discord.ext import commands
 from bot import clock as default_clock
 from bot.config import Config
 from bot.delivery import DeliveryPolicy, DigestRunner
+from bot.discord.sync import SyncPlan, SyncState, fingerprint, plan_sync
+from bot.discord.ui.errors import report_interaction_error
 from bot.fair import LookupLimits
 from bot.gate import CorpusGate
-from bot.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
+from bot.ops.health import HEARTBEAT_INTERVAL_SECONDS, Heartbeat, heartbeat_path, write_heartbeat
 from bot.permissions import application_operator_ids
 from bot.scheduler import DigestScheduler
 from bot.shards import IdentifyPacer, ShardSlice
@@ -45,15 +47,20 @@ from bot.store.articles import current_load_seq
 from bot.store.cluster_loads import cluster_load_seq
 from bot.store.db import Database
 from bot.store.loader import LoadRefused, load_corpus
-from bot.sync import SyncPlan, SyncState, fingerprint, plan_sync
-from bot.ui.errors import report_interaction_error
 
 log = logging.getLogger(__name__)
 
-#: Extensions loaded at start-up, in order (`bot.cogs.admin` first: other cogs add subgroups to /admin).
+#: Extensions loaded at start-up, in order (`bot.discord.cogs.admin` first: other cogs add subgroups to
+#: /admin).
 EXTENSIONS: list[str] = [
-    "bot.cogs.admin", "bot.cogs.about", "bot.cogs.lookup", "bot.cogs.events", "bot.cogs.admin_ops",
-    "bot.cogs.admin_digests", "bot.cogs.admin_settings", "bot.cogs.digests",
+    "bot.discord.cogs.admin",
+    "bot.discord.cogs.about",
+    "bot.discord.cogs.lookup",
+    "bot.discord.cogs.events",
+    "bot.discord.cogs.admin_ops",
+    "bot.discord.cogs.admin_digests",
+    "bot.discord.cogs.admin_settings",
+    "bot.discord.cogs.digests",
 ]
 
 SYNC_STATE_KEY = "commands.sync"

@@ -2,8 +2,8 @@
 
 Thin on purpose: options in, one store call, the renderer out. Every reply is ephemeral unless the member
 asks for `public`; every payload comes from `bot.render.embeds`, which enforces Discord's limits and
-escapes corpus text, and goes out through `bot.ui.replies`, which forbids mentions. Result lists page the
-same way (`lookups.page_size` per page, at most `MAX_PAGES` pages) and open an article through their
+escapes corpus text, and goes out through `bot.discord.ui.replies`, which forbids mentions. Result lists
+page the same way (`lookups.page_size` per page, at most `MAX_PAGES` pages) and open an article through their
 "Open an article…" menu.
 """
 
@@ -22,27 +22,28 @@ from discord.ext import commands
 
 from bot.config import LookupsConfig
 from bot.corpus.model import Article
+from bot.discord.ui import replies
+from bot.discord.ui.article_menu import ArticleMenu, with_menu
+from bot.discord.ui.choices import CHOICES_LIMIT, article_choices, name_choices
+from bot.discord.ui.errors import BadOptionValue
+from bot.discord.ui.paginator import DEFAULT_TIMEOUT_SECONDS, Paginator, page_count, page_offset
 from bot.fair import TOO_BROAD, limited_choices
 from bot.render.embeds import (
     article_embed,
     article_list,
     article_menu_options,
     counts_page,
-    message,
     notice,
     paginate,
     results_page,
     stats_embed,
 )
+from bot.render.message import message
 from bot.render.text import clean, truncate
 from bot.store import articles as store
+from bot.store import search as search_store
 from bot.store.db import QueryBudgetExceeded
 from bot.store.fts import MAX_QUERY_CHARS, EmptyQuery, QueryTooBroad, build_match
-from bot.ui import replies
-from bot.ui.article_menu import ArticleMenu, with_menu
-from bot.ui.choices import CHOICES_LIMIT, article_choices, name_choices
-from bot.ui.errors import BadOptionValue
-from bot.ui.paginator import DEFAULT_TIMEOUT_SECONDS, Paginator, page_count, page_offset
 
 log = logging.getLogger(__name__)
 
@@ -249,13 +250,15 @@ class Lookups(commands.Cog):
 
     # --- /search
 
-    async def _first_page(self, user_id: int, request: SearchRequest) -> store.SearchPage:
+    async def _first_page(self, user_id: int, request: SearchRequest) -> search_store.SearchPage:
         """Page 1 and the ranking behind every page, as the member's one heavy query in flight."""
         with self.bot.lookup_limits.heavy.running(user_id):
-            return await store.search(self.bot.db, request.query, request.filters, limit=request.page_size)
+            return await search_store.search(
+                self.bot.db, request.query, request.filters, limit=request.page_size
+            )
 
     def _results_payload(
-        self, ranked: RankedSearch, hits: Sequence[store.SearchHit], page: int
+        self, ranked: RankedSearch, hits: Sequence[search_store.SearchHit], page: int
     ) -> dict[str, Any]:
         """One page of results with its menu; the footer counts them and names the filters in force."""
         request = ranked.request
@@ -274,7 +277,7 @@ class Lookups(commands.Cog):
     async def _fetch_results(self, ranked: RankedSearch, page: int) -> dict[str, Any]:
         """A later page: the articles of its slice of the ranking (the search is not run again)."""
         try:
-            hits = await store.search_hits(self.bot.db, ranked.request.query, ranked.page_keys(page))
+            hits = await search_store.search_hits(self.bot.db, ranked.request.query, ranked.page_keys(page))
         except QueryBudgetExceeded:
             return _reply(TOO_BROAD, kind="warning")
         if not hits:

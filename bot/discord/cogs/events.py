@@ -13,7 +13,7 @@ from bot.delivery import runner_of
 from bot.store import digests as store
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.discord.client import DigestBot
 
 log = logging.getLogger(__name__)
 

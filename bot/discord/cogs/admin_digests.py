@@ -8,61 +8,66 @@ inspected here, but changed only in config.yaml. Every change is written to the 
 before → after) and announced in the log channel, and so is every refusal (with its reason).
 
 Thin on purpose: bot/digest/edits.py turns options into settings and describes changes, the store and
-bot/delivery.py do the work, the replies are built from the renderer's primitives below.
+bot/delivery.py do the work, bot/render/digest_admin.py builds the replies.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.audit import APPLIED, AuditEvent, audit
-from bot.audit import FAILED as AUDIT_FAILED
-from bot.audit import REFUSED as AUDIT_REFUSED
-from bot.client import DigestBot
-from bot.cogs.admin import AdminSubgroupCog
 from bot.compose import compose_next, mark_all_seen, next_run
 from bot.config import (
-    DIGEST_MODES,
-    DIGEST_STYLES,
     DIGEST_TITLE_LIMIT,
     FOOTER_MAX,
     ConfigError,
-    DigestSettings,
-    digest_settings_from_mapping,
 )
-from bot.delivery import REFUSED, RunOutcome, run_now, runner_of
+from bot.delivery import run_now, runner_of
 from bot.digest import edits
 from bot.digest.edits import DigestOptions
-from bot.digest.schedule import describe, parse_cron, zone
-from bot.guild_digests import guild_digest, guild_digests, resolve_guilds
-from bot.log_routing import Subject
-from bot.permissions import Access, AdminOnly, actor_from_interaction, guild_admin, may, rules_for
+from bot.digest.model import REFUSED
+from bot.discord.client import DigestBot
+from bot.discord.cogs.admin import AdminSubgroupCog
+from bot.discord.cogs.admin_digest_base import (
+    DESCRIBE,
+    MODE_CHOICES,
+    STYLE_CHOICES,
+    DigestAdminBase,
+    DigestChannelOption,
+    admin_member,
+    chosen_role,
+    next_moment,
+)
+from bot.discord.ui import replies
+from bot.discord.ui.confirm import ConfirmView
+from bot.discord.ui.paginator import Paginator, page_count
+from bot.guild_digests import resolve_guilds
+from bot.ops.audit import APPLIED
+from bot.ops.audit import FAILED as AUDIT_FAILED
+from bot.permissions import Access, actor_from_interaction, guild_admin, may, rules_for
 from bot.permissions import refusal as refusal_text
+from bot.render.digest_admin import (
+    LOG_PAGE_SIZE,
+    created_reply,
+    log_page,
+    next_run_text,
+    outcome_reply,
+    plain_changes,
+    reply,
+    schedule_words,
+    typed_name,
+)
 from bot.render.digests_view import preview_payload
-from bot.render.embeds import NOTICE_COLORS, message
 from bot.render.text import (
-    DESCRIPTION_LIMIT,
-    FOOTER_LIMIT,
-    TITLE_LIMIT,
     clean,
-    discord_timestamp,
-    truncate,
 )
 from bot.store import digests as store
 from bot.store import runs
-from bot.target_checks import channel_kind_problem, ping_problem, ping_role_name
-from bot.ui import replies
-from bot.ui.choices import matching_names
-from bot.ui.confirm import ConfirmView
-from bot.ui.paginator import Paginator, page_count
+from bot.target_checks import ping_role_name, target_problem
 
 log = logging.getLogger(__name__)
 
@@ -70,362 +75,19 @@ ACTION = "manage this server's digests"
 CONFIG_ONLY = (
     "Digest **{name}** is defined in config.yaml — change it there and run `/admin reload config`."
 )
-#: Delivery-log rows per page, and how many of the newest rows `/admin digest log` pages through.
-LOG_PAGE_SIZE = 10
 #: The longest `keywords` text Discord accepts (the keyword caps of `limits` then apply to what it holds).
 KEYWORDS_OPTION_CHARS = 1000
+#: How many of the newest rows `/admin digest log` pages through.
 LOG_ROWS_SHOWN = 500
-NAME_SHOWN = 60
 
-_DESCRIBE = {
-    "name": "The digest's name: 1-32 lower-case letters, digits, '-' or '_'",
-    "channel": "The text channel it posts to",
-    "schedule": (
-        "When it posts: daily 08:00, weekdays 08:00, mondays 09:30, every 6 hours, or cron 0 8 * * 1-5"
-    ),
-    "timezone": "The IANA time zone the schedule is in (e.g. Europe/Paris)",
-    "min_quality": "Lowest article quality it posts (0-100)",
-    "topics": "Topics, comma-separated; any of them matches ('-' clears)",
-    "providers": "Providers by name or domain, comma-separated; any matches ('-' clears)",
-    "keywords": "Words or phrases, comma-separated; any matches, full text ('-' clears)",
-    "max_articles": "Stories per run (1-10)",
-    "max_related": "Related links shown per story (0-10)",
-    "backlog": "Existing articles the first run may post (0-50)",
-    "mode": "Post in the channel, or as a thread under a header message",
-    "published_only": "Only articles marked as published",
-    "max_age_days": "Skip articles older than this many days at the slot (0 turns it off)",
-    "log_channel": "Where this digest's problems are announced (default: this server's log channel)",
-    "title": "The title heading each run (default: the name; '-' goes back to it)",
-    "style": "compact: one short item per story; rich: the full article with its image",
-    "color": "The embeds' stripe colour, e.g. #1f8b4c ('-' for the bot's blue)",
-    "exclude_topics": "Leave out these topics, comma-separated ('-' clears)",
-    "exclude_providers": "Leave out these providers by name or domain, comma-separated ('-' clears)",
-    "exclude_keywords": "Leave out articles matching these words or phrases, comma-separated ('-' clears)",
-    "footer": "A line under every story, up to 200 characters ('-' removes it)",
-    "publish": "In an announcement channel, publish every message to following servers",
-    "ping_role": "A role to ping once per run (mentionable, or you need Mention Everyone); @everyone: none",
-    "forum_tags": "Forum channel: tags for each post, by name, comma-separated ('-' clears)",
-}
-_MODE_CHOICES = [Choice(name=mode, value=mode) for mode in DIGEST_MODES]
-_STYLE_CHOICES = [Choice(name=style, value=style) for style in DIGEST_STYLES]
-
-
-class DigestChannel(app_commands.Transformer):
-    """A channel a digest can post to: text, announcement or forum (Discord's picker offers only those).
-    The command uses its id; whether the bot can post there is checked before anything is saved."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.channel
-
-    @property
-    def channel_types(self) -> list[discord.ChannelType]:
-        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
-
-    async def transform(self, interaction: discord.Interaction, value: Any, /) -> Any:
-        return value
-
-
-DigestChannelOption = app_commands.Transform[discord.abc.Snowflake, DigestChannel]
-
-
-# --- replies (plain payloads, built with the renderer's limits) ----------------------------------------
-
-
-def reply(text: str, *, kind: str = "info", title: str | None = None, footer: str | None = None
-          ) -> dict[str, Any]:
-    """One embed of the bot's own wording. Unlike `notice`, channel and user mentions stay live so they
-    show as links (embeds never ping, and every payload allows no mentions); pass typed text through
-    `clean` first."""
-    embed: dict[str, Any] = {"color": NOTICE_COLORS[kind], "description": truncate(text, DESCRIPTION_LIMIT)}
-    if title is not None:
-        embed["title"] = truncate(title, TITLE_LIMIT)
-    if footer is not None:
-        embed["footer"] = {"text": truncate(footer, FOOTER_LIMIT)}
-    return message([embed])
-
-
-def typed_name(name: str) -> str:
-    """A digest name as typed, on one line and cut short: it may be anything until validated."""
-    return truncate(" ".join(name.split()), NAME_SHOWN)
-
-
-def shown_name(name: str) -> str:
-    return clean(typed_name(name))
-
-
-def unknown_text(name: str) -> str:
-    return f"There is no digest named **{shown_name(name)}** in this server. See `/digest list`."
-
-
-_MARKDOWN_OR_ESCAPE = re.compile(r"\\(.)|\*\*")
-
-
-def plain_reason(text: str) -> str:
-    """A reply of the bot's own wording as plain text for the audit trail: bold markers and the escapes
-    `clean` added dropped (the announcement escapes it again)."""
-    return _MARKDOWN_OR_ESCAPE.sub(lambda match: match.group(1) or "", text)
-
-
-def next_run_text(settings: DigestSettings, after: datetime) -> str:
-    """The next slot as a Discord timestamp (each reader's own time) and on the digest's own clock."""
-    moment = next_run(settings, after)
-    if moment is None:
-        return "never (the schedule does not fire again)"
-    local = moment.astimezone(zone(settings.timezone))
-    return (
-        f"{discord_timestamp(moment, 'F')} ({discord_timestamp(moment, 'R')}) · "
-        f"{local:%Y-%m-%d %H:%M} {clean(settings.timezone)}"
-    )
-
-
-def schedule_words(settings: DigestSettings) -> str:
-    """When the digest posts, in words ("at 08:00, Monday to Friday, Europe/London")."""
-    return clean(describe(parse_cron(settings.schedule), settings.timezone))
-
-
-def plain_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
-    """The changes as one plain line for the audit trail (which escapes it when announcing)."""
-    return "; ".join(edits.describe_changes(before, after, str))
-
-
-def chosen_role(role: discord.Role | None) -> int | None:
-    """The ping_role option as a setting change: not given (None), a role's id, or 0 for @everyone, which
-    a digest never pings and which so stands for "no ping"."""
-    if role is None:
-        return None
-    return 0 if role.is_default() else role.id
-
-
-def admin_member(interaction: discord.Interaction) -> discord.Member:
-    """The admin as a server member (the /admin commands are guild-only)."""
-    if not isinstance(interaction.user, discord.Member):
-        raise TypeError("/admin digest is used in a server, by a member")
-    return interaction.user
-
-
-def next_run_after(record: store.DigestRecord, now: datetime) -> datetime:
-    """Slots before the digest's schedule start or its last check never run: count from the latest."""
-    return max(now, record.schedule_from, record.last_checked)
-
-
-def created_reply(record: store.DigestRecord, now: datetime) -> dict[str, Any]:
-    settings = record.settings
-    lines = [
-        f"Created digest **{clean(record.name)}**.",
-        f"**Posts:** {schedule_words(settings)}",
-        f"**Next run:** {next_run_text(settings, next_run_after(record, now))}",
-        "",
-        *edits.settings_lines(settings.as_mapping(), clean),
-    ]
-    return reply("\n".join(lines), title="Digest created")
-
-
-def outcome_reply(name: str, channel_id: int, outcome: RunOutcome) -> dict[str, Any]:
-    """What a manual run did, in the admin's terms."""
-    shown = f"**{clean(name)}**"
-    detail = clean(outcome.detail or "")
-    if outcome.status == "posted":
-        count = outcome.messages_sent
-        return reply(f"Ran {shown}: posted {count} message{'s' if count != 1 else ''} in <#{channel_id}>.")
-    if outcome.status == "empty":
-        return reply(f"Ran {shown}: nothing new to post in <#{channel_id}>, so nothing was posted.")
-    if outcome.status == REFUSED:
-        return reply(f"Did not run {shown}: {detail}.", kind="warning")
-    if outcome.status == "paused":
-        return reply(f"Ran {shown}, but Discord refused it and the digest is now paused: {detail}.",
-                     kind="error")
-    sent = f"{outcome.messages_sent} of {outcome.messages_planned} message(s) posted"
-    return reply(f"Ran {shown}: {outcome.status}, {sent}. {detail}".rstrip(), kind="error")
-
-
-def log_line(entry: runs.LogEntry) -> str:
-    """One delivery-log row: when, which slot, how it ended, what it posted."""
-    when = discord_timestamp(entry.claimed_at, "f")
-    if entry.status == "skipped":
-        count = entry.skipped_count or 0
-        span = clean(entry.skipped_first or "")
-        if entry.skipped_last and entry.skipped_last != entry.skipped_first:
-            span += f" … {clean(entry.skipped_last)}"
-        reason = clean(entry.error or "")
-        return f"{when} · **skipped** ({reason}): {count} slot{'s' if count != 1 else ''}, {span}"
-    parts = [f"{when} · `{clean(entry.slot_key)}` · **{entry.status}**"]
-    if entry.messages_planned:
-        parts.append(f"{entry.messages_sent}/{entry.messages_planned} message(s)")
-    parts.append(f"{entry.article_count} article{'s' if entry.article_count != 1 else ''}")
-    if entry.published or entry.publish_pending:
-        parts.append(f"published {entry.published}/{entry.published + entry.publish_pending}")
-    line = " · ".join(parts)
-    if entry.error:
-        line += f"\n  ↳ {truncate(clean(entry.error), 300)}"
-    if entry.publish_pending:
-        when = (f" from {discord_timestamp(entry.publish_after, 'f')}" if entry.publish_after is not None
-                else " at the next check")
-        line += (f"\n  ↳ publishing delayed by Discord's rate limit (10 an hour per channel): "
-                 f"{entry.publish_pending} message(s) wait, tried again{when}")
-    return line
-
-
-def log_page(name: str, entries: Sequence[runs.LogEntry], *, page: int, pages: int, total: int
-             ) -> dict[str, Any]:
-    """A page of a digest's delivery log, newest first."""
-    start = (page - 1) * LOG_PAGE_SIZE
-    rows = entries[start : start + LOG_PAGE_SIZE]
-    footer = f"Page {page}/{pages} · newest first"
-    if total > len(entries):
-        footer += f" · the newest {len(entries)} runs shown"
-    return reply("\n".join(log_line(entry) for entry in rows), title=f"Delivery log of {name}", footer=footer)
-
-
-# --- the command group -------------------------------------------------------------------------------
-
-
-class DigestAdmin(app_commands.Group, name="digest", description="Manage this server's digests"):
+class DigestAdmin(DigestAdminBase, name="digest", description="Manage this server's digests"):
     """`/admin digest …`; each command re-checks that the caller administers this server."""
-
-    def __init__(self, bot: DigestBot) -> None:
-        super().__init__()
-        self.bot = bot
-
-    # --- this guild's digests
-
-    async def guild_digests(self, guild_id: int) -> list[store.DigestRecord]:
-        return await guild_digests(self.bot, self.bot.db, guild_id)
-
-    async def guild_digest(self, guild_id: int, name: str) -> store.DigestRecord | None:
-        return await guild_digest(self.bot, self.bot.db, guild_id, name)
-
-    @staticmethod
-    def unknown(name: str) -> dict[str, Any]:
-        return reply(unknown_text(name), kind="warning")
-
-    async def name_autocomplete(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        return matching_names((record.name for record in await self.guild_digests(interaction.guild_id)),
-                              current)
-
-    async def timezone_autocomplete(self, interaction: discord.Interaction, current: str
-                                    ) -> list[Choice[str]]:
-        return [Choice(name=name, value=name) for name in edits.timezone_choices(current)]
-
-    # --- checks shared by the commands
-
-    def validate(self, mapping: Mapping[str, Any]) -> DigestSettings:
-        """The same rules as a digest in config.yaml (the configured defaults fill what was not given)."""
-        defaults = self.bot.config.digest_defaults
-        return digest_settings_from_mapping(mapping, defaults, where="digest", file=None)
-
-    def permission_problem(
-        self, guild: discord.Guild, settings: DigestSettings, *, admin: discord.Member | None = None
-    ) -> str | None:
-        """Why the bot could not post this digest where it should, or None when it can. With `admin` (who
-        set the digest's role ping), the ping is checked too: they and the bot must be able to ping it."""
-        channel = guild.get_channel(settings.channel_id)
-        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
-            return (
-                f"I can't see the channel <#{settings.channel_id}> in this server any more (deleted, or "
-                "hidden from me). Pick another channel, or let me view it."
-            )
-        forum = isinstance(channel, discord.ForumChannel)
-        perms = channel.permissions_for(guild.me)
-        missing = edits.missing_permissions(lambda name: getattr(perms, name),
-                                            edits.required_permissions("forum" if forum else settings.mode))
-        if missing:
-            return edits.permissions_refusal(channel.id, missing)
-        problem = channel_kind_problem(channel, settings)
-        if problem is None and admin is not None and settings.ping_role is not None:
-            problem = ping_problem(guild, channel, settings.ping_role, admin)
-        if problem is not None:
-            return problem
-        if settings.log_channel_id is not None:
-            log_channel = guild.get_channel(settings.log_channel_id)
-            if isinstance(log_channel, discord.TextChannel):
-                log_perms = log_channel.permissions_for(guild.me)
-                missing = edits.missing_permissions(lambda name: getattr(log_perms, name),
-                                                    edits.LOG_CHANNEL_PERMISSIONS)
-                if missing:
-                    return edits.permissions_refusal(log_channel.id, missing, what="announce problems")
-        return None
-
-    async def refresh_schedule(self) -> None:
-        """Let the alarms follow the stored digests at once (the minute sweep would, a minute later)."""
-        if self.bot.digest_scheduler is not None:
-            await self.bot.digest_scheduler.refresh()
-
-    async def audit(
-        self,
-        interaction: discord.Interaction,
-        *,
-        action: str,
-        summary: str,
-        digest: store.DigestRecord | None = None,
-        target: str | None = None,
-        outcome: str = APPLIED,
-        before: Any = None,
-        after: Any = None,
-    ) -> None:
-        """Record who did what to a digest (state before → after) and announce it in the log channel of
-        this server's business: the digest's own, this server's, or for a config digest the bot-wide one.
-        `target` names what was asked for when no digest of this server was found."""
-        about = Subject(interaction.guild_id, server_scoped=True)
-        if digest is not None:
-            about = Subject(interaction.guild_id, True, digest.source, digest.settings.log_channel_id)
-        event = AuditEvent(
-            actor_id=interaction.user.id, guild_id=interaction.guild_id, action=f"digest {action}",
-            target=digest.name if digest is not None else target, outcome=outcome, summary=summary,
-            before=before, after=after, about=about,
-        )
-        await audit(self.bot, event)
-
-    async def record_refusal(
-        self,
-        interaction: discord.Interaction,
-        *,
-        action: str,
-        reason: str,
-        digest: store.DigestRecord | None = None,
-        target: str | None = None,
-    ) -> None:
-        """The one audit path of every refusal: who was refused what, on which digest, and why (plain text,
-        stored with the entry and announced)."""
-        await self.audit(interaction, action=action, digest=digest, target=target, outcome=AUDIT_REFUSED,
-                         summary=reason, after={"reason": reason})
-
-    async def refuse(
-        self,
-        interaction: discord.Interaction,
-        *,
-        action: str,
-        text: str,
-        digest: store.DigestRecord | None = None,
-        target: str | None = None,
-    ) -> dict[str, Any]:
-        """Audit a refusal and return the reply telling the admin (`text`, the bot's own markdown)."""
-        await self.record_refusal(interaction, action=action, digest=digest, target=target,
-                                  reason=plain_reason(text))
-        return reply(text, kind="warning")
-
-    async def refuse_unknown(self, interaction: discord.Interaction, action: str, name: str
-                             ) -> dict[str, Any]:
-        """Refuse acting on a digest this server does not have (another server's stays invisible)."""
-        return await self.refuse(interaction, action=action, target=typed_name(name), text=unknown_text(name))
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
-    ) -> None:
-        """Refusals by the server-admin rule are audited too (the tree's error handler tells the user)."""
-        command = interaction.command
-        if not isinstance(error, AdminOnly) or command is None:
-            return
-        refusal = self.record_refusal(interaction, action=command.name, target=None, reason=error.message)
-        self.bot.spawn(refusal, name="audit-refusal")
 
     # --- create and edit
 
     @app_commands.command(name="create", description="Create a digest that posts to a channel on a schedule")
-    @app_commands.describe(**_DESCRIBE)
-    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
+    @app_commands.describe(**DESCRIBE)
+    @app_commands.choices(mode=MODE_CHOICES, style=STYLE_CHOICES)
     @guild_admin(ACTION)
     async def create(
         self,
@@ -481,7 +143,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
             beyond = edits.limit_problem(settings, limits, clean)
             if beyond is not None:
                 return await refused(f"Not created: {beyond}")
-            problem = self.permission_problem(guild, settings, admin=admin_member(interaction))
+            problem = target_problem(guild, settings, admin=admin_member(interaction))
             if problem is not None:
                 return await refused(f"Not created. {problem}")
             await resolve_guilds(self.bot, self.bot.db)  # config digests posting here count too
@@ -500,7 +162,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
                 interaction, action="create", digest=record, after=after,
                 summary=f"Created digest {record.name}. {plain_changes(None, after)}",
             )
-            return created_reply(record, self.bot.now()), record
+            return created_reply(record, next_moment(record, self.bot.now())), record
 
         payload, record = await replies.within_deadline(interaction, work(), ephemeral=True)
         await replies.send(interaction, payload, ephemeral=True)
@@ -517,8 +179,8 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         return await self.timezone_autocomplete(interaction, current)
 
     @app_commands.command(name="edit", description="Change a digest's settings (digests made in Discord)")
-    @app_commands.describe(**{**_DESCRIBE, "name": "The digest", "channel": "Move it to this channel"})
-    @app_commands.choices(mode=_MODE_CHOICES, style=_STYLE_CHOICES)
+    @app_commands.describe(**{**DESCRIBE, "name": "The digest", "channel": "Move it to this channel"})
+    @app_commands.choices(mode=MODE_CHOICES, style=STYLE_CHOICES)
     @guild_admin(ACTION)
     async def edit(
         self,
@@ -595,7 +257,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         moved = any(getattr(settings, key) != getattr(record.settings, key) for key in placed)
         pinging = settings.ping_role is not None and settings.ping_role != record.settings.ping_role
         admin = admin_member(interaction) if pinging else None
-        problem = self.permission_problem(guild, settings, admin=admin) if moved else None
+        problem = target_problem(guild, settings, admin=admin) if moved else None
         if problem is not None:
             return await self.refuse(interaction, action="edit", digest=record,
                                      text=f"Not changed. {problem}")
@@ -610,7 +272,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         if edits.schedule_changed(record.settings, settings):
             lines.append("The new schedule counts from now: earlier slots will not run.")
         lines.append(f"**Posts:** {schedule_words(settings)}")
-        lines.append(f"**Next run:** {next_run_text(settings, next_run_after(updated, now))}")
+        lines.append(f"**Next run:** {next_run_text(settings, next_moment(updated, now))}")
         return reply("\n".join(lines), title="Digest changed")
 
     # --- delete
@@ -719,7 +381,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         if record.paused_reason is None:
             return await self.refuse(interaction, action="resume", digest=record,
                                      text=f"Digest {shown} is not paused.")
-        problem = self.permission_problem(guild, record.settings)
+        problem = target_problem(guild, record.settings)
         if problem is not None:
             return await self.refuse(interaction, action="resume", digest=record,
                                      text=f"Still paused. {problem}")
@@ -731,7 +393,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
                          summary=f"Resumed digest {resumed.name} (was: {record.paused_reason}).")
         return reply(
             f"Resumed digest {shown}.\n"
-            f"**Next run:** {next_run_text(resumed.settings, next_run_after(resumed, self.bot.now()))}"
+            f"**Next run:** {next_run_text(resumed.settings, next_moment(resumed, self.bot.now()))}"
         )
 
     # --- run, mark seen, log
@@ -826,7 +488,7 @@ class DigestAdmin(app_commands.Group, name="digest", description="Manage this se
         await paginator.start(interaction, await fetch_page(1), ephemeral=True)
 
     for _command in (edit, delete, pause, resume, run, mark_seen, log_):
-        _command.autocomplete("name")(name_autocomplete)
+        _command.autocomplete("name")(DigestAdminBase.name_autocomplete)
     del _command
 
 

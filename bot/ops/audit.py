@@ -28,7 +28,7 @@ from bot.render.text import discord_timestamp
 from bot.store.audit_log import record_audit
 
 if TYPE_CHECKING:
-    from bot.client import DigestBot
+    from bot.host import BotHost
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class RefusalCoalescer:
         self._bursts: dict[tuple[int, int], _Burst] = {}
         self._lock = asyncio.Lock()
 
-    async def announce(self, bot: DigestBot, channel_id: int, event: AuditEvent, window: timedelta) -> None:
+    async def announce(self, bot: BotHost, channel_id: int, event: AuditEvent, window: timedelta) -> None:
         """Post the refusal, or fold it into the member's post from less than `window` ago."""
         assert event.actor_id is not None
         now = bot.now()
@@ -101,7 +101,7 @@ class RefusalCoalescer:
 _coalescers: weakref.WeakKeyDictionary[Any, RefusalCoalescer] = weakref.WeakKeyDictionary()
 
 
-def coalescer_of(bot: DigestBot) -> RefusalCoalescer:
+def coalescer_of(bot: BotHost) -> RefusalCoalescer:
     """The bot's refusal coalescer (one per bot, created on first use)."""
     found = _coalescers.get(bot)
     if found is None:
@@ -124,7 +124,7 @@ def announcement(
     )
 
 
-async def audit(bot: DigestBot, event: AuditEvent) -> None:
+async def audit(bot: BotHost, event: AuditEvent) -> None:
     """Record `event` and announce it in its log channel (if there is one). Never raises: a failure to
     record or announce is logged, and the action it describes stands."""
     try:
@@ -151,7 +151,7 @@ async def audit(bot: DigestBot, event: AuditEvent) -> None:
         log.exception("could not announce the audit entry for %s (%s)", event.action, event.outcome)
 
 
-async def _announce(bot: DigestBot, event: AuditEvent) -> None:
+async def _announce(bot: BotHost, event: AuditEvent) -> None:
     channel_id = await log_channel(bot, event.subject)
     if channel_id is None:
         return

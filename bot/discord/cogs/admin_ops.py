@@ -9,8 +9,9 @@
   one fails, so a failure keeps the old code running.
 - `status` (server admins) shows the bot's health and this server's digests.
 
-With `corpus.watch` the corpus folder is watched (bot/watch.py) and reloaded by the same path, never forced.
-Every reload and every refusal is audited (bot/audit.py); `status` is read-only and is not.
+With `corpus.watch` the corpus folder is watched (bot/ops/watch.py) and reloaded by the same path, never
+forced.
+Every reload and every refusal is audited (bot/ops/audit.py); `status` is read-only and is not.
 """
 
 from __future__ import annotations
@@ -32,19 +33,23 @@ from discord.ext import commands
 
 from bot import __version__
 from bot.announce import log_channel
-from bot.audit import APPLIED, FAILED, REFUSED, UNCHANGED, AuditEvent, audit
-from bot.cli import format_load_report, load_report_json
-from bot.client import DigestBot
-from bot.cogs.admin import admin_group
+from bot.cli_text import format_load_report, load_report_json
 from bot.compose import next_run
 from bot.config import Config, ConfigError, load_config
 from bot.config_diff import ConfigDiff, applicable_config, change_record, config_changes, format_value
 from bot.corpus.model import LoadReport
+from bot.discord.client import DigestBot
+from bot.discord.cogs.admin import admin_group
+from bot.discord.ui import replies
+from bot.discord.ui.choices import matching_names
 from bot.guild_digests import guild_digests
 from bot.log_routing import Subject
 from bot.logs import apply_levels
+from bot.ops.audit import APPLIED, FAILED, REFUSED, UNCHANGED, AuditEvent, audit
+from bot.ops.watch import CorpusWatcher
 from bot.permissions import AdminOnly, bot_wide_admin, guild_admin, operator_only
-from bot.render.embeds import BRAND_COLOR, message, notice
+from bot.render.embeds import BRAND_COLOR, notice
+from bot.render.message import message
 from bot.render.status import DigestStatus, ShardStatus, StatusData, status_embed
 from bot.render.text import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, clean, code, truncate
 from bot.shards import shard_of
@@ -52,13 +57,10 @@ from bot.store.articles import corpus_stats
 from bot.store.digests import ConfigDigestChanges, sync_config_digests
 from bot.store.loader import LoadRefused, load_corpus
 from bot.store.runs import delivery_log
-from bot.ui import replies
-from bot.ui.choices import matching_names
-from bot.watch import CorpusWatcher
 
 log = logging.getLogger(__name__)
 
-ADMIN_EXTENSION = "bot.cogs.admin"
+ADMIN_EXTENSION = "bot.discord.cogs.admin"
 #: Rejected files listed in the reply; more go to the attached report.
 REJECTED_SHOWN = 10
 REJECTED_LINE_LIMIT = 200
@@ -400,7 +402,7 @@ class AdminOps(commands.Cog):
     # --- code -------------------------------------------------------------------------------------
 
     @reload_group.command(name="extension", description="Reload a cog's code (a failure keeps the old code)")
-    @app_commands.describe(name="The extension to reload, e.g. bot.cogs.lookup")
+    @app_commands.describe(name="The extension to reload, e.g. bot.discord.cogs.lookup")
     @operator_only("reload the bot's code")
     async def reload_extension(self, interaction: discord.Interaction[DigestBot], name: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

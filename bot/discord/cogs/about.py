@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.client import DigestBot
+from bot.discord.client import DigestBot
 from bot.permissions import Access, AccessRules, Actor, access_of, actor_from_interaction, may, rules_for
 from bot.render.embeds import BRAND_COLOR, HEAT_WORDS, QUALITY_WORDS
 from bot.render.text import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, discord_timestamp, truncate

@@ -1,0 +1,1 @@
+"""Operations: configuration checks, the health check, corpus folder watching, the audit trail."""

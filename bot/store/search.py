@@ -1,0 +1,303 @@
+"""Full-text search over the corpus: ranked by bm25 over the best-quality matches, filtered without
+walking more than it must, with a highlighted passage of each hit's excerpt.
+
+Runs on a read-only connection inside one read transaction, under a time budget; articles come back as
+`bot.store.articles` builds them (`secured` always None).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import isqrt
+from typing import Any, Literal
+
+import aiosqlite
+
+from bot.corpus.model import Article
+from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
+from bot.store.articles import (
+    ARTICLE_COLUMNS,
+    ARTICLE_FROM,
+    SEARCH_CANDIDATES,
+    Condition,
+    SearchFilters,
+    bounded_count,
+    conditions_of,
+    fetch_all,
+    hydrate,
+)
+from bot.store.db import Database
+from bot.store.fts import build_match
+
+#: A search with no filter.
+NO_FILTERS = SearchFilters()
+
+#: bm25 weights for (title, excerpt, related titles): a word in the title says most about the article.
+BM25_WEIGHTS = (10.0, 2.0, 1.0)
+#: The time one search (or one page of it) may take inside SQLite before it is interrupted.
+SEARCH_BUDGET_SECONDS = 0.5
+SNIPPET_TOKENS = 24
+#: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
+#: which is the article's own text).
+SNIPPET_COLUMN = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A ranked match. `snippet` is a passage of the article's excerpt (empty when it has none) with the
+    matched words between `HIGHLIGHT_START` and `HIGHLIGHT_END` (`bot.render.text.highlighted_pieces`
+    splits it)."""
+
+    article: Article
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`.
+    `keys` are the FTS keys of every ranked match in rank order, so later pages need no new ranking."""
+
+    hits: tuple[SearchHit, ...]
+    total: int
+    total_capped: bool = False
+    keys: tuple[int, ...] = ()
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+#: `articles.fts_key` is `(quality bucket << _QUALITY_SHIFT) | rowid`, the bucket being quality + 1 (0: none).
+_QUALITY_SHIFT = 40
+_ROWID_MASK = (1 << _QUALITY_SHIFT) - 1
+_ROWID = f"(articles_fts.rowid & {_ROWID_MASK})"
+
+#: A filter admitting more articles than this is never read into a set: reading it costs more than
+#: checking the matches one by one, which then stops early because most of them pass.
+FILTER_SET_ROWS = 20_000
+#: Relative costs per row, measured at 100,000 articles: checking a match against its `articles` row
+#: (a read of a wide row), adding an index entry to a filter set, and checking a match against a set.
+_LOOKUP_COST, _SET_BUILD_COST, _SET_PROBE_COST = 1.7, 0.3, 0.2
+
+SearchStrategy = Literal["auto", "lookup", "sets"]
+"""How filters meet matches: `lookup` checks each match (best quality first) against its `articles` row;
+`sets` reads what each indexed filter admits into a set and checks matches against it; `auto` chooses per
+filter by estimated cost. All give the same results."""
+
+
+def _quality_floor(min_quality: int) -> int:
+    """The least `fts_key` of an article with quality ≥ `min_quality`.
+
+    Quality is stored as an integer 0–100 or NULL (the normaliser clamps it), so `quality >= m` is exactly
+    `fts_key >= floor`, a rowid range FTS5 walks without reading `articles` and stops at when it is done.
+    """
+    return (min(max(min_quality, 0), 101) + 1) << _QUALITY_SHIFT
+
+
+def _largest_useful_set(articles: int) -> int:
+    """The most rows a filter set may admit and still pay off, whatever the matches.
+
+    Checking matches one by one walks at most candidates × articles ÷ admitted of them, so a set admitting
+    `a` rows can only win when a × set build < that × saving, i.e. a² < candidates × articles × saving ÷
+    set build (about 22,000 at 100,000 articles, 3,900 at 3,000).
+    """
+    saving = _LOOKUP_COST - _SET_PROBE_COST
+    return min(FILTER_SET_ROWS, isqrt(int(SEARCH_CANDIDATES * articles * saving / _SET_BUILD_COST)))
+
+
+def _matches_worth_counting(admitted: int) -> int:
+    """How far the matches must be counted to tell whether a set admitting `admitted` rows pays off: it
+    needs more matches walked than `admitted × set build ÷ saving`, so one more than that settles it."""
+    return int(admitted * _SET_BUILD_COST / (_LOOKUP_COST - _SET_PROBE_COST)) + 1
+
+
+def _set_pays_off(admitted: int, matches: int, articles: int) -> bool:
+    """Whether a filter admitting `admitted` of `articles` rows costs less read into a set than checked
+    per match, for a query with `matches` matches (counted at least to `_matches_worth_counting`).
+
+    Checking matches one by one, best quality first, walks about min(matches, candidates × articles ÷
+    admitted) of them before enough pass; a set costs what it admits to build, then a cheap probe per
+    match walked.
+    """
+    walked = min(matches, SEARCH_CANDIDATES * articles / max(admitted, 1))
+    saving = _LOOKUP_COST - _SET_PROBE_COST
+    return admitted <= FILTER_SET_ROWS and admitted * _SET_BUILD_COST < walked * saving
+
+
+async def _count_matches(conn: aiosqlite.Connection, match: str, bound: int) -> int:
+    """How many articles `match` matches, counting no further than `bound`."""
+    sql = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?"
+    return await bounded_count(conn, sql, (match,), bound)
+
+
+async def _choose_sets(
+    conn: aiosqlite.Connection, match: str, conditions: Sequence[Condition], strategy: SearchStrategy
+) -> list[bool]:
+    """For each condition, whether to apply it as a set of admitted rowids (True) or per match (False).
+
+    The estimate stays far cheaper than either plan: what each indexed filter admits is counted from its
+    index, in one statement, only as far as a set could pay off (`_largest_useful_set`); the matches are
+    counted only when some filter is small enough, and only as far as the comparison needs. A broad
+    filter (a year of articles) therefore costs no count of the matches at all, which for a prefix would
+    expand every term it covers once more.
+    """
+    if strategy != "auto":
+        return [strategy == "sets" and condition.rows is not None for condition in conditions]
+    indexed = [condition for condition in conditions if condition.rows is not None]
+    if not indexed:
+        return [False] * len(conditions)
+    articles = int((await fetch_all(conn, "SELECT coalesce(max(rowid), 0) FROM articles"))[0][0])
+    largest = _largest_useful_set(articles)
+    counts = ", ".join(f"(SELECT count(*) FROM ({condition.rows} LIMIT ?))" for condition in indexed)
+    params = [value for condition in indexed for value in (*condition.params, largest + 1)]
+    admitted = iter((await fetch_all(conn, f"SELECT {counts}", params))[0])
+    counted = [None if condition.rows is None else int(next(admitted)) for condition in conditions]
+    contenders = [count for count in counted if count is not None and count <= largest]
+    if not contenders:
+        return [False] * len(conditions)
+    matches = await _count_matches(conn, match, max(map(_matches_worth_counting, contenders)))
+    return [count is not None and _set_pays_off(count, matches, articles) for count in counted]
+
+
+def _candidates_sql(
+    columns: str, conditions: Sequence[Condition], as_sets: Sequence[bool], min_quality: int | None
+) -> tuple[str, list[Any]]:
+    """The best-quality matches passing the filters, best first (parameters: the MATCH, these, a LIMIT).
+
+    FTS5 walks the matches in descending rowid order from its doclists; the walk drives the query (the
+    CROSS JOIN keeps SQLite from driving it from an `articles` index and probing FTS5 once per row).
+    Set conditions test the match's article rowid (taken from the key's low bits, an expression FTS5
+    cannot turn into one lookup per set member) against an index-built set; conditions checked per match
+    read the covering index on `fts_key` (migration 0004), never the wide `articles` row.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if min_quality is not None:
+        clauses.append("articles_fts.rowid >= ?")
+        params.append(_quality_floor(min_quality))
+    checked: list[Condition] = []
+    for condition, as_set in zip(conditions, as_sets, strict=True):
+        if as_set:
+            clauses.append(f"{_ROWID} IN ({condition.rows})")
+            params += condition.params
+        else:
+            checked.append(condition)
+    for condition in checked:
+        clauses.append(condition.check)
+        params += condition.params
+    # Joined on `fts_key`, the checks read the covering index `articles_fts_key`, not the wide row.
+    join = " CROSS JOIN articles a ON a.fts_key = articles_fts.rowid" if checked else ""
+    where = "".join(f" AND {clause}" for clause in clauses)
+    sql = (
+        f"SELECT {columns} FROM articles_fts{join} WHERE articles_fts MATCH ?{where} "
+        "ORDER BY articles_fts.rowid DESC LIMIT ?"
+    )
+    return sql, params
+
+
+def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+    """The query for the snippets of the hits with these FTS keys.
+
+    `rowid IN (…)` makes FTS5 restart the query for every hit: cheap for words and phrases, but a prefix
+    is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
+    each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
+    """
+    snippet = (
+        f"SELECT rowid, snippet(articles_fts, {SNIPPET_COLUMN}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', "
+        f"{SNIPPET_TOKENS}) FROM articles_fts"
+    )
+    wanted = json.dumps(list(keys))
+    if "*" in match:
+        return (
+            f"{snippet} WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ? "
+            "AND +rowid IN (SELECT value FROM json_each(?))",
+            (match, min(keys), max(keys), wanted),
+        )
+    per_hit = f"{snippet} WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
+    return per_hit, (match, wanted)
+
+
+async def search(
+    db: Database, text: str, filters: SearchFilters = NO_FILTERS, *, limit: int = 5, offset: int = 0,
+    budget: float | None = None,
+) -> SearchPage:
+    """Ranked full-text search with filters and a highlighted snippet of each hit's excerpt (see `SearchHit`).
+
+    Raises `EmptyQuery` for blank text, `QueryTooBroad` past the term caps and `QueryBudgetExceeded` when
+    SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
+    searchable (punctuation only) matches nothing.
+
+    How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
+    matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
+    article's quality in the high bits and its row in the low bits, so walking the matches in descending
+    rowid order — which FTS5 does straight from its doclists, without scoring — yields them best quality
+    first. Only the first `SEARCH_CANDIDATES` matches that pass the filters are scored with bm25 (title
+    weighted highest) and ranked. When a query matches fewer than that — rare words, phrases, most
+    filtered searches — this is exactly bm25 over every match; when it matches more, the words say little
+    about relevance (bm25 is nearly flat over a common word) and the best-quality matches are what people
+    want anyway, ranked by how well they match.
+
+    How filters stay fast: a minimum quality is a rowid range of the walk. A selective filter (a topic,
+    a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
+    such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
+    """
+    return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto",
+                         budget=SEARCH_BUDGET_SECONDS if budget is None else budget)
+
+
+async def _search(
+    db: Database, text: str, filters: SearchFilters, *, limit: int, offset: int, strategy: SearchStrategy,
+    budget: float = SEARCH_BUDGET_SECONDS,
+) -> SearchPage:
+    """`search`, with how filters are applied chosen by `strategy` (the results never depend on it)."""
+    match = build_match(text)
+    if match is None:
+        return SearchPage(hits=(), total=0)
+    conditions = conditions_of(filters)
+    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    async with db.read(budget) as conn:
+        as_sets = await _choose_sets(conn, match, conditions, strategy)
+        candidates, params = _candidates_sql(
+            f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
+            conditions, as_sets, filters.min_quality,
+        )
+        ranked = await fetch_all(
+            conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
+            [match, *params, SEARCH_CANDIDATES],
+        )
+        keys = tuple(int(row[0]) for row in ranked)
+        start = max(0, offset)
+        hits = await _hits(conn, match, keys[start : start + max(0, limit)])
+    return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
+
+
+async def search_hits(
+    db: Database, text: str, keys: Sequence[int], *, budget: float | None = None
+) -> tuple[SearchHit, ...]:
+    """The hits for `keys` (a slice of an earlier `SearchPage.keys`), in that order: a later page of a
+    search without ranking it again. Articles gone since the search are left out."""
+    match = build_match(text)
+    if match is None or not keys:
+        return ()
+    async with db.read(SEARCH_BUDGET_SECONDS if budget is None else budget) as conn:
+        return await _hits(conn, match, keys)
+
+
+async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> tuple[SearchHit, ...]:
+    """Articles and highlighted snippets for these FTS keys, in their order."""
+    if not keys:
+        return ()
+    snippets = dict(await fetch_all(conn, *_snippets_sql(match, keys)))
+    rowids = [key & _ROWID_MASK for key in keys]
+    rows = await fetch_all(
+        conn,
+        f"SELECT {ARTICLE_COLUMNS} FROM {ARTICLE_FROM} WHERE a.rowid IN (SELECT value FROM json_each(?))",
+        (json.dumps(rowids),),
+    )
+    by_rowid = {article_row[0]: article_row for article_row in rows}
+    present = [(key, by_rowid[rowid]) for key, rowid in zip(keys, rowids, strict=True) if rowid in by_rowid]
+    articles = await hydrate(conn, [row for _, row in present], with_related=False)
+    return tuple(
+        SearchHit(article=article, snippet=snippets.get(key) or "")
+        for article, (key, _) in zip(articles, present, strict=True)
+    )
