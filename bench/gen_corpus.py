@@ -1,6 +1,6 @@
 """Synthetic article corpus in the seeds' format, for the ingest and search benchmarks.
 
-Usage: ``python bench/gen_corpus.py OUT N [SEED]`` writes N article files into OUT.
+Usage: ``python bench/gen_corpus.py OUT N [SEED] [--shape NAME]`` writes N article files into OUT.
 
 The corpus imitates what makes real data expensive or awkward: a Zipf-distributed vocabulary (a few
 function words everywhere, a long tail of rare words), a handful of topical words whose frequencies are
@@ -9,11 +9,17 @@ share related coverage, skewed quality/heat/provider spreads, base64 ``secured``
 realistic mess (mojibake, curly quotes, missing optional fields). The vocabulary and the query constants
 are fixed; SEED only changes which articles are drawn, and the same SEED always writes the same bytes.
 
+A shape (see `SHAPES`) varies what makes ingest cost differ between real corpora: text length, related
+coverage per article, images, how messy the URLs are (tracking parameters, upper-case hosts, default ports,
+fragments, credentials, relative links) and the share of non-ASCII words. The `default` shape writes the
+same bytes as before shapes existed, so published benchmark figures stay comparable.
+
 Files are written cluster by cluster (at most a handful of articles in memory at once).
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import bisect
 import itertools
@@ -116,6 +122,87 @@ _TOPICS = (
 _SECTIONS = ("news", "business", "politics", "tech", "world", "local", "opinion", "science")
 _CORPUS_START = datetime(2021, 1, 1, tzinfo=UTC)
 _CORPUS_SPAN_MINUTES = 3 * 365 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What one generated corpus looks like; every range is `random.randrange` style (upper bound excluded).
+
+    `related_weights[k]` is the weight of an article wanting k related entries; `image_weights[k]` of one
+    carrying k images. `messy_urls` is the share of written URLs put in an untidy but equivalent (or, in
+    related coverage, unusable) form; `non_ascii` the share of title and excerpt words in other scripts.
+    """
+
+    name: str
+    title_words: tuple[int, int] = (5, 11)
+    excerpt_words: tuple[int, int] = (14, 36)
+    related_weights: tuple[int, ...] = (10, 20, 22, 18, 14, 9, 7)
+    externals: tuple[int, int] = (0, 6)
+    image_weights: tuple[int, ...] = (12, 83, 5)
+    amp_share: float = 0.3
+    messy_urls: float = 0.0
+    non_ascii: float = 0.0
+
+    @property
+    def max_related(self) -> int:
+        return len(self.related_weights) - 1
+
+
+SHAPES: dict[str, Shape] = {
+    shape.name: shape
+    for shape in (
+        Shape("default"),
+        # Short pieces, little related coverage: files about half the default size.
+        Shape("small", title_words=(4, 8), excerpt_words=(5, 14), related_weights=(40, 35, 15, 10),
+              externals=(0, 3), image_weights=(45, 55), amp_share=0.1),
+        Shape("related-heavy", related_weights=(1, 1, 2, 3, 4, 5, 6, 7, 7, 6, 5, 4, 3),
+              externals=(4, 14)),
+        Shape("non-ascii", non_ascii=0.35),
+        Shape("url-messy", messy_urls=0.6),
+    )
+}
+"""The named corpus shapes benchmarks pick from (`default` first)."""
+
+_NON_ASCII_WORDS = (
+    "café", "zürich", "são", "paulo", "naïve", "größe", "español", "niño", "crème", "brûlée", "łódź",
+    "kraków", "istanbul’da", "αθήνα", "εκλογές", "москва", "выборы", "київ", "東京", "選挙", "北京",
+    "市场", "서울", "경제", "दिल्ली", "चुनाव", "القاهرة", "انتخابات", "ירושלים", "ประเทศไทย", "hà", "nội",
+)
+_TRACKING_TAILS = (
+    "utm_source=twitter&utm_medium=social", "utm_campaign=morning-brief", "fbclid=IwAR0x3Zq9",
+    "gclid=Cj0KCQiA", "mc_cid=5f1c2&mc_eid=a9b8", "ref_src=twsrc%5Etfw",
+)
+_FRAGMENTS = ("#comments", "#main", "#:~:text=the", "#")
+
+
+def _messy_url(rng: random.Random, url: str) -> str:
+    """The same page written untidily: upper-case scheme or host, default port, tracking parameters, a
+    fragment, a trailing dot or credentials. Canonicalising gives back `url`'s canonical form."""
+    scheme, _, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    roll = rng.random()
+    if roll < 0.25:
+        scheme, host = scheme.upper(), host.upper()
+    elif roll < 0.45:
+        host = ".".join(label.capitalize() for label in host.split("."))
+    if rng.random() < 0.15:
+        host += ":443" if scheme.lower() == "https" else ":80"
+    elif rng.random() < 0.05:
+        host += "."
+    if rng.random() < 0.03:
+        host = "reader:s3cret@" + host
+    tail = f"{scheme}://{host}{slash}{path}"
+    if rng.random() < 0.6:
+        tail += ("&" if "?" in tail else "?") + rng.choice(_TRACKING_TAILS)
+    if rng.random() < 0.3:
+        tail += rng.choice(_FRAGMENTS)
+    return tail
+
+
+def _unusable_url(rng: random.Random, url: str) -> str:
+    """A link real feeds carry that is no http(s) URL: relative, protocol-relative or another scheme."""
+    host, _, path = url.partition("://")[2].partition("/")
+    return rng.choice((f"/{path}", f"//{host}/{path}", f"{path}", f"android-app://{host}/{path}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,12 +343,21 @@ class _Piece:
     image: dict[str, object] | None
 
 
-def _piece_text(rng: random.Random, story_words: list[str], topical: list[str]) -> tuple[str, str]:
+def _foreign(mess: random.Random, words: list[str], share: float) -> list[str]:
+    """`words` with about `share` of them replaced by words in other scripts (accents, Greek, CJK, …)."""
+    return [mess.choice(_NON_ASCII_WORDS) if mess.random() < share else word for word in words]
+
+
+def _piece_text(rng: random.Random, mess: random.Random, shape: Shape, story_words: list[str],
+                topical: list[str]) -> tuple[str, str]:
     """A title and an excerpt: Zipf words, the story's own words, and this piece's topical words."""
-    title_words = _words(rng, rng.randrange(5, 11))
+    title_words = _words(rng, rng.randrange(*shape.title_words))
     for word in story_words:
         title_words.insert(rng.randrange(len(title_words) + 1), word)
-    excerpt_words = _words(rng, rng.randrange(14, 36))
+    excerpt_words = _words(rng, rng.randrange(*shape.excerpt_words))
+    if shape.non_ascii:
+        title_words = _foreign(mess, title_words, shape.non_ascii)
+        excerpt_words = _foreign(mess, excerpt_words, shape.non_ascii)
     for word in topical:
         target = title_words if rng.random() < 0.6 else excerpt_words
         target.insert(rng.randrange(len(target) + 1), word)
@@ -279,11 +375,11 @@ def _topical_words(rng: random.Random) -> list[str]:
     return [rng.choice(forms) for forms, share in _TOPICAL if rng.random() < share]
 
 
-def _piece(rng: random.Random, story_words: list[str], story_time: datetime, serial: int,
-           outlet: _Outlet | None = None) -> _Piece:
-    title, excerpt = _piece_text(rng, story_words, _topical_words(rng))
+def _piece(rng: random.Random, mess: random.Random, shape: Shape, story_words: list[str],
+           story_time: datetime, serial: int) -> _Piece:
+    title, excerpt = _piece_text(rng, mess, shape, story_words, _topical_words(rng))
     when = story_time + timedelta(minutes=rng.randrange(-3 * 24 * 60, 3 * 24 * 60))
-    outlet = outlet or _outlet(rng)
+    outlet = _outlet(rng)
     url = _article_url(rng, outlet.domain, when, title.split(" ")[:8], serial)
     return _Piece(
         title=title,
@@ -292,7 +388,7 @@ def _piece(rng: random.Random, story_words: list[str], story_time: datetime, ser
         when=when,
         outlet=outlet,
         quality=_quality(rng),
-        amp=_amp_urls(url) if rng.random() < 0.3 else None,
+        amp=_amp_urls(url) if rng.random() < shape.amp_share else None,
         image=_image(rng, outlet.domain, serial) if rng.random() < 0.5 else None,
     )
 
@@ -302,14 +398,37 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _related_block(piece: _Piece) -> list[str]:
+class _Urls:
+    """How the URLs of one corpus are written: as drawn, or (for a `messy_urls` share) untidily."""
+
+    def __init__(self, mess: random.Random, shape: Shape) -> None:
+        self.mess = mess
+        self.share = shape.messy_urls
+
+    def __call__(self, url: str) -> str:
+        if self.share and self.mess.random() < self.share:
+            return _messy_url(self.mess, url)
+        return url
+
+    def related_lines(self, url: str) -> list[str]:
+        """The webUrl line of a related entry; a few messy ones are unusable, half of them rescued by an
+        absolute originalUrl (the other half gets the entry dropped, with a warning)."""
+        if self.share and self.mess.random() < self.share * 0.05:
+            lines = [f"    webUrl: {_q(_unusable_url(self.mess, url))}"]
+            if self.mess.random() < 0.5:
+                lines.append(f"    originalUrl: {_q(self(url))}")
+            return lines
+        return [f"    webUrl: {_q(self(url))}"]
+
+
+def _related_block(piece: _Piece, urls: _Urls) -> list[str]:
     lines = [f"  - title: {_q(piece.title)}"]
     if piece.excerpt is not None:
         lines.append(f"    excerpt: {_q(piece.excerpt)}")
     lines.append(f"    publishedDateTime: {_timestamp(piece.when)}")
-    lines.append(f"    webUrl: {_q(piece.url)}")
+    lines += urls.related_lines(piece.url)
     if piece.amp:
-        lines.append(f"    ampWebUrl: {_q(piece.amp[0])}")
+        lines.append(f"    ampWebUrl: {_q(urls(piece.amp[0]))}")
         lines.append(f"    cdnAmpWebUrl: {_q(piece.amp[1])}")
     lines += [
         "    type: article",
@@ -321,7 +440,7 @@ def _related_block(piece: _Piece) -> list[str]:
     if piece.image:
         lines += [
             "    images:",
-            f"      - url: {_q(str(piece.image['url']))}",
+            f"      - url: {_q(urls(str(piece.image['url'])))}",
             f"        width: {piece.image['width']}",
             f"        height: {piece.image['height']}",
             "        isCached: true",
@@ -329,7 +448,8 @@ def _related_block(piece: _Piece) -> list[str]:
     return lines
 
 
-def _render(rng: random.Random, piece: _Piece, topics: Sequence[str], related: Sequence[_Piece]) -> str:
+def _render(rng: random.Random, urls: _Urls, shape: Shape, piece: _Piece, topics: Sequence[str],
+            related: Sequence[_Piece]) -> str:
     """The whole file for one article, in the seeds' layout; a few optional fields go missing."""
     roll = rng.random
     heat = _heat(rng)
@@ -340,10 +460,10 @@ def _render(rng: random.Random, piece: _Piece, topics: Sequence[str], related: S
     if roll() >= 0.01:
         tracking = ("&" if "?" in piece.url else "?") + "utm_source=feed"
         original = piece.url if rng.random() < 0.9 else piece.url + tracking
-        lines.append(f"originalUrl: {_q(original)}")
-    lines.append(f"webUrl: {_q(piece.url)}")
+        lines.append(f"originalUrl: {_q(urls(original))}")
+    lines.append(f"webUrl: {_q(urls(piece.url))}")
     if piece.amp:
-        lines.append(f"ampWebUrl: {_q(piece.amp[0])}")
+        lines.append(f"ampWebUrl: {_q(urls(piece.amp[0]))}")
         lines.append(f"cdnAmpWebUrl: {_q(piece.amp[1])}")
     lines += ["type: article", f"quality: {piece.quality}"]
     if roll() >= 0.005:
@@ -352,13 +472,14 @@ def _render(rng: random.Random, piece: _Piece, topics: Sequence[str], related: S
         lines += ["", "provider:", f"  name: {_q(piece.outlet.name)}", f"  domain: {piece.outlet.domain}"]
     if topics and roll() >= 0.005:
         lines += ["", "topics:", *(f"  - {topic}" for topic in topics)]
-    image_count = rng.choices((0, 1, 2), weights=(12, 83, 5))[0]
+    weights = shape.image_weights
+    image_count = rng.choices(range(len(weights)), weights=weights)[0]
     if image_count:
         lines += ["", "images:"]
         for index in range(image_count):
             image = piece.image if index == 0 and piece.image else _image(rng, piece.outlet.domain, index)
             lines += [
-                f"  - url: {_q(str(image['url']))}",
+                f"  - url: {_q(urls(str(image['url'])))}",
                 f"    width: {image['width']}",
                 f"    height: {image['height']}",
                 f"    isCached: {'true' if rng.random() < 0.9 else 'false'}",
@@ -366,14 +487,15 @@ def _render(rng: random.Random, piece: _Piece, topics: Sequence[str], related: S
     if related:
         lines += ["", "related:"]
         for item in related:
-            lines += _related_block(item)
+            lines += _related_block(item, urls)
     if roll() >= 0.005:
         lines += ["", f"secured: {_q(_secured(rng))}"]
     lines += ["---", "", ""]
     return "\n".join(lines)
 
 
-def _clusters(rng: random.Random, count: int) -> Iterator[list[tuple[_Piece, list[str], list[_Piece]]]]:
+def _clusters(rng: random.Random, mess: random.Random, shape: Shape,
+              count: int) -> Iterator[list[tuple[_Piece, list[str], list[_Piece]]]]:
     """Story clusters of 1–6 articles, each article with its topics and related coverage.
 
     Articles in a cluster share story words, topics and a pool of external coverage; each lists some of
@@ -390,15 +512,16 @@ def _clusters(rng: random.Random, count: int) -> Iterator[list[tuple[_Piece, lis
         members = []
         for _ in range(size):
             serial += 1
-            members.append(_piece(rng, story_words, story_time, serial))
+            members.append(_piece(rng, mess, shape, story_words, story_time, serial))
         externals = []
-        for _ in range(rng.randrange(0, 6)):
+        for _ in range(rng.randrange(*shape.externals)):
             serial += 1
-            externals.append(_piece(rng, story_words, story_time, serial))
+            externals.append(_piece(rng, mess, shape, story_words, story_time, serial))
         cluster = []
         for member in members:
             siblings = [other for other in members if other is not member]
-            wanted = rng.choices(range(7), weights=(10, 20, 22, 18, 14, 9, 7))[0]
+            weights = shape.related_weights
+            wanted = rng.choices(range(len(weights)), weights=weights)[0]
             picked = rng.sample(siblings, min(len(siblings), rng.randrange(0, wanted + 1)))
             picked += rng.sample(externals, min(len(externals), wanted - len(picked)))
             if picked and rng.random() < 0.015:
@@ -408,32 +531,35 @@ def _clusters(rng: random.Random, count: int) -> Iterator[list[tuple[_Piece, lis
         yield cluster
 
 
-def generate(out: Path, count: int, seed: int = 1) -> None:
-    """Write `count` article files into `out` (created if missing); the same seed writes the same files."""
+def generate(out: Path, count: int, seed: int = 1, shape: Shape | str = "default") -> None:
+    """Write `count` article files of `shape` into `out` (created if missing); the same seed and shape
+    write the same files."""
     if count < 0:
         raise ValueError(f"article count must be zero or more, got {count}")
+    if isinstance(shape, str):
+        shape = SHAPES[shape]
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    # The shape's extra draws come from their own stream, so the default shape writes the same bytes.
+    mess = random.Random(f"{seed}:{shape.name}")
+    urls = _Urls(mess, shape)
     index = 0
-    for cluster in _clusters(rng, count):
+    for cluster in _clusters(rng, mess, shape, count):
         for piece, topics, related in cluster:
             name = f"{index:06d}_{rng.getrandbits(64):016x}.txt"
-            (out / name).write_text(_render(rng, piece, topics, related), encoding="utf-8")
+            (out / name).write_text(_render(rng, urls, shape, piece, topics, related), encoding="utf-8")
             index += 1
 
 
 def main(argv: Sequence[str]) -> int:
-    if len(argv) not in (2, 3):
-        print("usage: python bench/gen_corpus.py OUT N [SEED]", file=sys.stderr)
-        return 2
-    try:
-        count = int(argv[1])
-        seed = int(argv[2]) if len(argv) == 3 else 1
-    except ValueError:
-        print(f"N and SEED must be integers, got {' '.join(argv[1:])!r}", file=sys.stderr)
-        return 2
-    generate(Path(argv[0]), count, seed)
-    print(f"wrote {count} articles to {argv[0]} (seed {seed})")
+    parser = argparse.ArgumentParser(description="Write a synthetic article corpus in the seeds' format.")
+    parser.add_argument("out", type=Path, help="folder to write into (created if missing)")
+    parser.add_argument("count", type=int, help="how many article files")
+    parser.add_argument("seed", type=int, nargs="?", default=1, help="draws which articles (1)")
+    parser.add_argument("--shape", choices=tuple(SHAPES), default="default", help="corpus shape (default)")
+    args = parser.parse_args(argv)
+    generate(args.out, args.count, args.seed, args.shape)
+    print(f"wrote {args.count} {args.shape} articles to {args.out} (seed {args.seed})")
     return 0
 
 

@@ -7,6 +7,7 @@ Every other field is optional and checked by type; a value that cannot be coerce
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -32,6 +33,14 @@ _HOST_ALLOWED = re.compile(r"^(?:[^\s/\\@:?#\[\]]+|\[[0-9a-fA-F:.]+\])$")
 # Already canonical: lower-case http(s) scheme and host, no port, userinfo, query or fragment. Most corpus
 # URLs look like this, and returning them as they are skips urlsplit on the loader's hot path.
 _PLAIN_CANONICAL_URL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\x00-\x20\x7f]*")
+# The same with a non-empty query: canonical as it is when the query has no tracking parameter or empty pair.
+_PLAIN_URL_WITH_QUERY = re.compile(
+    r"(https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\x00-\x20\x7f]*)\?([^#\x00-\x20\x7f]+)"
+)
+# Other URLs go through urlsplit; a story's related coverage repeats the same links across its articles, so
+# recent results are remembered (bounded: at most _URL_CACHE_SIZE URLs of at most _CACHED_URL_CHARS each).
+_URL_CACHE_SIZE = 1024
+_CACHED_URL_CHARS = 1024
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
 _HOSTNAME_LIMIT = 253
 _FILENAME_ID = re.compile(r"^(?:.*_)?([0-9a-fA-F]{16})$")
@@ -92,6 +101,11 @@ def canonical_url(value: object) -> str | None:
     text = value.strip()
     if _PLAIN_CANONICAL_URL.fullmatch(text):
         return text
+    with_query = _PLAIN_URL_WITH_QUERY.fullmatch(text)
+    if with_query is not None and _without_tracking(with_query[2]) == with_query[2]:
+        return text
+    if len(text) <= _CACHED_URL_CHARS:
+        return _cached_canonical_url(text)
     return _parsed_canonical_url(text)
 
 
@@ -118,6 +132,9 @@ def _parsed_canonical_url(text: str) -> str | None:
         netloc = f"{netloc}:{port}"
     query = _without_tracking(parts.query) if parts.query else ""
     return SplitResult(scheme, netloc, parts.path or "/", query, "").geturl()
+
+
+_cached_canonical_url = functools.lru_cache(maxsize=_URL_CACHE_SIZE)(_parsed_canonical_url)
 
 
 def is_hostname(text: str) -> bool:

@@ -9,6 +9,7 @@ becomes; or C1 controls, terminal escapes or surrogates. Anything else cannot be
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -63,13 +64,29 @@ def _mojibake_hint() -> re.Pattern[str]:
 _MOJIBAKE_HINT = _mojibake_hint()
 
 
+# Texts that need the full repair are remembered: a story's titles and excerpts recur in its articles'
+# related coverage. Bounded: at most _TEXT_CACHE_SIZE texts of at most _CACHED_TEXT_CHARS characters each.
+_TEXT_CACHE_SIZE = 1024
+_CACHED_TEXT_CHARS = 600
+
+
 def repair_text(value: str) -> str:
     """Repair mojibake, strip zero-width/control characters, collapse whitespace runs to one space, strip."""
     if value.isascii() and value.isprintable() and "  " not in value:
         return value.strip()
+    if len(value) <= _CACHED_TEXT_CHARS:
+        return _cached_repair(value)
+    return _repair(value)
+
+
+def _repair(value: str) -> str:
+    """repair_text's general path."""
     if _MOJIBAKE_HINT.search(value):
         value = ftfy.fix_text(value, _REPAIR_ONLY)
     elif not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     value = _INVISIBLE.sub("", value)
     return _WHITESPACE_RUN.sub(" ", value).strip()
+
+
+_cached_repair = functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)(_repair)

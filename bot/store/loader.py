@@ -24,7 +24,6 @@ and what it rejected); articles and files are untouched by a load with nothing t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -41,12 +40,11 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
-from bot.corpus.model import Article, Duplicate, LoadReport, Rejection
+from bot.corpus.model import Duplicate, LoadReport, Rejection
 from bot.corpus.normalize import id_from_url
-from bot.corpus.parse import parse_article, read_article
-from bot.logs import SecretValue
 from bot.store.cluster_loads import adopt_first_seen, seq_for_load
 from bot.store.db import Database
+from bot.store.load_worker import PROVIDER_COLUMN, ArticleRow, FileTask, ParsedFile, article_row, read_files
 
 log = logging.getLogger(__name__)
 
@@ -66,111 +64,6 @@ LOAD_CACHE_KIB = 16 * 1024
 
 class LoadRefused(Exception):
     """The load was not applied because it looks like a mistake (the message says why)."""
-
-
-# --- worker side (pure, picklable; runs in worker processes or a thread) ------------------------------
-
-
-class FileTask(NamedTuple):
-    name: str
-    path: str
-    known_hash: str | None
-
-
-class ParsedFile(NamedTuple):
-    """One file's outcome. `same_content` means its hash matched: only the stat changed."""
-
-    name: str
-    size: int
-    mtime_ns: int
-    hash: str
-    same_content: bool
-    reason: str | None = None
-    url: str | None = None
-    published_at: int | None = None
-    id_hint: str | None = None
-    fingerprint: str | None = None
-    article: str | None = None
-    warnings: tuple[str, ...] = ()
-
-
-def _timestamp(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() // 1)
-
-
-def article_json(article: Article) -> str:
-    """The stored form of an article's content (everything but its file, id and load bookkeeping)."""
-    provider = article.provider
-    content = {
-        "url": article.url,
-        "title": article.title,
-        "published_at": _timestamp(article.published_at),
-        "excerpt": article.excerpt,
-        "original_url": article.original_url,
-        "amp_url": article.amp_url,
-        "quality": article.quality,
-        "heat": article.heat,
-        "published": article.published,
-        "category": article.category,
-        "provider": None if provider is None else [provider.name or "", provider.domain or ""],
-        "topics": list(article.topics),
-        "images": [[image.url, image.width, image.height] for image in article.images],
-        "related": [
-            [
-                item.title,
-                item.url,
-                item.excerpt,
-                item.provider.name if item.provider else None,
-                item.provider.domain if item.provider else None,
-                _timestamp(item.published_at),
-                item.quality,
-            ]
-            for item in article.related
-        ],
-        "secured": article.secured,
-    }
-    return json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-
-
-def _read_file(task: FileTask, max_bytes: int) -> ParsedFile:
-    try:
-        with open(task.path, "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            if stat.st_size > max_bytes:
-                outcome: Article | Rejection = read_article(Path(task.path), max_bytes=max_bytes)
-                digest = f"oversize:{stat.st_size}:{stat.st_mtime_ns}"
-            else:
-                data = handle.read(max_bytes + 1)
-                digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-                if digest == task.known_hash:
-                    return ParsedFile(task.name, stat.st_size, stat.st_mtime_ns, digest, same_content=True)
-                if len(data) > max_bytes:
-                    outcome = read_article(Path(task.path), max_bytes=max_bytes)
-                else:
-                    outcome = parse_article(task.name, data)
-    except OSError as error:
-        return ParsedFile(task.name, -1, -1, "", False, f"file: cannot read ({error.strerror or error})")
-    if isinstance(outcome, Rejection):
-        return ParsedFile(task.name, stat.st_size, stat.st_mtime_ns, digest, False, reason=outcome.reason)
-    content = article_json(outcome)
-    return ParsedFile(
-        task.name,
-        stat.st_size,
-        stat.st_mtime_ns,
-        digest,
-        False,
-        url=outcome.url,
-        published_at=_timestamp(outcome.published_at),
-        id_hint=outcome.id_hint,
-        fingerprint=hashlib.blake2b(content.encode("utf-8"), digest_size=16).hexdigest(),
-        article=content,
-        warnings=outcome.warnings,
-    )
-
-
-def read_files(tasks: list[FileTask], max_bytes: int) -> list[ParsedFile]:
-    """Read (and, when the content changed, parse) a chunk of corpus files. Never raises for bad files."""
-    return [_read_file(task, max_bytes) for task in tasks]
 
 
 # --- scanning -----------------------------------------------------------------------------------------
@@ -345,7 +238,7 @@ class _Apply:
         topics: list[tuple[Any, ...]] = []
         for item in items:
             url = item.url
-            assert url is not None and item.article is not None and item.id_hint is not None
+            assert url is not None and item.row is not None and item.id_hint is not None
             if url in self.streamed:
                 self.dirty_urls.add(url)
                 continue
@@ -354,12 +247,12 @@ class _Apply:
             self._stream_taken.add(article_id)
             rowid = self._stream_next_rowid
             self._stream_next_rowid += 1
-            content = json.loads(item.article)
+            row = item.row
             rows.append(
-                (rowid, article_id, url, *await self._columns(content), item.name, item.fingerprint,
+                (rowid, article_id, url, *await self._columns(row), item.name, item.fingerprint,
                  self.seq, self.seq)
             )
-            more_related, more_topics = self._children(rowid, content)
+            more_related, more_topics = self._children(rowid, row)
             related += more_related
             topics += more_topics
         if rows:
@@ -489,60 +382,39 @@ class _Apply:
             assigned[url] = candidate
         return assigned
 
-    async def _contents(self, names: list[str]) -> dict[str, tuple[dict[str, Any], str]]:
-        """Decoded article content and fingerprint of each named file."""
+    async def _contents(self, names: list[str]) -> dict[str, tuple[ArticleRow, str]]:
+        """The rows and fingerprint of each named file's stored article."""
         rows = await _fetchall(
             self.conn,
             "SELECT name, article, fingerprint FROM files WHERE name IN (SELECT value FROM json_each(?))",
             (json.dumps(names),),
         )
-        return {name: (json.loads(article), fingerprint) for name, article, fingerprint in rows}
+        return {name: (article_row(json.loads(article)), fingerprint) for name, article, fingerprint in rows}
 
-    async def _provider_id(self, provider: list[str] | None) -> int | None:
-        if provider is None:
-            return None
-        key = (provider[0], provider[1])
-        provider_id = self.providers.get(key)
-        if provider_id is None:
-            async with self.conn.execute(
-                "INSERT INTO providers (name, domain) VALUES (?, ?) RETURNING id", key
-            ) as cursor:
-                row = await cursor.fetchone()
-            assert row is not None
-            provider_id = self.providers[key] = int(row[0])
+    async def _provider_id(self, key: tuple[str, str]) -> int:
+        async with self.conn.execute(
+            "INSERT INTO providers (name, domain) VALUES (?, ?) RETURNING id", key
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        provider_id = self.providers[key] = int(row[0])
         return provider_id
 
-    async def _columns(self, content: dict[str, Any]) -> tuple[Any, ...]:
-        """The `articles` columns from title to secured, in `_INSERT_ARTICLE` order."""
-        images = content["images"]
-        published = content["published"]
-        return (
-            content["title"],
-            content["excerpt"],
-            "\n".join(item[0] for item in content["related"]) or None,
-            content["original_url"],
-            content["amp_url"],
-            content["published_at"],
-            content["quality"],
-            content["heat"],
-            None if published is None else int(published),
-            content["category"],
-            await self._provider_id(content["provider"]),
-            images[0][0] if images else None,
-            json.dumps(images, separators=(",", ":")),
-            None if content["secured"] is None else SecretValue(content["secured"]),
-        )
+    async def _columns(self, row: ArticleRow) -> tuple[Any, ...]:
+        """The `articles` columns from title to secured, in `_INSERT_ARTICLE` order (the provider's id in
+        place of its key, the provider added on first sight)."""
+        columns = row.columns
+        key = columns[PROVIDER_COLUMN]
+        if key is None:
+            return columns
+        provider_id = self.providers.get(key)
+        if provider_id is None:
+            provider_id = await self._provider_id(key)
+        return (*columns[:PROVIDER_COLUMN], provider_id, *columns[PROVIDER_COLUMN + 1 :])
 
     @staticmethod
-    def _children(rowid: int, content: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        related = [(rowid, position, *item) for position, item in enumerate(content["related"])]
-        seen: set[str] = set()
-        topics: list[tuple[Any, ...]] = []
-        for topic in content["topics"]:
-            if topic.casefold() not in seen:
-                seen.add(topic.casefold())
-                topics.append((rowid, len(topics), topic))
-        return related, topics
+    def _children(rowid: int, row: ArticleRow) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        return [(rowid, *item) for item in row.related], [(rowid, *topic) for topic in row.topics]
 
     async def _write_children(self, related: list[tuple[Any, ...]], topics: list[tuple[Any, ...]]) -> None:
         if related:
@@ -557,9 +429,9 @@ class _Apply:
             related: list[tuple[Any, ...]] = []
             topics: list[tuple[Any, ...]] = []
             for rowid, name in batch:
-                content, fingerprint = contents[name]
-                rows.append((*await self._columns(content), name, fingerprint, self.seq, rowid))
-                more_related, more_topics = self._children(rowid, content)
+                row, fingerprint = contents[name]
+                rows.append((*await self._columns(row), name, fingerprint, self.seq, rowid))
+                more_related, more_topics = self._children(rowid, row)
                 related += more_related
                 topics += more_topics
             ids = json.dumps([rowid for rowid, _ in batch])
@@ -585,14 +457,14 @@ class _Apply:
             related: list[tuple[Any, ...]] = []
             topics: list[tuple[Any, ...]] = []
             for _, url, winner in batch:
-                content, fingerprint = contents[winner]
+                row, fingerprint = contents[winner]
                 rowid = next_rowid
                 next_rowid += 1
                 rows.append(
-                    (rowid, ids[url], url, *await self._columns(content), winner, fingerprint,
+                    (rowid, ids[url], url, *await self._columns(row), winner, fingerprint,
                      self.seq, self.seq)
                 )
-                more_related, more_topics = self._children(rowid, content)
+                more_related, more_topics = self._children(rowid, row)
                 related += more_related
                 topics += more_topics
             await self.conn.executemany(_INSERT_ARTICLE, rows)

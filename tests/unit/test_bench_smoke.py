@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 300
 
 
-def run_small(script: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+def run_small(script: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """Runs `bench/<script> --small`; fails with its output if it exits non-zero."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--small", "--workdir", str(workdir)],
+        [sys.executable, str(ROOT / "bench" / script), "--small", "--workdir", str(workdir), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
     )
     assert done.returncode == 0, f"{script} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
@@ -48,6 +48,15 @@ def test_ingest_reports_the_four_steps(tmp_path: Path) -> None:
     assert all(row[3].endswith("of (b)") for row in rows[2:])
     assert "inconsistent" not in output
     assert list(tmp_path.iterdir()) == [], "without --keep the generated files are removed"
+
+
+def test_ingest_reports_one_row_per_shape(tmp_path: Path) -> None:
+    output = run_small("ingest.py", tmp_path, "--all-shapes").stdout
+    rows = table_rows(output, "shape")
+    assert [row[0] for row in rows] == ["default", "small", "related-heavy", "non-ascii", "url-messy"]
+    assert all(row[4].endswith("×") for row in rows)
+    assert "inconsistent" not in output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_search_reports_every_query_class_with_and_without_filters(tmp_path: Path) -> None:

@@ -147,3 +147,59 @@ def test_every_generated_file_normalises_to_an_article_without_warnings(document
         result = normalize_article(name, document)
         assert isinstance(result, Article), f"{name}: {result}"
         assert result.warnings == (), f"{name}: {result.warnings}"
+
+
+@pytest.fixture(scope="module")
+def shaped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
+    """Every shape's documents, COUNT files each, same seed."""
+    documents = {}
+    for shape in gen_corpus.SHAPES:
+        out = tmp_path_factory.mktemp(shape)
+        gen_corpus.generate(out, COUNT, seed=7, shape=shape)
+        documents[shape] = {path.name: _front_matter(path) for path in sorted(out.iterdir())}
+    return documents
+
+
+def test_the_default_shape_is_the_plain_generator(corpus: Path, tmp_path: Path) -> None:
+    gen_corpus.generate(tmp_path, COUNT, seed=7, shape="default")
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == {
+        path.name: path.read_bytes() for path in corpus.iterdir()
+    }
+
+
+def test_shapes_differ_where_they_say(shaped: dict[str, dict[str, dict]]) -> None:
+    def mean(shape: str, measure) -> float:
+        return sum(measure(document) for document in shaped[shape].values()) / COUNT
+
+    def related(document: dict) -> int:
+        return len(document.get("related", []))
+
+    def text_length(document: dict) -> int:
+        return len(document["title"]) + len(document.get("excerpt", ""))
+
+    def non_ascii(document: dict) -> bool:
+        return not document["title"].isascii()
+
+    assert mean("small", text_length) < 0.6 * mean("default", text_length)
+    assert mean("small", related) < mean("default", related) < mean("related-heavy", related)
+    assert mean("non-ascii", non_ascii) > 0.5 > mean("default", non_ascii)
+    assert all(len(document.get("related", [])) <= 12 for document in shaped["related-heavy"].values())
+
+
+def test_messy_urls_name_the_same_pages(shaped: dict[str, dict[str, dict]]) -> None:
+    from bot.corpus.normalize import canonical_url
+
+    messy = [document["webUrl"] for document in shaped["url-messy"].values()]
+    tidy = [document["webUrl"] for document in shaped["default"].values()]
+    assert sum(a != b for a, b in zip(messy, tidy, strict=True)) > 0.3 * COUNT
+    assert [canonical_url(url) for url in messy] == [canonical_url(url) for url in tidy]
+
+
+@pytest.mark.parametrize("shape", list(gen_corpus.SHAPES))
+def test_every_shape_parses_to_articles(shape: str, tmp_path: Path) -> None:
+    from bot.corpus.model import Article
+    from bot.corpus.parse import parse_article
+
+    gen_corpus.generate(tmp_path, 50, seed=5, shape=shape)
+    for path in sorted(tmp_path.iterdir()):
+        assert isinstance(parse_article(path.name, path.read_bytes()), Article), path.name

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.corpus.model import Duplicate
-from bot.store import loader
+from bot.store import load_worker, loader
 from bot.store.db import Database
 from bot.store.loader import LoadRefused, load_corpus
 
@@ -142,10 +142,10 @@ async def test_unchanged_files_are_not_read_and_touched_files_not_reparsed(
 
     read: list[str] = []
     parsed: list[str] = []
-    original_read, original_parse = loader.read_files, loader.parse_article
+    original_read, original_parse = loader.read_files, load_worker.parse_article
     monkeypatch.setattr(loader, "read_files", lambda tasks, limit: read.extend(t.name for t in tasks)
                         or original_read(tasks, limit))
-    monkeypatch.setattr(loader, "parse_article", lambda name, data: parsed.append(name)
+    monkeypatch.setattr(load_worker, "parse_article", lambda name, data: parsed.append(name)
                         or original_parse(name, data))
     bump_mtime(corpus / "001_0000000000000001.txt")
     report = await load_corpus(db, corpus, now=NOW, workers=0)

@@ -431,6 +431,12 @@ def test_no_javascript_url_is_ever_stored() -> None:
 )
 def test_repair_text(value: str, expected: str) -> None:
     assert repair_text(value) == expected
+    assert repair_text(value) == expected, "a remembered text gives the same repair"
+
+
+def test_long_texts_are_repaired_like_short_ones() -> None:
+    long_text = "cityâ€™s  news " * 100
+    assert repair_text(long_text) == ("city’s news " * 100).strip()
 
 
 @pytest.mark.parametrize(
@@ -440,7 +446,35 @@ def test_repair_text_leaves_clean_unicode_alone(text: str) -> None:
     assert repair_text(text) == text
 
 
+MESSY_URLS = [
+    "https://example.com/a?id=7",
+    "https://example.com/a?id=7&page=2",
+    "https://example.com/a?id=7&utm_source=x",
+    "https://example.com/a?UTM_Medium=y&id=7",
+    "https://example.com/a?fbclid=z",
+    "https://example.com/a?id=7&&page=2",
+    "https://example.com/a?&id=7",
+    "https://example.com/a?id=7&",
+    "https://example.com/a?",
+    "https://example.com/a??x",
+    "https://example.com/a?id=7#top",
+    "https://example.com/a?q=a%20b&x=ü",
+    "https://example.com/a?q=a b",
+    "HTTPS://WWW.EXAMPLE.COM/world/article_2-b6.html?fbclid=IwAR0x3Zq9",
+    "https://Www.Example.Com/2024/story?id=3&ref_src=twsrc%5Etfw#:~:text=the",
+    "https://reader:s3cret@example.com/a/#main",
+    "https://reader:s3cret@example.com/a?id=1",
+    "http://example.com:80/a?mc_cid=5f1c2&mc_eid=a9b8#",
+    "https://example.com.:443/a?gclid=Cj0KCQiA",
+    "//example.com/a?id=1",
+    "/a?id=1",
+    "android-app://example.com/a",
+    "https://exa mple.com/a?id=1",
+]
+
+
 @pytest.mark.parametrize("url", [
+    *MESSY_URLS,
     "https://example.com/a/b-c_d.html",
     "http://news.example.co.uk/2024/01/story",
     "https://example.com/",
@@ -453,5 +487,18 @@ def test_repair_text_leaves_clean_unicode_alone(text: str) -> None:
     "https://example.com",
     "https://example.com./a",
 ])
-def test_the_plain_url_shortcut_agrees_with_the_general_path(url: str) -> None:
-    assert canonical_url(url) == _parsed_canonical_url(url)
+def test_the_url_shortcuts_and_the_cache_agree_with_the_general_path(url: str) -> None:
+    general = _parsed_canonical_url(url)
+    assert canonical_url(url) == general
+    assert canonical_url(url) == general, "a remembered URL gives the same canonical form"
+    assert canonical_url(f"  {url} ") == general
+
+
+def test_every_messy_url_canonicalises_without_credentials_fragments_or_tracking() -> None:
+    for url in MESSY_URLS:
+        canonical = canonical_url(url)
+        if canonical is None:
+            continue
+        assert "s3cret" not in canonical and "#" not in canonical, url
+        trackers = ("utm_", "fbclid", "gclid", "mc_", "ref_src")
+        assert not any(tracker in canonical.lower() for tracker in trackers), url
