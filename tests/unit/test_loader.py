@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from bot.corpus.model import Duplicate
-from bot.store import load_worker, loader
+from bot.corpus.normalize import id_from_url
+from bot.store import load_apply, load_worker, loader
 from bot.store.db import Database
 from bot.store.loader import LoadRefused, load_corpus
 
@@ -241,7 +242,7 @@ async def test_taken_id_hint_falls_back_to_the_url(db: Database, corpus: Path) -
     await load_corpus(db, corpus, now=NOW)
     ids = {row[0]: article_id for article_id, row in articles_by_id(db.path).items()}
     assert ids["https://e.com/1"] == "00000000000000aa"
-    assert ids["https://e.com/2"] == loader.id_from_url("https://e.com/2")
+    assert ids["https://e.com/2"] == id_from_url("https://e.com/2")
 
 
 # --- broken files ---------------------------------------------------------------------------------------
@@ -280,13 +281,13 @@ async def test_failure_midway_leaves_the_previous_corpus(
     write_article(corpus, "b_000000000000000b.txt", title="Beta changed", url="https://e.com/b")
     bump_mtime(corpus / "b_000000000000000b.txt")
     write_article(corpus, "c_000000000000000c.txt", title="Gamma", url="https://e.com/c")
-    original = loader._Apply._write_added
+    original = load_apply.CorpusWriter._write_added
 
     async def fail_after_writing(self: Any, *args: Any) -> None:
         await original(self, *args)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(loader._Apply, "_write_added", fail_after_writing)
+    monkeypatch.setattr(load_apply.CorpusWriter, "_write_added", fail_after_writing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await load_corpus(db, corpus, now=NOW)
     assert dump(db.path) == before
@@ -423,7 +424,7 @@ async def test_cold_streamed_load_equals_load_resolved_at_the_end(
             async def no_streaming(self: Any) -> None:
                 return None
 
-            monkeypatch.setattr(loader._Apply, "start_streaming", no_streaming)
+            monkeypatch.setattr(load_apply.CorpusWriter, "start_streaming", no_streaming)
         database = await Database.open(tmp_path / f"{name}.sqlite3")
         try:
             reports.append(await load_corpus(database, folder, now=NOW, workers=0))
@@ -463,13 +464,13 @@ async def test_failed_cold_load_leaves_an_empty_store_with_its_index_triggers(
     db: Database, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_article(corpus, "a_000000000000000a.txt", title="Alpha", url="https://e.com/a")
-    original = loader._Apply.finish_streaming
+    original = load_apply.CorpusWriter.finish_streaming
 
     async def fail_after_indexing(self: Any) -> None:
         await original(self)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(loader._Apply, "finish_streaming", fail_after_indexing)
+    monkeypatch.setattr(load_apply.CorpusWriter, "finish_streaming", fail_after_indexing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         await load_corpus(db, corpus, now=NOW)
     assert all(rows == [] for rows in dump(db.path).values())
