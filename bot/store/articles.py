@@ -18,7 +18,7 @@ from typing import Any
 import aiosqlite
 
 from bot.corpus.model import Article, Duplicate, Image, Provider, Rejection, Related
-from bot.store.db import Database, QueryBudgetExceeded
+from bot.store.db import Database, QueryBudgetExceeded, fetch_all
 from bot.store.fts import QueryTooBroad, build_match
 
 log = logging.getLogger(__name__)
@@ -115,16 +115,6 @@ def _article(row: Sequence[Any], topics: tuple[str, ...], related: tuple[Related
         secured=None,
         first_load=first_load,
     )
-
-
-async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    """Every row of one query, in one trip to the connection's thread.
-
-    Each trip waits for the event loop to resume this task, and the reader stays taken meanwhile: with
-    many members at once, a cursor's three trips (execute, fetch, close) kept readers held and others
-    queued for them longer than the queries took.
-    """
-    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
 async def hydrate(conn: aiosqlite.Connection, rows: list[Any], *, with_related: bool) -> list[Article]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import aiosqlite
 
 from bot.corpus.normalize import id_from_url
+from bot.store.db import fetch_all
 from bot.store.load_worker import PROVIDER_COLUMN, ArticleRow, ParsedFile, article_row
 
 log = logging.getLogger(__name__)
@@ -93,11 +94,6 @@ def winner_key(name: str, published_at: int) -> tuple[int, str]:
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
 
 
 def _free_id(hint: str, url: str, taken: set[str]) -> str:

@@ -41,8 +41,8 @@ import aiosqlite
 
 from bot.corpus.model import Duplicate, LoadReport, Rejection
 from bot.store.cluster_loads import adopt_first_seen, seq_for_load
-from bot.store.db import Database
-from bot.store.load_apply import CorpusWriter, KnownFile, LoadRefused, batches, fetch_all, winner_key
+from bot.store.db import Database, fetch_all
+from bot.store.load_apply import CorpusWriter, KnownFile, LoadRefused, batches, winner_key
 from bot.store.load_worker import FileTask, ParsedFile, read_files
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,9 @@ from bot.store.articles import (
     SearchFilters,
     bounded_count,
     conditions_of,
-    fetch_all,
     hydrate,
 )
-from bot.store.db import Database
+from bot.store.db import Database, fetch_all
 from bot.store.fts import build_match
 
 #: A search with no filter.
