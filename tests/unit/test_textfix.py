@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import random
 import re
+import re._parser as re_parser
 import unicodedata
+from re._constants import ANY, AT, BRANCH, CATEGORY, IN, LITERAL, MAX_REPEAT, NEGATE, RANGE
 
 import ftfy
 import pytest
-from ftfy.badness import MOJIBAKE_CATEGORIES
+from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ftfy.chardata import CHARMAP_ENCODINGS, CONTROL_CHARS
 
 from bot.corpus.textfix import (
+    _FTFY_MAY_CHANGE,
     _INVISIBLE,
     _MOJIBAKE_HINT,
     _REPAIR_ONLY,
@@ -97,6 +100,49 @@ def _reference_repair(value: str) -> str:
     elif not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     return _WHITESPACE_RUN.sub(" ", _INVISIBLE.sub("", value)).strip()
+
+
+def _class_chars(items: list[tuple[object, object]]) -> set[str]:
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is LITERAL:
+            chars.add(chr(arg))  # type: ignore[arg-type]
+        elif op is RANGE:
+            chars.update(map(chr, range(arg[0], arg[1] + 1)))  # type: ignore[index]
+    return chars
+
+
+def _a_match(items: list[tuple[object, object]], rng: random.Random) -> str:
+    """A random string matching the regular expression items (the forms ftfy's badness test uses)."""
+    text = ""
+    for op, arg in items:
+        if op is LITERAL:
+            text += chr(arg)  # type: ignore[arg-type]
+        elif op is IN and arg[0][0] is NEGATE:  # type: ignore[index]
+            text += rng.choice([char for char in "xZ.é ж" if char not in _class_chars(arg)])  # type: ignore[arg-type]
+        elif op is IN and arg[0][0] is CATEGORY:  # type: ignore[index]
+            text += " " if "SPACE" in str(arg[0][1]) else "a"  # type: ignore[index]
+        elif op is IN:
+            text += rng.choice(sorted(_class_chars(arg)))  # type: ignore[arg-type]
+        elif op is ANY:
+            text += rng.choice("a ж")
+        elif op is MAX_REPEAT:
+            low, _, body = arg  # type: ignore[misc]
+            text += "".join(_a_match(body.data, rng) for _ in range(rng.choice((low, low + 1))))
+        elif op is not AT:
+            raise AssertionError(f"unexpected {op} in ftfy's badness test")
+    return text
+
+
+def test_every_mojibake_form_holds_a_character_that_sends_text_to_ftfy() -> None:
+    rng = random.Random(5)
+    parsed = re_parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags)
+    assert parsed.data[0][0] is BRANCH
+    for alternative in parsed.data[0][1][1]:
+        for _ in range(200):
+            match = _a_match(alternative.data, rng)
+            assert BADNESS_RE.search(match), match
+            assert _FTFY_MAY_CHANGE.search(match), f"{match!r} looks like mojibake to ftfy"
 
 
 def test_the_samples_cover_both_sides_of_the_shortcut() -> None:
