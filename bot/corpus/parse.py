@@ -12,6 +12,12 @@ our own structural scan (pure Python, no libyaml), which bounds block and flow n
 stop deep flow nesting with their own error while scanning ahead, so the reason a user sees must come from
 us before libyaml is asked. Then libyaml's events are streamed, bounding alias expansion (and, exactly,
 nesting) before anything is composed.
+
+Speed. libyaml parses in C, but PyYAML builds the Python values in Python, one generic call per node: most of
+a load's time. Front matter without aliases (no `*`) is built by `_construct` instead, which turns string
+mappings, sequences and strings into dicts, lists and strs directly and hands every other node to PyYAML's
+own constructor, with the same result; anything it cannot build is loaded again by `yaml.load`, so errors
+read exactly as before.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.corpus.model import Article, Rejection
 from bot.corpus.normalize import normalize_article
@@ -214,6 +222,81 @@ def unsafe_yaml(text: str) -> tuple[int, str] | None:
     return None
 
 
+# CSafeLoader's implicit resolvers by a plain scalar's first character, each list followed by the
+# resolvers for any first character, as PyYAML's `BaseResolver.resolve` tries them.
+_WILDCARD_RESOLVERS = tuple(yaml.CSafeLoader.yaml_implicit_resolvers.get(None, []))
+_RESOLVERS_BY_FIRST_CHAR = {
+    first: (*resolvers, *_WILDCARD_RESOLVERS)
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+    if first is not None
+}
+
+
+class _FrontMatterLoader(yaml.CSafeLoader):
+    """CSafeLoader with PyYAML's tag resolution done in fewer steps, giving the same tags: SafeLoader has
+    no path resolvers, so a quoted or block scalar is always a string, and a plain one tries the same
+    implicit resolvers in the same order."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        if implicit[0]:
+            for tag, regexp in _RESOLVERS_BY_FIRST_CHAR.get(value[:1], _WILDCARD_RESOLVERS):
+                if regexp.match(value):
+                    return str(tag)
+        return str(self.DEFAULT_SCALAR_TAG)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+# Constructors of plain values (not generators): called directly for a scalar, without the bookkeeping
+# `construct_object` keeps for shared and recursive nodes, which a document without aliases has none of.
+_SCALAR_CONSTRUCTORS = {
+    f"tag:yaml.org,2002:{name}": yaml.CSafeLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("null", "bool", "int", "float", "timestamp")
+}
+
+
+def _construct(loader: yaml.CSafeLoader, node: Node) -> Any:
+    """The value of `node`, as `loader.construct_document` would build it, for a document without aliases
+    (every node is built once, so no two values need to be the same object)."""
+    tag = node.tag
+    if tag == _STR_TAG and type(node) is ScalarNode:
+        return node.value
+    if tag == _MAP_TAG and type(node) is MappingNode:
+        mapping = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _STR_TAG or type(key_node) is not ScalarNode:
+                return loader.construct_object(node, deep=True)  # merge keys, non-string keys
+            mapping[key_node.value] = _construct(loader, value_node)
+        return mapping
+    if tag == _SEQ_TAG and type(node) is SequenceNode:
+        return [_construct(loader, child) for child in node.value]
+    constructor = _SCALAR_CONSTRUCTORS.get(tag)
+    if constructor is not None and type(node) is ScalarNode:
+        return constructor(loader, node)
+    return loader.construct_object(node, deep=True)
+
+
+def load_front_matter(text: str) -> Any:
+    """`yaml.load(text, Loader=yaml.CSafeLoader)`, faster (see the module docstring): the same value, or
+    the same exception. `text` must already have passed the guards above."""
+    if "*" not in text:
+        loader = _FrontMatterLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            try:
+                return _construct(loader, node)
+            except Exception:
+                pass  # yaml.load below raises the error a reader should see
+        finally:
+            loader.dispose()
+    return yaml.load(text, Loader=yaml.CSafeLoader)
+
+
 def _yaml_problem(error: yaml.YAMLError) -> str:
     """`line N: problem (context)` for a libyaml error, with N counted in the whole file. A tag's text is
     never repeated: it is part of a field's value, and rejection reasons are shown publicly."""
@@ -263,7 +346,7 @@ def parse_article(name: str, data: bytes) -> Article | Rejection:
         if _needs_event_check(front_matter):
             _StructureScan(MAX_DEPTH).check(front_matter)
             _check_events(front_matter)
-        raw = yaml.load(front_matter, Loader=yaml.CSafeLoader)
+        raw = load_front_matter(front_matter)
     except _Unsafe as error:
         log.warning("rejected unsafe YAML in %s at line %d: %s", name, error.line, error.problem)
         return Rejection(file=name, reason=f"line {error.line}: {error.problem}")
