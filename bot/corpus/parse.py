@@ -222,6 +222,9 @@ def unsafe_yaml(text: str) -> tuple[int, str] | None:
     return None
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 # CSafeLoader's implicit resolvers by a plain scalar's first character, each list followed by the
 # resolvers for any first character, as PyYAML's `BaseResolver.resolve` tries them.
 _WILDCARD_RESOLVERS = tuple(yaml.CSafeLoader.yaml_implicit_resolvers.get(None, []))
@@ -232,24 +235,40 @@ _RESOLVERS_BY_FIRST_CHAR = {
 }
 
 
+#: Tags of short plain scalars already resolved (keys and small values recur in every file); bounded.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_SIZE, _PLAIN_TAG_CHARS = 4096, 40
+
+
 class _FrontMatterLoader(yaml.CSafeLoader):
     """CSafeLoader with PyYAML's tag resolution done in fewer steps, giving the same tags: SafeLoader has
-    no path resolvers, so a quoted or block scalar is always a string, and a plain one tries the same
-    implicit resolvers in the same order."""
+    no path resolvers (so descending and ascending need no bookkeeping, and a quoted or block scalar is
+    always a string), and a plain scalar tries the same implicit resolvers in the same order; its tag
+    depends on its text alone, so a short one's is remembered."""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is not ScalarNode:
             return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
-        if implicit[0]:
-            for tag, regexp in _RESOLVERS_BY_FIRST_CHAR.get(value[:1], _WILDCARD_RESOLVERS):
+        if not implicit[0]:
+            return _STR_TAG
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = _STR_TAG
+            for implicit_tag, regexp in _RESOLVERS_BY_FIRST_CHAR.get(value[:1], _WILDCARD_RESOLVERS):
                 if regexp.match(value):
-                    return str(tag)
-        return str(self.DEFAULT_SCALAR_TAG)
+                    tag = implicit_tag
+                    break
+            if len(value) <= _PLAIN_TAG_CHARS and len(_PLAIN_TAGS) < _PLAIN_TAGS_SIZE:
+                _PLAIN_TAGS[value] = tag
+        return tag
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
 # Constructors of plain values (not generators): called directly for a scalar, without the bookkeeping
 # `construct_object` keeps for shared and recursive nodes, which a document without aliases has none of.
 _SCALAR_CONSTRUCTORS = {
@@ -269,7 +288,10 @@ def _construct(loader: yaml.CSafeLoader, node: Node) -> Any:
         for key_node, value_node in node.value:
             if key_node.tag != _STR_TAG or type(key_node) is not ScalarNode:
                 return loader.construct_object(node, deep=True)  # merge keys, non-string keys
-            mapping[key_node.value] = _construct(loader, value_node)
+            if value_node.tag == _STR_TAG and type(value_node) is ScalarNode:
+                mapping[key_node.value] = value_node.value  # the commonest case, without a call
+            else:
+                mapping[key_node.value] = _construct(loader, value_node)
         return mapping
     if tag == _SEQ_TAG and type(node) is SequenceNode:
         return [_construct(loader, child) for child in node.value]
