@@ -105,7 +105,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     and `worker_signals`, so they leave SIGINT and SIGTERM to this process). Like `spawn`, it re-imports the
     main module in each worker, which `bot/__main__.py` guards against."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["bot.store.worker_signals", "bot.store.loader"])
+    context.set_forkserver_preload(["bot.store.worker_signals", "bot.store.load_worker"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -125,7 +125,7 @@ async def _read_all(
 ) -> None:
     """Read `tasks` chunk by chunk, handing each chunk's results to `on_chunk` in submission order."""
     chunks = list(batches(tasks, CHUNK_FILES))
-    if workers <= 0:
+    if workers <= 0 or len(chunks) < 2:
         for chunk in chunks:
             await on_chunk(await asyncio.to_thread(read_files, chunk, max_bytes))
         return
@@ -133,10 +133,12 @@ async def _read_all(
     pool: Executor = _pool(workers)
     pending: deque[asyncio.Future[list[ParsedFile]]] = deque()
     try:
-        queue = iter(chunks)
-        for chunk in queue:
+        # The pool takes a few tenths of a second to start (a fork server, its imports, the workers): this
+        # process reads the first chunk meanwhile, on a core that would otherwise wait for it.
+        pending.append(asyncio.ensure_future(asyncio.to_thread(read_files, chunks[0], max_bytes)))
+        for chunk in chunks[1:]:
             pending.append(loop.run_in_executor(pool, read_files, chunk, max_bytes))
-            if len(pending) >= workers * CHUNKS_PER_WORKER:
+            if len(pending) > workers * CHUNKS_PER_WORKER:
                 await on_chunk(await pending.popleft())
         while pending:
             await on_chunk(await pending.popleft())

@@ -362,10 +362,12 @@ def mixed_corpus(folder: Path) -> None:
     (folder / "901_notyaml.md").write_bytes(b"---\ntitle: \xff\n---\n")
 
 
-async def test_parallel_load_equals_sequential_load(tmp_path: Path) -> None:
+async def test_parallel_load_equals_sequential_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "corpus"
     folder.mkdir()
     mixed_corpus(folder)
+    # Several chunks: the first is read in the loading process, the others by the workers.
+    monkeypatch.setattr(loader, "CHUNK_FILES", 16)
     reports = []
     for name, workers in (("sequential", 0), ("parallel", 2)):
         database = await Database.open(tmp_path / f"{name}.sqlite3")
