@@ -131,3 +131,21 @@ def test_cluster_posts_every_digest_once_without_a_global_429(tmp_path: Path) ->
         "digests posted exactly once",
     ]
     assert rows[2][1] == "0" and rows[3][1] == "40 of 40"
+
+
+def test_corpus_dump_is_the_same_for_two_loads_of_the_same_files(tmp_path: Path) -> None:
+    dumps = []
+    for name in ("first", "second"):
+        database = tmp_path / f"{name}.sqlite3"
+        subprocess.run(
+            [sys.executable, "-m", "bot", "load", "--corpus", str(ROOT / "seeds"), "--db", str(database)],
+            cwd=ROOT, capture_output=True, check=True, timeout=RUN_TIMEOUT,
+        )
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "corpus_dump.py"), str(database), str(tmp_path / name)],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=RUN_TIMEOUT,
+        )
+        assert re.search(r"^articles\s+5 lines$", done.stdout, re.MULTILINE), done.stdout
+        dumps.append((tmp_path / name).read_text(encoding="utf-8"))
+    assert dumps[0] == dumps[1]
+    assert "\nfts\t" in dumps[0] and "\nfiles\t" in dumps[0]
