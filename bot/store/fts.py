@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from bot.store.snippets import Phrase, phrase_of
+
 # A quoted phrase (the closing quote may be missing: the phrase runs to the end), or a bare word.
 _TERM = re.compile(r'"([^"]*)(?:"|$)(\**)|([^\s"]+)')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -76,6 +78,20 @@ def _terms(text: str) -> list[str]:
         if _has_token(body):
             terms.append(_literal(body, prefix))
     return terms
+
+
+def query_phrases(text: str, *, prefix_last: bool = False) -> tuple[Phrase, ...]:
+    """The phrases `build_match(text)` searches for, as the index tokenizes them (for `snippets`)."""
+    phrases: list[Phrase] = []
+    for phrase, phrase_stars, word in _TERM.findall(_CONTROL.sub(" ", text)):
+        body = word.rstrip("*") if word else phrase
+        prefix = word != body if word else bool(phrase_stars)
+        found = phrase_of(body, prefix=prefix)
+        if found is not None:
+            phrases.append(found)
+    if prefix_last and phrases:
+        phrases[-1] = Phrase(phrases[-1].tokens, prefix=True)
+    return tuple(phrases)
 
 
 def prefix_terms(text: str) -> int:

@@ -16,7 +16,6 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.corpus.model import Article
-from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
 from bot.store.articles import (
     ARTICLE_COLUMNS,
     ARTICLE_FROM,
@@ -28,7 +27,8 @@ from bot.store.articles import (
     hydrate,
 )
 from bot.store.db import Database, fetch_all
-from bot.store.fts import build_match
+from bot.store.fts import build_match, query_phrases
+from bot.store.snippets import Phrase, snippet
 
 #: A search with no filter.
 NO_FILTERS = SearchFilters()
@@ -37,10 +37,9 @@ NO_FILTERS = SearchFilters()
 BM25_WEIGHTS = (10.0, 2.0, 1.0)
 #: The time one search (or one page of it) may take inside SQLite before it is interrupted.
 SEARCH_BUDGET_SECONDS = 0.5
+#: A snippet is a passage of about this many words of the excerpt (never the title or other outlets'
+#: headlines, which are not the article's own text), as FTS5's `snippet()` would choose it.
 SNIPPET_TOKENS = 24
-#: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
-#: which is the article's own text).
-SNIPPET_COLUMN = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,28 +193,6 @@ def _candidates_sql(
     return sql, params
 
 
-def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
-    """The query for the snippets of the hits with these FTS keys.
-
-    `rowid IN (…)` makes FTS5 restart the query for every hit: cheap for words and phrases, but a prefix
-    is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
-    each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
-    """
-    snippet = (
-        f"SELECT rowid, snippet(articles_fts, {SNIPPET_COLUMN}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', "
-        f"{SNIPPET_TOKENS}) FROM articles_fts"
-    )
-    wanted = json.dumps(list(keys))
-    if "*" in match:
-        return (
-            f"{snippet} WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ? "
-            "AND +rowid IN (SELECT value FROM json_each(?))",
-            (match, min(keys), max(keys), wanted),
-        )
-    per_hit = f"{snippet} WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
-    return per_hit, (match, wanted)
-
-
 async def search(
     db: Database, text: str, filters: SearchFilters = NO_FILTERS, *, limit: int = 5, offset: int = 0,
     budget: float | None = None,
@@ -266,7 +243,7 @@ async def _search(
         )
         keys = tuple(int(row[0]) for row in ranked)
         start = max(0, offset)
-        hits = await _hits(conn, match, keys[start : start + max(0, limit)])
+        hits = await _hits(conn, query_phrases(text), keys[start : start + max(0, limit)])
     return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
 
 
@@ -279,14 +256,15 @@ async def search_hits(
     if match is None or not keys:
         return ()
     async with db.read(SEARCH_BUDGET_SECONDS if budget is None else budget) as conn:
-        return await _hits(conn, match, keys)
+        return await _hits(conn, query_phrases(text), keys)
 
 
-async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> tuple[SearchHit, ...]:
-    """Articles and highlighted snippets for these FTS keys, in their order."""
+async def _hits(
+    conn: aiosqlite.Connection, phrases: Sequence[Phrase], keys: Sequence[int]
+) -> tuple[SearchHit, ...]:
+    """Articles and highlighted snippets of their excerpts for these FTS keys, in their order."""
     if not keys:
         return ()
-    snippets = dict(await fetch_all(conn, *_snippets_sql(match, keys)))
     rowids = [key & _ROWID_MASK for key in keys]
     rows = await fetch_all(
         conn,
@@ -294,9 +272,9 @@ async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> 
         (json.dumps(rowids),),
     )
     by_rowid = {article_row[0]: article_row for article_row in rows}
-    present = [(key, by_rowid[rowid]) for key, rowid in zip(keys, rowids, strict=True) if rowid in by_rowid]
-    articles = await hydrate(conn, [row for _, row in present], with_related=False)
+    present = [by_rowid[rowid] for rowid in rowids if rowid in by_rowid]
+    articles = await hydrate(conn, present, with_related=False)
     return tuple(
-        SearchHit(article=article, snippet=snippets.get(key) or "")
-        for article, (key, _) in zip(articles, present, strict=True)
+        SearchHit(article=article, snippet=snippet(article.excerpt or "", phrases, SNIPPET_TOKENS))
+        for article in articles
     )
