@@ -150,6 +150,10 @@ async def measure(corpus: Path, db: Path, members: int, rounds: int) -> tuple[Ta
             print(f"bot ready in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
             if bot.failed_extensions:
                 raise RuntimeError(f"extensions failed to load: {bot.failed_extensions}")
+            if bot.db.vocabulary is not None:  # read once after start-up: measure the bot as it then runs
+                await bot.db.vocabulary.ready()
+                print(f"index vocabulary ready in {time.perf_counter() - started:.1f} s", file=sys.stderr,
+                      flush=True)
             best = await emu.autocomplete("article", focused="id", value="", user=people[0], guild=guild)
             if not best:
                 raise RuntimeError("the corpus offers no articles to open")

@@ -8,8 +8,10 @@ Runs on a read-only connection inside one read transaction, under a time budget;
 from __future__ import annotations
 
 import json
+from calendar import monthrange
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from math import isqrt
 from typing import Any, Literal
 
@@ -33,8 +35,9 @@ from bot.store.snippets import Phrase, snippet
 #: A search with no filter.
 NO_FILTERS = SearchFilters()
 
-#: bm25 weights for (title, excerpt, related titles): a word in the title says most about the article.
-BM25_WEIGHTS = (10.0, 2.0, 1.0)
+#: bm25 weights for (title, excerpt, related titles, date terms): a word in the title says most about the
+#: article; the date terms only filter.
+BM25_WEIGHTS = (10.0, 2.0, 1.0, 0.0)
 #: The time one search (or one page of it) may take inside SQLite before it is interrupted.
 SEARCH_BUDGET_SECONDS = 0.5
 #: A snippet is a passage of about this many words of the excerpt (never the title or other outlets'
@@ -69,6 +72,15 @@ class SearchPage:
 _QUALITY_SHIFT = 40
 _ROWID_MASK = (1 << _QUALITY_SHIFT) - 1
 _ROWID = f"(articles_fts.rowid & {_ROWID_MASK})"
+
+#: A query whose words match more articles than this (before filters) is broad: ranking its matches by
+#: bm25 would cost a pass over all of them (FTS5 counts each phrase's matches to weigh it), which grows
+#: with the corpus. Broad queries rank their best-quality matches headline first instead (`_headline_first`).
+EXACT_RANKING_MATCHES = SEARCH_CANDIDATES
+
+#: A date range needing more index terms than this is checked per match instead (see `_dates_as_terms`);
+#: the most any range inside one century needs is 2 × 30 days + 2 × 11 months + 98 years.
+MAX_DATE_TERMS = 200
 
 #: A filter admitting more articles than this is never read into a set: reading it costs more than
 #: checking the matches one by one, which then stops early because most of them pass.
@@ -122,10 +134,62 @@ def _set_pays_off(admitted: int, matches: int, articles: int) -> bool:
     return admitted <= FILTER_SET_ROWS and admitted * _SET_BUILD_COST < walked * saving
 
 
+_MATCHES_SQL = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?"
+
+
+async def _walked_match(db: Database, conn: aiosqlite.Connection, text: str, match: str) -> str:
+    """`match` with its one-word prefixes written out as the words they cover, when the vocabulary of this
+    snapshot is at hand (`bot.store.vocabulary`): the same matches, walked without merging them all first.
+    bm25 keeps `match` itself, which weighs a prefix as one term."""
+    vocabulary = None if db.vocabulary is None else await db.vocabulary.current(conn)
+    if vocabulary is None:
+        return match
+    return build_match(text, expand=vocabulary.expansion) or match
+
+
 async def _count_matches(conn: aiosqlite.Connection, match: str, bound: int) -> int:
     """How many articles `match` matches, counting no further than `bound`."""
-    sql = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?"
-    return await bounded_count(conn, sql, (match,), bound)
+    return await bounded_count(conn, _MATCHES_SQL, (match,), bound)
+
+
+def date_terms(first: date, last: date) -> list[str]:
+    """The fewest index terms (`y2022`, `m202203`, `d20220315`; migration 0005) whose union is the UTC days
+    from `first` to `last`, inclusive: whole years, then whole months, then single days."""
+    terms: list[str] = []
+    day = first
+    while day <= last:
+        year_end = date(day.year, 12, 31)
+        month_end = date(day.year, day.month, monthrange(day.year, day.month)[1])
+        if (day.month, day.day) == (1, 1) and year_end <= last:
+            terms.append(f"y{day:%Y}")
+            day = year_end + timedelta(days=1)
+        elif day.day == 1 and month_end <= last:
+            terms.append(f"m{day:%Y%m}")
+            day = month_end + timedelta(days=1)
+        else:
+            terms.append(f"d{day:%Y%m%d}")
+            day += timedelta(days=1)
+    return terms
+
+
+async def _dates_as_terms(conn: aiosqlite.Connection, filters: SearchFilters) -> list[str] | None:
+    """The filters' date range as date terms (none when no article can be in it), or None when they set
+    no dates or the range would need more than `MAX_DATE_TERMS` terms (it is then checked per match).
+
+    An open end is closed at the corpus's first or last publication day, so "since last week" needs a
+    handful of terms, not every day until the end of time.
+    """
+    if filters.since is None and filters.until is None:
+        return None
+    span = (await fetch_all(  # two statements: each is one step along the index on `published_at`
+        conn, "SELECT (SELECT min(published_at) FROM articles), (SELECT max(published_at) FROM articles)"
+    ))[0]
+    if span[0] is None:
+        return []
+    first = max(filters.since or date.min, datetime.fromtimestamp(span[0], UTC).date())
+    last = min(filters.until or date.max, datetime.fromtimestamp(span[1], UTC).date())
+    terms = date_terms(first, last)
+    return None if len(terms) > MAX_DATE_TERMS else terms
 
 
 async def _choose_sets(
@@ -158,7 +222,7 @@ async def _choose_sets(
 
 
 def _candidates_sql(
-    columns: str, conditions: Sequence[Condition], as_sets: Sequence[bool], min_quality: int | None
+    columns: str, conditions: Sequence[Condition], as_sets: Sequence[bool], key_floor: int | None
 ) -> tuple[str, list[Any]]:
     """The best-quality matches passing the filters, best first (parameters: the MATCH, these, a LIMIT).
 
@@ -166,13 +230,15 @@ def _candidates_sql(
     CROSS JOIN keeps SQLite from driving it from an `articles` index and probing FTS5 once per row).
     Set conditions test the match's article rowid (taken from the key's low bits, an expression FTS5
     cannot turn into one lookup per set member) against an index-built set; conditions checked per match
-    read the covering index on `fts_key` (migration 0004), never the wide `articles` row.
+    read the covering index on `fts_key` (migration 0004), never the wide `articles` row. `key_floor`
+    (a minimum quality, see `_quality_floor`, or the last candidate of an earlier walk) is where the walk
+    stops.
     """
     clauses: list[str] = []
     params: list[Any] = []
-    if min_quality is not None:
+    if key_floor is not None:
         clauses.append("articles_fts.rowid >= ?")
-        params.append(_quality_floor(min_quality))
+        params.append(key_floor)
     checked: list[Condition] = []
     for condition, as_set in zip(conditions, as_sets, strict=True):
         if as_set:
@@ -230,21 +296,64 @@ async def _search(
     if match is None:
         return SearchPage(hits=(), total=0)
     conditions = conditions_of(filters)
-    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    floor = None if filters.min_quality is None else _quality_floor(filters.min_quality)
     async with db.read(budget) as conn:
-        as_sets = await _choose_sets(conn, match, conditions, strategy)
-        candidates, params = _candidates_sql(
-            f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
-            conditions, as_sets, filters.min_quality,
-        )
-        ranked = await fetch_all(
-            conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
-            [match, *params, SEARCH_CANDIDATES],
-        )
-        keys = tuple(int(row[0]) for row in ranked)
+        walked = await _walked_match(db, conn, text, match)
+        broad = await bounded_count(conn, _MATCHES_SQL, (walked,), EXACT_RANKING_MATCHES + 1)
+        if broad > EXACT_RANKING_MATCHES:
+            dates = await _dates_as_terms(conn, filters)
+            if dates is not None:
+                conditions = conditions_of(replace(filters, since=None, until=None))
+            as_sets = await _choose_sets(conn, walked, conditions, strategy)
+            keys = await _headline_first(conn, walked, dates, conditions, as_sets, floor)
+        else:
+            as_sets = await _choose_sets(conn, match, conditions, strategy)
+            keys = await _by_bm25(conn, match, conditions, as_sets, floor)
         start = max(0, offset)
         hits = await _hits(conn, query_phrases(text), keys[start : start + max(0, limit)])
     return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
+
+
+async def _by_bm25(
+    conn: aiosqlite.Connection, match: str, conditions: Sequence[Condition], as_sets: Sequence[bool],
+    floor: int | None,
+) -> tuple[int, ...]:
+    """The keys of every match passing the filters, by bm25 (title weighted highest), best first."""
+    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    candidates, params = _candidates_sql(
+        f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score", conditions, as_sets, floor
+    )
+    ranked = await fetch_all(
+        conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
+        [match, *params, SEARCH_CANDIDATES],
+    )
+    return tuple(int(row[0]) for row in ranked)
+
+
+async def _headline_first(
+    conn: aiosqlite.Connection, match: str, dates: list[str] | None, conditions: Sequence[Condition],
+    as_sets: Sequence[bool], floor: int | None,
+) -> tuple[int, ...]:
+    """The keys of the best-quality matches passing the filters: those with every word in the headline
+    first, then the others, each best quality first.
+
+    Two walks in quality order, each stopping after `SEARCH_CANDIDATES` keys: the candidates, then the
+    headline matches among them (the second walk stops at the last candidate's key). `dates` (see
+    `_dates_as_terms`) is intersected by FTS5 itself, so a month's matches cost what the month holds.
+    """
+    if dates == []:
+        return ()
+    within = "" if dates is None else " AND {fts_dates} : (" + " OR ".join(dates) + ")"
+    candidates, params = _candidates_sql("articles_fts.rowid", conditions, as_sets, floor)
+    found = await fetch_all(conn, candidates, [f"{match}{within}", *params, SEARCH_CANDIDATES])
+    keys = [int(row[0]) for row in found]
+    if not keys:
+        return ()
+    in_headline, params = _candidates_sql("articles_fts.rowid", conditions, as_sets, keys[-1])
+    headline_match = f"{{title}} : ({match}){within}"
+    found = await fetch_all(conn, in_headline, [headline_match, *params, SEARCH_CANDIDATES])
+    headline = {int(row[0]) for row in found}
+    return tuple(key for key in keys if key in headline) + tuple(key for key in keys if key not in headline)
 
 
 async def search_hits(
