@@ -269,19 +269,22 @@ async def search(
     SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
     searchable (punctuation only) matches nothing.
 
-    How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
-    matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
-    article's quality in the high bits and its row in the low bits, so walking the matches in descending
-    rowid order — which FTS5 does straight from its doclists, without scoring — yields them best quality
-    first. Only the first `SEARCH_CANDIDATES` matches that pass the filters are scored with bm25 (title
-    weighted highest) and ranked. When a query matches fewer than that — rare words, phrases, most
-    filtered searches — this is exactly bm25 over every match; when it matches more, the words say little
-    about relevance (bm25 is nearly flat over a common word) and the best-quality matches are what people
-    want anyway, ranked by how well they match.
+    How ranking stays fast: the index's rowid (`articles.fts_key`) is the article's quality in the high
+    bits and its row in the low bits, so walking the matches in descending rowid order — which FTS5 does
+    straight from its doclists, without scoring — yields them best quality first, and a walk can stop as
+    soon as it has enough. A query whose words match at most `EXACT_RANKING_MATCHES` articles — rare
+    words, most phrases — is ranked exactly by bm25 (title weighted highest). A broader one cannot be
+    ranked by bm25 at a cost independent of the corpus: FTS5 weighs each word by counting all of its
+    matches first. Its best-quality `SEARCH_CANDIDATES` matches are ranked headline first instead (every
+    word in the title, then the rest, each best quality first): two walks that stop early. Over a common
+    word bm25 is nearly flat anyway, and its headline weight is what decided.
 
-    How filters stay fast: a minimum quality is a rowid range of the walk. A selective filter (a topic,
-    a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
-    such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
+    How filters stay fast: a minimum quality is a rowid range of the walk. A date range of a broad query is
+    a union of date terms FTS5 intersects with the words (`date_terms`). A selective topic or provider
+    would leave the walk reading thousands of matches that fail it, so it is read from its index into a
+    set the walk checks cheaply (see `_choose_sets`). A one-word prefix is written out as the words it
+    covers when the process keeps the index's vocabulary (`bot.store.vocabulary`), so its walk stops
+    early too instead of merging every match of every such word first.
     """
     return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto",
                          budget=SEARCH_BUDGET_SECONDS if budget is None else budget)
