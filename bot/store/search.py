@@ -340,9 +340,11 @@ async def _headline_first(
     """The keys of the best-quality matches passing the filters: those with every word in the headline
     first, then the others, each best quality first.
 
-    Two walks in quality order, each stopping after `SEARCH_CANDIDATES` keys: the candidates, then the
-    headline matches among them (the second walk stops at the last candidate's key). `dates` (see
-    `_dates_as_terms`) is intersected by FTS5 itself, so a month's matches cost what the month holds.
+    Two walks in quality order: the candidates (stopping after `SEARCH_CANDIDATES` keys), then the
+    headline matches down to the last candidate's key. Without other filters, all of those are candidates;
+    with them, each is checked against the candidates (which passed the filters already: a filter set is
+    not built twice). `dates` (see `_dates_as_terms`) is intersected
+    by FTS5 itself in both, so a month's matches cost what the month holds.
     """
     if dates == []:
         return ()
@@ -352,10 +354,13 @@ async def _headline_first(
     keys = [int(row[0]) for row in found]
     if not keys:
         return ()
-    in_headline, params = _candidates_sql("articles_fts.rowid", conditions, as_sets, keys[-1])
-    headline_match = f"{{title}} : ({match}){within}"
-    found = await fetch_all(conn, in_headline, [headline_match, *params, SEARCH_CANDIDATES])
-    headline = {int(row[0]) for row in found}
+    sql = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?"
+    params = [f"{{title}} : ({match}){within}", keys[-1]]
+    if conditions:  # candidates spread over the keys: check each headline match in SQLite, not here
+        # The unary plus keeps the IN a check of each headline match, not one FTS5 query per key.
+        sql += " AND +rowid IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(keys))
+    headline = {int(row[0]) for row in await fetch_all(conn, sql, params)}
     return tuple(key for key in keys if key in headline) + tuple(key for key in keys if key not in headline)
 
 
