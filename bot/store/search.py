@@ -57,7 +57,8 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`.
+    """One page of ranked hits. `total` counts the ranked matches: all of them up to `SEARCH_CANDIDATES`
+    (`BROAD_CANDIDATES` for a broad query); beyond, `total_capped`.
     `keys` are the FTS keys of every ranked match in rank order, so later pages need no new ranking."""
 
     hits: tuple[SearchHit, ...]
@@ -77,6 +78,10 @@ _ROWID = f"(articles_fts.rowid & {_ROWID_MASK})"
 #: bm25 would cost a pass over all of them (FTS5 counts each phrase's matches to weigh it), which grows
 #: with the corpus. Broad queries rank their best-quality matches headline first instead (`_headline_first`).
 EXACT_RANKING_MATCHES = SEARCH_CANDIDATES
+#: How many best-quality matches a broad query ranks. Members page through at most 100 results (10 pages
+#: of at most 10), so twice that leaves the headline matches put first a wider pool than the pages; more
+#: would only make a narrow filter (one month) walk further, at a cost that grows with the corpus.
+BROAD_CANDIDATES = 200
 
 #: A date range needing more index terms than this is checked per match instead (see `_dates_as_terms`);
 #: the most any range inside one century needs is 2 × 30 days + 2 × 11 months + 98 years.
@@ -275,7 +280,7 @@ async def search(
     soon as it has enough. A query whose words match at most `EXACT_RANKING_MATCHES` articles — rare
     words, most phrases — is ranked exactly by bm25 (title weighted highest). A broader one cannot be
     ranked by bm25 at a cost independent of the corpus: FTS5 weighs each word by counting all of its
-    matches first. Its best-quality `SEARCH_CANDIDATES` matches are ranked headline first instead (every
+    matches first. Its best-quality `BROAD_CANDIDATES` matches are ranked headline first instead (every
     word in the title, then the rest, each best quality first): two walks that stop early. Over a common
     word bm25 is nearly flat anyway, and its headline weight is what decided.
 
@@ -314,7 +319,8 @@ async def _search(
             keys = await _by_bm25(conn, match, conditions, as_sets, floor)
         start = max(0, offset)
         hits = await _hits(conn, query_phrases(text), keys[start : start + max(0, limit)])
-    return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
+    capped = len(keys) >= (BROAD_CANDIDATES if broad > EXACT_RANKING_MATCHES else SEARCH_CANDIDATES)
+    return SearchPage(hits=hits, total=len(keys), total_capped=capped, keys=keys)
 
 
 async def _by_bm25(
@@ -340,7 +346,7 @@ async def _headline_first(
     """The keys of the best-quality matches passing the filters: those with every word in the headline
     first, then the others, each best quality first.
 
-    Two walks in quality order: the candidates (stopping after `SEARCH_CANDIDATES` keys), then the
+    Two walks in quality order: the candidates (stopping after `BROAD_CANDIDATES` keys), then the
     headline matches down to the last candidate's key. Without other filters, all of those are candidates;
     with them, each is checked against the candidates (which passed the filters already: a filter set is
     not built twice). `dates` (see `_dates_as_terms`) is intersected
@@ -350,7 +356,7 @@ async def _headline_first(
         return ()
     within = "" if dates is None else " AND {fts_dates} : (" + " OR ".join(dates) + ")"
     candidates, params = _candidates_sql("articles_fts.rowid", conditions, as_sets, floor)
-    found = await fetch_all(conn, candidates, [f"{match}{within}", *params, SEARCH_CANDIDATES])
+    found = await fetch_all(conn, candidates, [f"{match}{within}", *params, BROAD_CANDIDATES])
     keys = [int(row[0]) for row in found]
     if not keys:
         return ()

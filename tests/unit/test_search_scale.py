@@ -214,9 +214,9 @@ async def test_a_broad_query_ranks_headline_matches_first_then_the_rest_each_bes
 async def test_a_broad_query_keeps_its_best_quality_candidates(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past `SEARCH_CANDIDATES` matches, the candidates are the best-quality ones, as for bm25."""
+    """Past `BROAD_CANDIDATES` matches, the candidates are the best-quality ones, as for bm25."""
     monkeypatch.setattr(queries, "EXACT_RANKING_MATCHES", 5)
-    monkeypatch.setattr(queries, "SEARCH_CANDIDATES", 20)
+    monkeypatch.setattr(queries, "BROAD_CANDIDATES", 20)
     page = await queries.search(db, "harbour", limit=20)
     qualities = sorted((quality for _, _, quality in await _rows(db, page.keys)), reverse=True)
     async with db.read() as conn:
