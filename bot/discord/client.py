@@ -201,6 +201,7 @@ class DigestBot(commands.AutoShardedBot):
             self.config.database.path, create=True, state_url=self.config.database.url
         )
         await self.refresh_corpus()
+        self.db.keep_vocabulary()
         await self.load_extensions()
         if self.application is not None:
             self.application_operator_ids = application_operator_ids(self.application)

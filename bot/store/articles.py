@@ -463,6 +463,9 @@ async def suggest_articles(
         return found
     try:
         async with db.read(budget) as conn:
+            vocabulary = None if db.vocabulary is None else await db.vocabulary.current(conn)
+            if vocabulary is not None:  # the word being typed, written out: 25 matches need no merge
+                match = build_match(typed, prefix_last=True, expand=vocabulary.expansion) or match
             rows = await fetch_all(
                 conn,
                 "SELECT a.id, a.title FROM articles_fts JOIN articles a ON a.fts_key = articles_fts.rowid "

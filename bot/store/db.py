@@ -31,6 +31,7 @@ import aiosqlite
 
 from bot.store.access import DatabaseMissing, DatabaseProblem, create_private, examine, explain_sqlite_error
 from bot.store.engine import SqliteState, StateStore
+from bot.store.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,16 @@ class Database:
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self._idle.put_nowait(reader)
+        #: The index's words for expanding prefixes; kept by long-running processes (`keep_vocabulary`).
+        self.vocabulary: Vocabulary | None = None
+
+    def keep_vocabulary(self) -> None:
+        """Keep the index's vocabulary from now on (reading starts now, in a thread), read again after each
+        load that changes the corpus, so searches expand prefixes into words (see `bot.store.vocabulary`).
+        A one-off command skips it: its one search would wait for the reading."""
+        if self.vocabulary is None:
+            self.vocabulary = Vocabulary(self.path)
+            self.vocabulary.rebuild()
 
     @classmethod
     async def open(
@@ -309,6 +320,8 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection (each owns a thread that would otherwise keep the process alive)."""
+        if self.vocabulary is not None:
+            await self.vocabulary.close()
         await self.state.close()
         for conn in [*self._readers, self._writer]:
             try:

@@ -13,10 +13,17 @@ drop). Digest keywords from config.yaml are the operator's own and skip the caps
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+
+from bot.store.snippets import Phrase, phrase_of
 
 # A quoted phrase (the closing quote may be missing: the phrase runs to the end), or a bare word.
 _TERM = re.compile(r'"([^"]*)(?:"|$)(\**)|([^\s"]+)')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+#: The index's columns that hold text; every expression built here matches in these only, never in the
+#: publication date terms of `fts_dates` (migration 0005), which a member could otherwise type.
+TEXT_COLUMNS = "title excerpt related_titles"
 
 #: The longest search text any option that feeds full-text search accepts (Discord's `max_length`).
 MAX_QUERY_CHARS = 200
@@ -43,10 +50,16 @@ def _literal(text: str, prefix: bool) -> str:
     return quoted + " *" if prefix else quoted
 
 
-def build_match(text: str, *, prefix_last: bool = False, bounded: bool = True) -> str | None:
-    """The MATCH expression for `text`: terms ANDed, phrases kept, trailing `*` a prefix.
+def build_match(
+    text: str, *, prefix_last: bool = False, bounded: bool = True,
+    expand: Callable[[str], Sequence[str] | None] | None = None,
+) -> str | None:
+    """The MATCH expression for `text`: terms ANDed, phrases kept, trailing `*` a prefix, in the text
+    columns only (`TEXT_COLUMNS`).
 
-    `prefix_last` makes the last term a prefix as well (autocomplete: the word being typed).
+    `prefix_last` makes the last term a prefix as well (autocomplete: the word being typed). `expand`
+    (`bot.store.vocabulary.Vocabulary.expansion`) may write a one-word prefix out as the words it covers,
+    which match the same articles but are walked lazily; it returns None to keep the prefix.
     Returns None when nothing searchable is left (punctuation only: matches nothing).
     Raises EmptyQuery for an empty or whitespace-only string, and (when `bounded`) QueryTooBroad for more
     than MAX_TERMS terms or MAX_PREFIX_TERMS prefix terms.
@@ -60,7 +73,22 @@ def build_match(text: str, *, prefix_last: bool = False, bounded: bool = True) -
         terms[-1] += " *"
     if bounded:
         _check_bounds(terms)
-    return " AND ".join(terms)
+    if expand is not None:
+        terms = [_expanded(term, expand) for term in terms]
+    return f"{{{TEXT_COLUMNS}}} : ({' AND '.join(terms)})"
+
+
+def _expanded(term: str, expand: Callable[[str], Sequence[str] | None]) -> str:
+    """A one-word prefix term as the words `expand` gives for it; any other term as it is."""
+    if not term.endswith('" *'):
+        return term
+    phrase = phrase_of(term[1:-3].replace('""', '"'), prefix=True)
+    if phrase is None or len(phrase.tokens) != 1:
+        return term
+    words = expand(phrase.tokens[0])
+    if not words:
+        return term
+    return "(" + " OR ".join(_literal(word, prefix=False) for word in words) + ")"
 
 
 def _terms(text: str) -> list[str]:
@@ -76,6 +104,20 @@ def _terms(text: str) -> list[str]:
         if _has_token(body):
             terms.append(_literal(body, prefix))
     return terms
+
+
+def query_phrases(text: str, *, prefix_last: bool = False) -> tuple[Phrase, ...]:
+    """The phrases `build_match(text)` searches for, as the index tokenizes them (for `snippets`)."""
+    phrases: list[Phrase] = []
+    for phrase, phrase_stars, word in _TERM.findall(_CONTROL.sub(" ", text)):
+        body = word.rstrip("*") if word else phrase
+        prefix = word != body if word else bool(phrase_stars)
+        found = phrase_of(body, prefix=prefix)
+        if found is not None:
+            phrases.append(found)
+    if prefix_last and phrases:
+        phrases[-1] = Phrase(phrases[-1].tokens, prefix=True)
+    return tuple(phrases)
 
 
 def prefix_terms(text: str) -> int:

@@ -80,8 +80,8 @@ INSERT INTO related (article, position, title, url, excerpt, provider_name, prov
 """
 _FTS_INSERT_TRIGGER = "articles_fts_insert"
 _INDEX_ADDED = """
-INSERT INTO articles_fts (rowid, title, excerpt, related_titles)
-SELECT fts_key, title, excerpt, related_titles FROM articles WHERE rowid >= ? ORDER BY fts_key
+INSERT INTO articles_fts (rowid, title, excerpt, related_titles, fts_dates)
+SELECT fts_key, title, excerpt, related_titles, fts_dates FROM articles WHERE rowid >= ? ORDER BY fts_key
 """
 _INSERT_TOPIC = "INSERT INTO article_topics (article, position, topic) VALUES (?, ?, ?)"
 

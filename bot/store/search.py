@@ -8,15 +8,16 @@ Runs on a read-only connection inside one read transaction, under a time budget;
 from __future__ import annotations
 
 import json
+from calendar import monthrange
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from math import isqrt
 from typing import Any, Literal
 
 import aiosqlite
 
 from bot.corpus.model import Article
-from bot.render.text import HIGHLIGHT_END, HIGHLIGHT_START
 from bot.store.articles import (
     ARTICLE_COLUMNS,
     ARTICLE_FROM,
@@ -28,19 +29,20 @@ from bot.store.articles import (
     hydrate,
 )
 from bot.store.db import Database, fetch_all
-from bot.store.fts import build_match
+from bot.store.fts import build_match, query_phrases
+from bot.store.snippets import Phrase, snippet
 
 #: A search with no filter.
 NO_FILTERS = SearchFilters()
 
-#: bm25 weights for (title, excerpt, related titles): a word in the title says most about the article.
-BM25_WEIGHTS = (10.0, 2.0, 1.0)
+#: bm25 weights for (title, excerpt, related titles, date terms): a word in the title says most about the
+#: article; the date terms only filter.
+BM25_WEIGHTS = (10.0, 2.0, 1.0, 0.0)
 #: The time one search (or one page of it) may take inside SQLite before it is interrupted.
 SEARCH_BUDGET_SECONDS = 0.5
+#: A snippet is a passage of about this many words of the excerpt (never the title or other outlets'
+#: headlines, which are not the article's own text), as FTS5's `snippet()` would choose it.
 SNIPPET_TOKENS = 24
-#: The FTS5 column snippets come from: the excerpt (0 is the title, 2 the related headlines, neither of
-#: which is the article's own text).
-SNIPPET_COLUMN = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,8 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """One page of ranked hits. `total` counts matches up to `SEARCH_CANDIDATES`; beyond, `total_capped`.
+    """One page of ranked hits. `total` counts the ranked matches: all of them up to `SEARCH_CANDIDATES`
+    (`BROAD_CANDIDATES` for a broad query); beyond, `total_capped`.
     `keys` are the FTS keys of every ranked match in rank order, so later pages need no new ranking."""
 
     hits: tuple[SearchHit, ...]
@@ -70,6 +73,19 @@ class SearchPage:
 _QUALITY_SHIFT = 40
 _ROWID_MASK = (1 << _QUALITY_SHIFT) - 1
 _ROWID = f"(articles_fts.rowid & {_ROWID_MASK})"
+
+#: A query whose words match more articles than this (before filters) is broad: ranking its matches by
+#: bm25 would cost a pass over all of them (FTS5 counts each phrase's matches to weigh it), which grows
+#: with the corpus. Broad queries rank their best-quality matches headline first instead (`_headline_first`).
+EXACT_RANKING_MATCHES = SEARCH_CANDIDATES
+#: How many best-quality matches a broad query ranks. Members page through at most 100 results (10 pages
+#: of at most 10), so twice that leaves the headline matches put first a wider pool than the pages; more
+#: would only make a narrow filter (one month) walk further, at a cost that grows with the corpus.
+BROAD_CANDIDATES = 200
+
+#: A date range needing more index terms than this is checked per match instead (see `_dates_as_terms`);
+#: the most any range inside one century needs is 2 × 30 days + 2 × 11 months + 98 years.
+MAX_DATE_TERMS = 200
 
 #: A filter admitting more articles than this is never read into a set: reading it costs more than
 #: checking the matches one by one, which then stops early because most of them pass.
@@ -123,10 +139,62 @@ def _set_pays_off(admitted: int, matches: int, articles: int) -> bool:
     return admitted <= FILTER_SET_ROWS and admitted * _SET_BUILD_COST < walked * saving
 
 
+_MATCHES_SQL = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?"
+
+
+async def _walked_match(db: Database, conn: aiosqlite.Connection, text: str, match: str) -> str:
+    """`match` with its one-word prefixes written out as the words they cover, when the vocabulary of this
+    snapshot is at hand (`bot.store.vocabulary`): the same matches, walked without merging them all first.
+    bm25 keeps `match` itself, which weighs a prefix as one term."""
+    vocabulary = None if db.vocabulary is None else await db.vocabulary.current(conn)
+    if vocabulary is None:
+        return match
+    return build_match(text, expand=vocabulary.expansion) or match
+
+
 async def _count_matches(conn: aiosqlite.Connection, match: str, bound: int) -> int:
     """How many articles `match` matches, counting no further than `bound`."""
-    sql = "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ?"
-    return await bounded_count(conn, sql, (match,), bound)
+    return await bounded_count(conn, _MATCHES_SQL, (match,), bound)
+
+
+def date_terms(first: date, last: date) -> list[str]:
+    """The fewest index terms (`y2022`, `m202203`, `d20220315`; migration 0005) whose union is the UTC days
+    from `first` to `last`, inclusive: whole years, then whole months, then single days."""
+    terms: list[str] = []
+    day = first
+    while day <= last:
+        year_end = date(day.year, 12, 31)
+        month_end = date(day.year, day.month, monthrange(day.year, day.month)[1])
+        if (day.month, day.day) == (1, 1) and year_end <= last:
+            terms.append(f"y{day:%Y}")
+            day = year_end + timedelta(days=1)
+        elif day.day == 1 and month_end <= last:
+            terms.append(f"m{day:%Y%m}")
+            day = month_end + timedelta(days=1)
+        else:
+            terms.append(f"d{day:%Y%m%d}")
+            day += timedelta(days=1)
+    return terms
+
+
+async def _dates_as_terms(conn: aiosqlite.Connection, filters: SearchFilters) -> list[str] | None:
+    """The filters' date range as date terms (none when no article can be in it), or None when they set
+    no dates or the range would need more than `MAX_DATE_TERMS` terms (it is then checked per match).
+
+    An open end is closed at the corpus's first or last publication day, so "since last week" needs a
+    handful of terms, not every day until the end of time.
+    """
+    if filters.since is None and filters.until is None:
+        return None
+    span = (await fetch_all(  # two statements: each is one step along the index on `published_at`
+        conn, "SELECT (SELECT min(published_at) FROM articles), (SELECT max(published_at) FROM articles)"
+    ))[0]
+    if span[0] is None:
+        return []
+    first = max(filters.since or date.min, datetime.fromtimestamp(span[0], UTC).date())
+    last = min(filters.until or date.max, datetime.fromtimestamp(span[1], UTC).date())
+    terms = date_terms(first, last)
+    return None if len(terms) > MAX_DATE_TERMS else terms
 
 
 async def _choose_sets(
@@ -159,7 +227,7 @@ async def _choose_sets(
 
 
 def _candidates_sql(
-    columns: str, conditions: Sequence[Condition], as_sets: Sequence[bool], min_quality: int | None
+    columns: str, conditions: Sequence[Condition], as_sets: Sequence[bool], key_floor: int | None
 ) -> tuple[str, list[Any]]:
     """The best-quality matches passing the filters, best first (parameters: the MATCH, these, a LIMIT).
 
@@ -167,13 +235,15 @@ def _candidates_sql(
     CROSS JOIN keeps SQLite from driving it from an `articles` index and probing FTS5 once per row).
     Set conditions test the match's article rowid (taken from the key's low bits, an expression FTS5
     cannot turn into one lookup per set member) against an index-built set; conditions checked per match
-    read the covering index on `fts_key` (migration 0004), never the wide `articles` row.
+    read the covering index on `fts_key` (migration 0004), never the wide `articles` row. `key_floor`
+    (a minimum quality, see `_quality_floor`, or the last candidate of an earlier walk) is where the walk
+    stops.
     """
     clauses: list[str] = []
     params: list[Any] = []
-    if min_quality is not None:
+    if key_floor is not None:
         clauses.append("articles_fts.rowid >= ?")
-        params.append(_quality_floor(min_quality))
+        params.append(key_floor)
     checked: list[Condition] = []
     for condition, as_set in zip(conditions, as_sets, strict=True):
         if as_set:
@@ -194,28 +264,6 @@ def _candidates_sql(
     return sql, params
 
 
-def _snippets_sql(match: str, keys: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
-    """The query for the snippets of the hits with these FTS keys.
-
-    `rowid IN (…)` makes FTS5 restart the query for every hit: cheap for words and phrases, but a prefix
-    is re-expanded into all its terms each time. For a prefix, one walk over the hits' key range checks
-    each match against the keys instead (the unary plus keeps the IN a check, not a per-key restart).
-    """
-    snippet = (
-        f"SELECT rowid, snippet(articles_fts, {SNIPPET_COLUMN}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', "
-        f"{SNIPPET_TOKENS}) FROM articles_fts"
-    )
-    wanted = json.dumps(list(keys))
-    if "*" in match:
-        return (
-            f"{snippet} WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ? "
-            "AND +rowid IN (SELECT value FROM json_each(?))",
-            (match, min(keys), max(keys), wanted),
-        )
-    per_hit = f"{snippet} WHERE articles_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
-    return per_hit, (match, wanted)
-
-
 async def search(
     db: Database, text: str, filters: SearchFilters = NO_FILTERS, *, limit: int = 5, offset: int = 0,
     budget: float | None = None,
@@ -226,19 +274,22 @@ async def search(
     SQLite needed more than `budget` seconds (default `SEARCH_BUDGET_SECONDS`); text with nothing
     searchable (punctuation only) matches nothing.
 
-    How ranking stays fast: bm25 has to read every candidate's position lists, so scoring all 25,000
-    matches of a common word costs tens of milliseconds. The index's rowid (`articles.fts_key`) is the
-    article's quality in the high bits and its row in the low bits, so walking the matches in descending
-    rowid order — which FTS5 does straight from its doclists, without scoring — yields them best quality
-    first. Only the first `SEARCH_CANDIDATES` matches that pass the filters are scored with bm25 (title
-    weighted highest) and ranked. When a query matches fewer than that — rare words, phrases, most
-    filtered searches — this is exactly bm25 over every match; when it matches more, the words say little
-    about relevance (bm25 is nearly flat over a common word) and the best-quality matches are what people
-    want anyway, ranked by how well they match.
+    How ranking stays fast: the index's rowid (`articles.fts_key`) is the article's quality in the high
+    bits and its row in the low bits, so walking the matches in descending rowid order — which FTS5 does
+    straight from its doclists, without scoring — yields them best quality first, and a walk can stop as
+    soon as it has enough. A query whose words match at most `EXACT_RANKING_MATCHES` articles — rare
+    words, most phrases — is ranked exactly by bm25 (title weighted highest). A broader one cannot be
+    ranked by bm25 at a cost independent of the corpus: FTS5 weighs each word by counting all of its
+    matches first. Its best-quality `BROAD_CANDIDATES` matches are ranked headline first instead (every
+    word in the title, then the rest, each best quality first): two walks that stop early. Over a common
+    word bm25 is nearly flat anyway, and its headline weight is what decided.
 
-    How filters stay fast: a minimum quality is a rowid range of the walk. A selective filter (a topic,
-    a month) would leave the walk reading the `articles` row of thousands of matches that fail it, so
-    such a filter is instead read from its index into a set the walk checks cheaply (see `_choose_sets`).
+    How filters stay fast: a minimum quality is a rowid range of the walk. A date range of a broad query is
+    a union of date terms FTS5 intersects with the words (`date_terms`). A selective topic or provider
+    would leave the walk reading thousands of matches that fail it, so it is read from its index into a
+    set the walk checks cheaply (see `_choose_sets`). A one-word prefix is written out as the words it
+    covers when the process keeps the index's vocabulary (`bot.store.vocabulary`), so its walk stops
+    early too instead of merging every match of every such word first.
     """
     return await _search(db, text, filters, limit=limit, offset=offset, strategy="auto",
                          budget=SEARCH_BUDGET_SECONDS if budget is None else budget)
@@ -253,21 +304,70 @@ async def _search(
     if match is None:
         return SearchPage(hits=(), total=0)
     conditions = conditions_of(filters)
-    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    floor = None if filters.min_quality is None else _quality_floor(filters.min_quality)
     async with db.read(budget) as conn:
-        as_sets = await _choose_sets(conn, match, conditions, strategy)
-        candidates, params = _candidates_sql(
-            f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score",
-            conditions, as_sets, filters.min_quality,
-        )
-        ranked = await fetch_all(
-            conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
-            [match, *params, SEARCH_CANDIDATES],
-        )
-        keys = tuple(int(row[0]) for row in ranked)
+        walked = await _walked_match(db, conn, text, match)
+        broad = await bounded_count(conn, _MATCHES_SQL, (walked,), EXACT_RANKING_MATCHES + 1)
+        if broad > EXACT_RANKING_MATCHES:
+            dates = await _dates_as_terms(conn, filters)
+            if dates is not None:
+                conditions = conditions_of(replace(filters, since=None, until=None))
+            as_sets = await _choose_sets(conn, walked, conditions, strategy)
+            keys = await _headline_first(conn, walked, dates, conditions, as_sets, floor)
+        else:
+            as_sets = await _choose_sets(conn, match, conditions, strategy)
+            keys = await _by_bm25(conn, match, conditions, as_sets, floor)
         start = max(0, offset)
-        hits = await _hits(conn, match, keys[start : start + max(0, limit)])
-    return SearchPage(hits=hits, total=len(keys), total_capped=len(keys) >= SEARCH_CANDIDATES, keys=keys)
+        hits = await _hits(conn, query_phrases(text), keys[start : start + max(0, limit)])
+    capped = len(keys) >= (BROAD_CANDIDATES if broad > EXACT_RANKING_MATCHES else SEARCH_CANDIDATES)
+    return SearchPage(hits=hits, total=len(keys), total_capped=capped, keys=keys)
+
+
+async def _by_bm25(
+    conn: aiosqlite.Connection, match: str, conditions: Sequence[Condition], as_sets: Sequence[bool],
+    floor: int | None,
+) -> tuple[int, ...]:
+    """The keys of every match passing the filters, by bm25 (title weighted highest), best first."""
+    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    candidates, params = _candidates_sql(
+        f"articles_fts.rowid AS fts_key, bm25(articles_fts, {weights}) AS score", conditions, as_sets, floor
+    )
+    ranked = await fetch_all(
+        conn, f"SELECT fts_key FROM ({candidates}) ORDER BY score, fts_key DESC",
+        [match, *params, SEARCH_CANDIDATES],
+    )
+    return tuple(int(row[0]) for row in ranked)
+
+
+async def _headline_first(
+    conn: aiosqlite.Connection, match: str, dates: list[str] | None, conditions: Sequence[Condition],
+    as_sets: Sequence[bool], floor: int | None,
+) -> tuple[int, ...]:
+    """The keys of the best-quality matches passing the filters: those with every word in the headline
+    first, then the others, each best quality first.
+
+    Two walks in quality order: the candidates (stopping after `BROAD_CANDIDATES` keys), then the
+    headline matches down to the last candidate's key. Without other filters, all of those are candidates;
+    with them, each is checked against the candidates (which passed the filters already: a filter set is
+    not built twice). `dates` (see `_dates_as_terms`) is intersected
+    by FTS5 itself in both, so a month's matches cost what the month holds.
+    """
+    if dates == []:
+        return ()
+    within = "" if dates is None else " AND {fts_dates} : (" + " OR ".join(dates) + ")"
+    candidates, params = _candidates_sql("articles_fts.rowid", conditions, as_sets, floor)
+    found = await fetch_all(conn, candidates, [f"{match}{within}", *params, BROAD_CANDIDATES])
+    keys = [int(row[0]) for row in found]
+    if not keys:
+        return ()
+    sql = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?"
+    params = [f"{{title}} : ({match}){within}", keys[-1]]
+    if conditions:  # candidates spread over the keys: check each headline match in SQLite, not here
+        # The unary plus keeps the IN a check of each headline match, not one FTS5 query per key.
+        sql += " AND +rowid IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(keys))
+    headline = {int(row[0]) for row in await fetch_all(conn, sql, params)}
+    return tuple(key for key in keys if key in headline) + tuple(key for key in keys if key not in headline)
 
 
 async def search_hits(
@@ -279,14 +379,15 @@ async def search_hits(
     if match is None or not keys:
         return ()
     async with db.read(SEARCH_BUDGET_SECONDS if budget is None else budget) as conn:
-        return await _hits(conn, match, keys)
+        return await _hits(conn, query_phrases(text), keys)
 
 
-async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> tuple[SearchHit, ...]:
-    """Articles and highlighted snippets for these FTS keys, in their order."""
+async def _hits(
+    conn: aiosqlite.Connection, phrases: Sequence[Phrase], keys: Sequence[int]
+) -> tuple[SearchHit, ...]:
+    """Articles and highlighted snippets of their excerpts for these FTS keys, in their order."""
     if not keys:
         return ()
-    snippets = dict(await fetch_all(conn, *_snippets_sql(match, keys)))
     rowids = [key & _ROWID_MASK for key in keys]
     rows = await fetch_all(
         conn,
@@ -294,9 +395,9 @@ async def _hits(conn: aiosqlite.Connection, match: str, keys: Sequence[int]) -> 
         (json.dumps(rowids),),
     )
     by_rowid = {article_row[0]: article_row for article_row in rows}
-    present = [(key, by_rowid[rowid]) for key, rowid in zip(keys, rowids, strict=True) if rowid in by_rowid]
-    articles = await hydrate(conn, [row for _, row in present], with_related=False)
+    present = [by_rowid[rowid] for rowid in rowids if rowid in by_rowid]
+    articles = await hydrate(conn, present, with_related=False)
     return tuple(
-        SearchHit(article=article, snippet=snippets.get(key) or "")
-        for article, (key, _) in zip(articles, present, strict=True)
+        SearchHit(article=article, snippet=snippet(article.excerpt or "", phrases, SNIPPET_TOKENS))
+        for article in articles
     )

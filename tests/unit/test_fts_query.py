@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, EmptyQuery, QueryTooBroad, build_match
+from bot.store.fts import MAX_PREFIX_TERMS, MAX_TERMS, TEXT_COLUMNS, EmptyQuery, QueryTooBroad, build_match
 
 DOCUMENTS = [
     "C++ compilers and the new orleans police",
@@ -17,13 +17,23 @@ DOCUMENTS = [
 ]
 
 
+def in_text(expression: str) -> str:
+    return f"{{{TEXT_COLUMNS}}} : ({expression})"
+
+
 @pytest.fixture
 def index() -> sqlite3.Connection:
+    """The articles index's columns: each document is an excerpt, every one published on 2022-03-15."""
     conn = sqlite3.connect(":memory:")
     conn.execute(
-        "CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='unicode61 remove_diacritics 2', prefix='2 3')"
+        "CREATE VIRTUAL TABLE docs USING fts5(title, excerpt, related_titles, fts_dates, "
+        "tokenize='unicode61 remove_diacritics 2', prefix='2 3')"
     )
-    conn.executemany("INSERT INTO docs (rowid, body) VALUES (?, ?)", list(enumerate(DOCUMENTS, start=1)))
+    conn.executemany(
+        "INSERT INTO docs (rowid, title, excerpt, related_titles, fts_dates) "
+        "VALUES (?, '', ?, '', 'y2022 m202203 d20220315')",
+        list(enumerate(DOCUMENTS, start=1)),
+    )
     return conn
 
 
@@ -52,7 +62,7 @@ def test_trailing_star_is_a_prefix(index: sqlite3.Connection) -> None:
 
 
 def test_operators_are_literal_words(index: sqlite3.Connection) -> None:
-    assert build_match("AND") == '"AND"'
+    assert build_match("AND") == in_text('"AND"')
     assert matches(index, "NOT NEAR") == [3]
     assert matches(index, "C++") == [1]
 
@@ -63,9 +73,16 @@ def test_diacritics_are_ignored(index: sqlite3.Connection) -> None:
 
 def test_column_filter_and_minus_are_not_syntax(index: sqlite3.Connection) -> None:
     # `body:orleans` is the literal phrase "body orleans", not a column filter; `-police` is the word.
-    assert build_match("body:orleans") == '"body:orleans"'
+    assert build_match("body:orleans") == in_text('"body:orleans"')
     assert matches(index, "body:orleans") == []
     assert matches(index, "-police") == [1]
+
+
+def test_date_terms_typed_by_a_member_match_nothing(index: sqlite3.Connection) -> None:
+    """Publication dates are index terms for filters (migration 0005); typed, they are just words."""
+    assert index.execute("SELECT count(*) FROM docs WHERE docs MATCH 'm202203'").fetchone() == (4,)
+    for typed in ("m202203", "y2022", "d20220315", "y2*", "fts_dates:m202203", "{fts_dates}: y2022"):
+        assert matches(index, typed) == [], typed
 
 
 def test_punctuation_only_matches_nothing() -> None:
@@ -81,7 +98,7 @@ def test_empty_text_is_a_usage_error(text: str) -> None:
 
 def test_prefix_last_for_autocomplete(index: sqlite3.Connection) -> None:
     expression = build_match("facial reco", prefix_last=True)
-    assert expression == '"facial" AND "reco" *'
+    assert expression == in_text('"facial" AND "reco" *')
     rows = index.execute("SELECT rowid FROM docs WHERE docs MATCH ?", (expression,))
     assert [row[0] for row in rows] == [2]
 
