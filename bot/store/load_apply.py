@@ -36,7 +36,6 @@ class KnownFile(NamedTuple):
     mtime_ns: int
     hash: str
     url: str | None
-    has_article: bool
 
 
 @dataclass

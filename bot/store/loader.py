@@ -186,10 +186,8 @@ async def load_corpus(
 
     async with db.write() as conn, _page_cache(conn, LOAD_CACHE_KIB):
         known = {
-            row[0]: KnownFile(row[1], row[2], row[3], row[4], bool(row[5]))
-            for row in await fetch_all(
-                conn, "SELECT name, size, mtime_ns, hash, url, article IS NOT NULL FROM files"
-            )
+            row[0]: KnownFile(row[1], row[2], row[3], row[4])
+            for row in await fetch_all(conn, "SELECT name, size, mtime_ns, hash, url FROM files")
         }
         articles_before = (await fetch_all(conn, "SELECT count(*) FROM articles"))[0][0]
         async with conn.execute(
@@ -203,10 +201,11 @@ async def load_corpus(
 
         present = {item.name for item in on_disk}
         tasks = []
-        for item in sorted(on_disk):
+        for item in on_disk:
             before = known.get(item.name)
             if before is None or (before.size, before.mtime_ns) != (item.size, item.mtime_ns):
                 tasks.append(FileTask(item.name, item.path, before.hash if before else None))
+        tasks.sort()
         chosen = _choose_workers(workers, len(tasks))
         log.info(
             "corpus load #%d from %s: %d files, %d to read, %s",
