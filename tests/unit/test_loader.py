@@ -492,20 +492,3 @@ async def test_articles_added_to_a_loaded_store_are_indexed(db: Database, corpus
     assert (report.added, report.unchanged) == (1, 1)
     assert fts_hits(db.path, "alpha OR beta") == ["000000000000000a", "000000000000000b"]
     assert fts_is_consistent(db.path)
-
-
-async def test_a_load_indexes_in_one_segment_and_restores_fts5s_buffer(db: Database, corpus: Path) -> None:
-    for index in range(40):
-        write_article(
-            corpus, f"{index:03d}_{index:016x}.txt", title=f"Story {index}", url=f"https://e.com/{index}",
-            quality=(index * 37) % 100,
-        )
-    await load_corpus(db, corpus, now=NOW, workers=0)
-    for index in range(40, 60):  # a second load indexes only what it added, again in one pass
-        write_article(corpus, f"{index:03d}_{index:016x}.txt", title=f"Story {index}", url=f"https://e.com/{index}")
-    await load_corpus(db, corpus, now=NOW, workers=0)
-    with sqlite3.connect(db.path) as conn:
-        segments = conn.execute("SELECT count(DISTINCT segid) FROM articles_fts_idx").fetchone()[0]
-        buffer = conn.execute("SELECT v FROM articles_fts_config WHERE k = 'hashsize'").fetchone()[0]
-    assert segments == 2, "each load's new articles make one segment"
-    assert buffer == load_apply.FTS_DEFAULT_HASH_BYTES == 1 << 20, "FTS5's own default again after the pass"
