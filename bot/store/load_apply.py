@@ -24,14 +24,6 @@ log = logging.getLogger(__name__)
 
 #: Articles decoded and written per batch in the resolve step.
 APPLY_BATCH = 500
-#: FTS5's buffer of pending index data (its `hashsize`) while a load indexes its new articles in one pass.
-#: With FTS5's default of 1 MiB the pass writes a segment per MiB and leaves several (7 for 20,000 small
-#: articles), whose merging the next loads pay for: the first reload after a cold load took 0.1 s more. With
-#: 32 MiB, 20,000 articles become one segment and the pass is 20–30% faster, for about 15–35 MB more memory
-#: during it (bounded: FTS5 flushes at this size). The default is restored after the pass.
-FTS_BUILD_HASH_BYTES = 32 << 20
-FTS_DEFAULT_HASH_BYTES = 1 << 20
-_SET_FTS_HASH_SIZE = "INSERT INTO articles_fts (articles_fts, rank) VALUES ('hashsize', ?)"
 
 
 class LoadRefused(Exception):
@@ -156,9 +148,7 @@ class CorpusWriter:
         return str(rows[0][0])
 
     async def _index_since(self, first_rowid: int, trigger_sql: str) -> None:
-        await self.conn.execute(_SET_FTS_HASH_SIZE, (FTS_BUILD_HASH_BYTES,))
         await self.conn.execute(_INDEX_ADDED, (first_rowid,))
-        await self.conn.execute(_SET_FTS_HASH_SIZE, (FTS_DEFAULT_HASH_BYTES,))
         await self.conn.execute(trigger_sql)
 
     async def _stream(self, items: list[ParsedFile]) -> None:
