@@ -30,6 +30,7 @@ MAX_EXPANSION = 64
 INDEXED_PREFIX_CHARS = 3
 
 #: The newest load that changed articles: the vocabulary of a snapshot is the vocabulary as of that load.
+_NEWEST_LOAD = "SELECT max(seq) FROM loads"
 _CHANGING_LOAD = "SELECT seq FROM loads WHERE added + updated + removed > 0 ORDER BY seq DESC LIMIT 1"
 
 
@@ -54,6 +55,8 @@ class Vocabulary:
         self.path = path
         self.load: int | None = None
         self._built = False
+        #: The newest load (`loads.seq`) this vocabulary was found current for.
+        self._confirmed: int | None = None
         self._words: list[str] = []
         self._building: asyncio.Task[None] | None = None
 
@@ -68,10 +71,17 @@ class Vocabulary:
             await asyncio.shield(self._building)
 
     async def current(self, conn: aiosqlite.Connection) -> Vocabulary | None:
-        """This vocabulary if it is the one of the snapshot `conn` reads, else None (and a rebuild starts)."""
+        """This vocabulary if it is the one of the snapshot `conn` reads, else None (and a rebuild starts).
+
+        Each search asks, so the answer for the newest load is remembered: looking back for the last load
+        that changed articles passes every load that changed nothing, and those only accumulate."""
+        newest = (await conn.execute_fetchall(_NEWEST_LOAD))[0][0]
+        if self._built and newest == self._confirmed:
+            return self
         rows = list(await conn.execute_fetchall(_CHANGING_LOAD))
         load = int(rows[0][0]) if rows else None
         if self._built and load == self.load:
+            self._confirmed = newest
             return self
         self.rebuild()
         return None

@@ -296,3 +296,19 @@ async def test_after_a_load_that_changes_words_the_old_vocabulary_is_not_used(
         assert await vocabulary.current(conn) is vocabulary
     assert "harbourside" in (vocabulary.expansion("harbours") or [])
     assert [hit.article.id for hit in (await queries.search(db, "harbours*")).hits] == ids
+
+
+async def test_loads_that_change_nothing_are_looked_past_once(
+    db: Database, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every search asks whether the vocabulary is current; after a load that changed nothing it stays in
+    use, and the look back past such loads is made once, not on every search."""
+    from bot.store import vocabulary as module
+
+    vocabulary = await _vocabulary_of(db)
+    await load_corpus(db, corpus, now=NOW)  # nothing changed
+    async with db.read() as conn:
+        assert await vocabulary.current(conn) is vocabulary
+    monkeypatch.setattr(module, "_CHANGING_LOAD", "SELECT no_such_column FROM loads")
+    async with db.read() as conn:
+        assert await vocabulary.current(conn) is vocabulary
